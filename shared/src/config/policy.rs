@@ -1,0 +1,267 @@
+//! Scaling policy: how backlog becomes a worker count.
+
+use serde::{Deserialize, Serialize};
+
+use super::values::HumanDuration;
+
+/// The policy of one target. Defaults follow the HPA and AWS target tracking
+/// where those have one; each is documented in the README.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Fewest workers. 0 allows scale to zero.
+    pub min: u32,
+    /// Most workers; nothing (floors included) goes above it.
+    pub max: u32,
+    /// Backlog one worker should carry, set directly.
+    #[serde(default)]
+    pub target_per_worker: Option<f64>,
+    /// Or derived as acceptable latency / processing time (AWS's backlog-per-instance method).
+    #[serde(default)]
+    pub latency: Option<LatencyTarget>,
+    /// Relative change below which nothing happens (HPA's tolerance). Default 0.1.
+    #[serde(default = "default_tolerance")]
+    pub tolerance: f64,
+    /// From zero workers, scale out only when total backlog is strictly above this. Default 0.
+    #[serde(default)]
+    pub activation_backlog: u64,
+    /// Scale-out behaviour.
+    #[serde(default = "DirectionConfig::default_scale_out")]
+    pub scale_out: DirectionConfig,
+    /// Scale-in behaviour.
+    #[serde(default = "DirectionConfig::default_scale_in")]
+    pub scale_in: DirectionConfig,
+    /// What to do when signals fail or go stale.
+    #[serde(default)]
+    pub untrusted_data: UntrustedDataConfig,
+    /// A Kafka partition whose committed offset has not moved for this many
+    /// observations while it has lag is stuck. Default 5.
+    #[serde(default = "default_stuck_observations")]
+    pub stuck_partition_observations: u32,
+    /// Default lead time of schedules and registered events. Default 5m.
+    #[serde(default = "default_prewarm_lead")]
+    pub prewarm_lead: HumanDuration,
+}
+
+impl PolicyConfig {
+    /// Backlog per worker the policy aims for.
+    pub fn target_per_worker(&self) -> f64 {
+        match (self.target_per_worker, &self.latency) {
+            (Some(t), _) => t,
+            (None, Some(l)) => l.target_per_worker(),
+            // Unreachable after validation; a safe, visible value otherwise.
+            (None, None) => f64::INFINITY,
+        }
+    }
+
+    /// A policy with the given bounds and target and every other field at its default.
+    pub fn with_target(min: u32, max: u32, target_per_worker: f64) -> Self {
+        PolicyConfig {
+            min,
+            max,
+            target_per_worker: Some(target_per_worker),
+            latency: None,
+            tolerance: default_tolerance(),
+            activation_backlog: 0,
+            scale_out: DirectionConfig::default_scale_out(),
+            scale_in: DirectionConfig::default_scale_in(),
+            untrusted_data: UntrustedDataConfig::default(),
+            stuck_partition_observations: default_stuck_observations(),
+            prewarm_lead: default_prewarm_lead(),
+        }
+    }
+}
+
+/// Target backlog per worker from a latency goal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyTarget {
+    /// How long a message may wait.
+    pub acceptable: HumanDuration,
+    /// Average time one worker spends on one message.
+    pub processing_time_per_message: HumanDuration,
+}
+
+impl LatencyTarget {
+    /// acceptable / processing time.
+    pub fn target_per_worker(&self) -> f64 {
+        self.acceptable.as_secs_f64() / self.processing_time_per_message.as_secs_f64()
+    }
+}
+
+/// Cooldown, stabilization window and rate limits of one direction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectionConfig {
+    /// After an action in this direction, how long before another (AWS semantics).
+    pub cooldown: HumanDuration,
+    /// HPA stabilization window: scale-in follows the max recommendation over
+    /// it, scale-out the min.
+    pub stabilization: HumanDuration,
+    /// HPA rate-limit policies.
+    pub rate_limits: RateLimits,
+}
+
+impl DirectionConfig {
+    /// Scale-out defaults: 60s cooldown, no stabilization, HPA's default
+    /// `100% or 4 pods per 15s, select max`.
+    pub fn default_scale_out() -> Self {
+        DirectionConfig {
+            cooldown: HumanDuration::secs(60),
+            stabilization: HumanDuration::secs(0),
+            rate_limits: RateLimits {
+                select: SelectPolicy::Max,
+                policies: vec![
+                    RateLimitPolicy::Percent {
+                        value: 100,
+                        period: HumanDuration::secs(15),
+                    },
+                    RateLimitPolicy::Pods {
+                        value: 4,
+                        period: HumanDuration::secs(15),
+                    },
+                ],
+            },
+        }
+    }
+
+    /// Scale-in defaults: 300s cooldown, 300s stabilization, HPA's default `100% per 15s`.
+    pub fn default_scale_in() -> Self {
+        DirectionConfig {
+            cooldown: HumanDuration::secs(300),
+            stabilization: HumanDuration::secs(300),
+            rate_limits: RateLimits {
+                select: SelectPolicy::Max,
+                policies: vec![RateLimitPolicy::Percent {
+                    value: 100,
+                    period: HumanDuration::secs(15),
+                }],
+            },
+        }
+    }
+}
+
+/// A set of rate-limit policies and how to combine them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// `max`: the policy allowing the most change wins; `min`: the least;
+    /// `disabled`: no change in this direction at all.
+    #[serde(default)]
+    pub select: SelectPolicy,
+    /// The policies.
+    #[serde(default)]
+    pub policies: Vec<RateLimitPolicy>,
+}
+
+/// HPA `selectPolicy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectPolicy {
+    /// The policy allowing the most change.
+    #[default]
+    Max,
+    /// The policy allowing the least change.
+    Min,
+    /// No scaling in this direction.
+    Disabled,
+}
+
+/// One HPA scaling policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RateLimitPolicy {
+    /// At most `value` workers per `period`.
+    Pods {
+        /// Workers.
+        value: u32,
+        /// Window.
+        period: HumanDuration,
+    },
+    /// At most `value`% of the count at the period's start per `period`.
+    Percent {
+        /// Percent.
+        value: u32,
+        /// Window.
+        period: HumanDuration,
+    },
+}
+
+impl RateLimitPolicy {
+    /// The policy's period.
+    pub fn period(&self) -> HumanDuration {
+        match self {
+            RateLimitPolicy::Pods { period, .. } | RateLimitPolicy::Percent { period, .. } => {
+                *period
+            }
+        }
+    }
+}
+
+/// Handling of failed or stale signals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UntrustedDataConfig {
+    /// A reading older than this is stale. Default 5m.
+    #[serde(default = "default_max_signal_age")]
+    pub max_signal_age: HumanDuration,
+    /// After more than this many consecutive failures of a signal, `fallback` applies. Default 3.
+    #[serde(default = "default_failures_before_fallback")]
+    pub failures_before_fallback: u32,
+    /// What the count becomes then. Default `hold`.
+    #[serde(default)]
+    pub fallback: Fallback,
+}
+
+impl Default for UntrustedDataConfig {
+    fn default() -> Self {
+        UntrustedDataConfig {
+            max_signal_age: default_max_signal_age(),
+            failures_before_fallback: default_failures_before_fallback(),
+            fallback: Fallback::Hold,
+        }
+    }
+}
+
+/// Fallback count when a signal has failed too often (KEDA's fallback behaviours).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// Keep the current count.
+    #[default]
+    Hold,
+    /// Exactly this count.
+    Static(u32),
+    /// The current count if higher than this one, else this one.
+    CurrentIfHigher(u32),
+    /// The current count if lower than this one, else this one.
+    CurrentIfLower(u32),
+}
+
+impl Fallback {
+    /// The count the fallback gives for a current count.
+    pub fn apply(self, current: u32) -> u32 {
+        match self {
+            Fallback::Hold => current,
+            Fallback::Static(n) => n,
+            Fallback::CurrentIfHigher(n) => current.max(n),
+            Fallback::CurrentIfLower(n) => current.min(n),
+        }
+    }
+}
+
+fn default_tolerance() -> f64 {
+    0.1
+}
+fn default_stuck_observations() -> u32 {
+    5
+}
+fn default_prewarm_lead() -> HumanDuration {
+    HumanDuration::secs(300)
+}
+fn default_max_signal_age() -> HumanDuration {
+    HumanDuration::secs(300)
+}
+fn default_failures_before_fallback() -> u32 {
+    3
+}

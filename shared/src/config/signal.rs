@@ -1,0 +1,102 @@
+//! Signals: the measured backlogs a target scales on.
+
+use serde::{Deserialize, Serialize};
+
+/// One signal of a target: an SQS queue or a Kafka consumer group on a topic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SignalConfig {
+    /// An SQS queue's depth.
+    Sqs(SqsSignal),
+    /// A Kafka consumer group's lag on a topic.
+    Kafka(KafkaSignal),
+}
+
+impl SignalConfig {
+    /// The signal's name, unique within its target.
+    pub fn name(&self) -> &str {
+        match self {
+            SignalConfig::Sqs(s) => &s.name,
+            SignalConfig::Kafka(k) => &k.name,
+        }
+    }
+
+    /// `"sqs"` or `"kafka"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SignalConfig::Sqs(_) => "sqs",
+            SignalConfig::Kafka(_) => "kafka",
+        }
+    }
+}
+
+/// An SQS queue. Backlog = visible + in-flight (default on) + delayed (default off).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsSignal {
+    /// Name of the signal within the target.
+    pub name: String,
+    /// Queue URL, name or ARN.
+    pub queue: String,
+    /// Count messages being processed (not visible) as backlog. Default true:
+    /// a worker busy with a message is still work the fleet has to carry.
+    #[serde(default = "yes")]
+    pub include_in_flight: bool,
+    /// Count delayed messages as backlog. Default false: they cannot be worked yet.
+    #[serde(default)]
+    pub include_delayed: bool,
+}
+
+/// What a partition without a committed offset counts as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingOffsetPolicy {
+    /// The group will start at the end: no backlog.
+    #[default]
+    Latest,
+    /// The group will start at the log start: high − low watermark
+    /// (retention-deleted messages are not backlog).
+    Earliest,
+}
+
+/// Which partitions cap the worker count of a Kafka signal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionCapMode {
+    /// At most one worker per partition.
+    #[default]
+    Partitions,
+    /// At most one worker per partition that has lag.
+    PartitionsWithLag,
+}
+
+/// A Kafka consumer group reading one topic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSignal {
+    /// Name of the signal within the target.
+    pub name: String,
+    /// Name of a cluster under `kafka_clusters`.
+    pub cluster: String,
+    /// Consumer group id.
+    pub group: String,
+    /// Topic the group consumes.
+    pub topic: String,
+    /// How a partition without a committed offset counts.
+    #[serde(default)]
+    pub on_missing_offset: MissingOffsetPolicy,
+    /// Which partitions cap the worker count.
+    #[serde(default)]
+    pub partition_cap: PartitionCapMode,
+    /// Allow more workers than partitions (they would sit idle). Default false.
+    #[serde(default)]
+    pub allow_idle_consumers: bool,
+    /// Opt-in partition growth: ask for up to this many partitions instead of
+    /// capping workers. Keyed ordering changes when partitions grow.
+    #[serde(default)]
+    pub max_partitions: Option<u32>,
+}
+
+fn yes() -> bool {
+    true
+}

@@ -1,0 +1,191 @@
+//! Semantic checks that serde cannot express, each naming its field and value.
+
+use std::collections::BTreeSet;
+
+use super::{Config, FieldError, RateLimitPolicy, SignalConfig, TargetConfig};
+
+/// Every semantic problem in a parsed config.
+pub(super) fn validate(config: &Config) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut push = |path: String, message: String| errors.push(FieldError { path, message });
+
+    if config.tick_interval.0.is_zero() {
+        push("tick_interval".into(), "must be greater than 0s".into());
+    }
+    for (name, cluster) in &config.kafka_clusters {
+        if cluster.bootstrap_servers.trim().is_empty() {
+            push(
+                format!("kafka_clusters.{name}.bootstrap_servers"),
+                "must not be empty".into(),
+            );
+        }
+    }
+    let mut names = BTreeSet::new();
+    for (i, target) in config.targets.iter().enumerate() {
+        let at = format!("targets[{i}]");
+        if target.name.trim().is_empty() {
+            push(format!("{at}.name"), "must not be empty".into());
+        } else if !names.insert(target.name.as_str()) {
+            push(
+                format!("{at}.name"),
+                format!("{:?} is used by another target", target.name),
+            );
+        }
+        validate_target(config, target, &at, &mut push);
+    }
+    errors
+}
+
+fn validate_target(
+    config: &Config,
+    t: &TargetConfig,
+    at: &str,
+    push: &mut impl FnMut(String, String),
+) {
+    let p = &t.policy;
+    if p.max == 0 {
+        push(
+            format!("{at}.policy.max"),
+            "0 leaves no worker ever; must be at least 1".into(),
+        );
+    }
+    if p.min > p.max {
+        push(
+            format!("{at}.policy.min"),
+            format!("{} is above policy.max {}", p.min, p.max),
+        );
+    }
+    match (p.target_per_worker, &p.latency) {
+        (Some(_), Some(_)) => push(
+            format!("{at}.policy"),
+            "set target_per_worker or latency, not both".into(),
+        ),
+        (None, None) => push(
+            format!("{at}.policy"),
+            "one of target_per_worker or latency is required".into(),
+        ),
+        (Some(v), None) if !(v.is_finite() && v > 0.0) => push(
+            format!("{at}.policy.target_per_worker"),
+            format!("{v} must be a number above 0"),
+        ),
+        (None, Some(l)) => {
+            if l.acceptable.0.is_zero() {
+                push(
+                    format!("{at}.policy.latency.acceptable"),
+                    "must be above 0s".into(),
+                );
+            }
+            if l.processing_time_per_message.0.is_zero() {
+                push(
+                    format!("{at}.policy.latency.processing_time_per_message"),
+                    "must be above 0s".into(),
+                );
+            }
+        }
+        _ => {}
+    }
+    if !(0.0..1.0).contains(&p.tolerance) {
+        push(
+            format!("{at}.policy.tolerance"),
+            format!("{} must be at least 0 and below 1", p.tolerance),
+        );
+    }
+    for (dir, d) in [("scale_out", &p.scale_out), ("scale_in", &p.scale_in)] {
+        for (j, rl) in d.rate_limits.policies.iter().enumerate() {
+            let path = format!("{at}.policy.{dir}.rate_limits.policies[{j}]");
+            let (value, period) = match rl {
+                RateLimitPolicy::Pods { value, period } => (*value, period),
+                RateLimitPolicy::Percent { value, period } => (*value, period),
+            };
+            if value == 0 {
+                push(format!("{path}.value"), "0 must be at least 1".into());
+            }
+            if period.0.is_zero() {
+                push(format!("{path}.period"), "must be above 0s".into());
+            }
+        }
+    }
+    if let super::Fallback::Static(n)
+    | super::Fallback::CurrentIfHigher(n)
+    | super::Fallback::CurrentIfLower(n) = p.untrusted_data.fallback
+    {
+        if n > p.max {
+            push(
+                format!("{at}.policy.untrusted_data.fallback"),
+                format!("{n} is above policy.max {}", p.max),
+            );
+        }
+    }
+    if p.untrusted_data.max_signal_age.0.is_zero() {
+        push(
+            format!("{at}.policy.untrusted_data.max_signal_age"),
+            "must be above 0s".into(),
+        );
+    }
+    if p.stuck_partition_observations == 0 {
+        push(
+            format!("{at}.policy.stuck_partition_observations"),
+            "0 must be at least 1".into(),
+        );
+    }
+
+    if t.signals.is_empty() {
+        push(
+            format!("{at}.signals"),
+            "at least one signal is required".into(),
+        );
+    }
+    let mut signal_names = BTreeSet::new();
+    for (j, s) in t.signals.iter().enumerate() {
+        let path = format!("{at}.signals[{j}].{}", s.kind());
+        if s.name().trim().is_empty() {
+            push(format!("{path}.name"), "must not be empty".into());
+        } else if !signal_names.insert(s.name()) {
+            push(
+                format!("{path}.name"),
+                format!("{:?} is used by another signal of this target", s.name()),
+            );
+        }
+        match s {
+            SignalConfig::Sqs(q) => {
+                if q.queue.trim().is_empty() {
+                    push(format!("{path}.queue"), "must not be empty".into());
+                }
+            }
+            SignalConfig::Kafka(k) => {
+                if !config.kafka_clusters.contains_key(&k.cluster) {
+                    push(
+                        format!("{path}.cluster"),
+                        format!("{:?} is not defined under kafka_clusters", k.cluster),
+                    );
+                }
+                for (field, v) in [("group", &k.group), ("topic", &k.topic)] {
+                    if v.trim().is_empty() {
+                        push(format!("{path}.{field}"), "must not be empty".into());
+                    }
+                }
+                if k.max_partitions == Some(0) {
+                    push(
+                        format!("{path}.max_partitions"),
+                        "0 must be at least 1".into(),
+                    );
+                }
+            }
+        }
+    }
+    for (j, s) in t.schedules.iter().enumerate() {
+        let path = format!("{at}.schedules[{j}]");
+        if s.duration.0.is_zero() {
+            push(format!("{path}.duration"), "must be above 0s".into());
+        }
+        if s.min > p.max {
+            push(
+                format!("{path}.min"),
+                format!(
+                    "{} is above policy.max {}: a floor never exceeds max",
+                    s.min, p.max
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Small value types parsed at load time, so an invalid duration, cron
+//! expression or time zone can never reach the engine.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+/// A duration written for humans in config: `90s`, `5m`, `1h 30m`, `250ms`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    /// A duration of whole seconds.
+    pub const fn secs(s: u64) -> Self {
+        Self(Duration::from_secs(s))
+    }
+
+    /// The duration as fractional seconds.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0.as_secs_f64()
+    }
+
+    /// The duration as a jiff span for timestamp arithmetic (saturating).
+    pub fn signed(self) -> jiff::SignedDuration {
+        jiff::SignedDuration::try_from(self.0).unwrap_or(jiff::SignedDuration::MAX)
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+impl FromStr for HumanDuration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        humantime::parse_duration(s.trim())
+            .map(HumanDuration)
+            .map_err(|e| format!("{s:?} is not a duration ({e}); write e.g. \"90s\" or \"5m\""))
+    }
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Accept a bare number too, but only to name the mistake: a unit is required.
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as \"90s\" or \"5m\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HumanDuration, E> {
+                v.parse().map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<HumanDuration, E> {
+                Err(E::custom(format!(
+                    "{v} is not a duration: a unit is required, e.g. \"{v}s\""
+                )))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<HumanDuration, E> {
+                Err(E::custom(format!(
+                    "{v} is not a duration: a unit is required, e.g. \"{v}s\""
+                )))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<HumanDuration, E> {
+                Err(E::custom(format!(
+                    "{v} is not a duration: a unit is required, e.g. \"{v}s\""
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A cron expression (5 fields, or 6 with seconds), parsed by `croner`.
+#[derive(Clone, Debug)]
+pub struct CronExpr {
+    text: String,
+    parsed: croner::Cron,
+}
+
+impl CronExpr {
+    /// The parsed schedule.
+    pub fn cron(&self) -> &croner::Cron {
+        &self.parsed
+    }
+}
+
+impl PartialEq for CronExpr {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl FromStr for CronExpr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        croner::Cron::from_str(s)
+            .map(|parsed| CronExpr {
+                text: s.to_string(),
+                parsed,
+            })
+            .map_err(|e| format!("{s:?} is not a cron expression ({e})"))
+    }
+}
+
+impl Serialize for CronExpr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for CronExpr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(de::Error::custom)
+    }
+}
+
+/// An IANA time zone name (`Europe/Paris`), resolved against the bundled tz database.
+#[derive(Clone, Debug)]
+pub struct ZoneName {
+    name: String,
+    zone: jiff::tz::TimeZone,
+}
+
+impl ZoneName {
+    /// The resolved zone.
+    pub fn zone(&self) -> &jiff::tz::TimeZone {
+        &self.zone
+    }
+}
+
+impl Default for ZoneName {
+    fn default() -> Self {
+        ZoneName {
+            name: "UTC".into(),
+            zone: jiff::tz::TimeZone::UTC,
+        }
+    }
+}
+
+impl PartialEq for ZoneName {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl FromStr for ZoneName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        jiff::tz::TimeZone::get(s)
+            .map(|zone| ZoneName {
+                name: s.to_string(),
+                zone,
+            })
+            .map_err(|_| format!("{s:?} is not an IANA time zone (e.g. \"Europe/Paris\")"))
+    }
+}
+
+impl Serialize for ZoneName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name)
+    }
+}
+
+impl<'de> Deserialize<'de> for ZoneName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units_and_reject_typos() {
+        assert_eq!(
+            "90s".parse::<HumanDuration>().unwrap(),
+            HumanDuration::secs(90)
+        );
+        assert_eq!(
+            "5m".parse::<HumanDuration>().unwrap(),
+            HumanDuration::secs(300)
+        );
+        let err = "5 minuts".parse::<HumanDuration>().unwrap_err();
+        assert!(err.starts_with("\"5 minuts\" is not a duration"), "{err}");
+    }
+
+    #[test]
+    fn cron_and_zone_reject_garbage() {
+        assert!("0 8 * * MON-FRI".parse::<CronExpr>().is_ok());
+        assert!("0 25 * * *".parse::<CronExpr>().is_err());
+        assert!("Europe/Paris".parse::<ZoneName>().is_ok());
+        let err = "Europe/Pariss".parse::<ZoneName>().unwrap_err();
+        assert!(err.contains("Europe/Pariss"), "{err}");
+    }
+}

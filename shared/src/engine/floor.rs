@@ -1,0 +1,94 @@
+//! Floors from recurring schedules (cron in a time zone) and registered
+//! events, applied `lead` before they start so workers are warm in time.
+
+use jiff::Timestamp;
+
+use super::state::TargetState;
+use crate::config::{ScheduleConfig, TargetConfig};
+
+/// The highest floor in force now, and what imposes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ActiveFloor {
+    pub min: u32,
+    pub source: String,
+}
+
+/// Whether a schedule's window (minus lead) covers `now`: some occurrence
+/// `s` with `s - lead <= now < s + duration`.
+pub(crate) fn schedule_active(
+    s: &ScheduleConfig,
+    lead: jiff::SignedDuration,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    // The first occurrence strictly after now - duration is the only candidate.
+    let from = (now - s.duration.signed()).to_zoned(s.timezone.zone().clone());
+    let occurrence = s.cron.cron().find_next_occurrence(&from, false).ok()?;
+    let start = occurrence.timestamp();
+    (start - lead <= now).then_some(start)
+}
+
+/// The highest active floor over schedules and registered events.
+pub(crate) fn active_floor(
+    target: &TargetConfig,
+    state: &TargetState,
+    now: Timestamp,
+) -> Option<ActiveFloor> {
+    let default_lead = target.policy.prewarm_lead.signed();
+    let schedules = target.schedules.iter().filter_map(|s| {
+        let lead = s.lead.map(|l| l.signed()).unwrap_or(default_lead);
+        schedule_active(s, lead, now).map(|start| ActiveFloor {
+            min: s.min,
+            source: format!("schedule {:?} (window starting {start})", s.name),
+        })
+    });
+    let events = state
+        .events
+        .iter()
+        .filter(|e| e.start - default_lead <= now && now < e.end)
+        .map(|e| ActiveFloor {
+            min: e.min,
+            source: format!("event {:?} ({} to {})", e.name, e.start, e.end),
+        });
+    schedules.chain(events).max_by_key(|f| f.min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HumanDuration;
+
+    fn schedule(cron: &str, tz: &str, duration: u64) -> ScheduleConfig {
+        ScheduleConfig {
+            name: "s".into(),
+            cron: cron.parse().unwrap(),
+            timezone: tz.parse().unwrap(),
+            duration: HumanDuration::secs(duration),
+            min: 5,
+            lead: None,
+        }
+    }
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn window_in_a_time_zone_with_lead() {
+        // 08:00 Paris on 2026-11-24 is 07:00 UTC (CET, UTC+1).
+        let s = schedule("0 8 * * *", "Europe/Paris", 3600);
+        let lead = jiff::SignedDuration::from_secs(300);
+        assert!(schedule_active(&s, lead, ts("2026-11-24T06:54:59Z")).is_none());
+        assert!(schedule_active(&s, lead, ts("2026-11-24T06:55:00Z")).is_some());
+        assert!(schedule_active(&s, lead, ts("2026-11-24T07:59:59Z")).is_some());
+        assert!(schedule_active(&s, lead, ts("2026-11-24T08:00:00Z")).is_none());
+    }
+
+    #[test]
+    fn window_follows_daylight_saving_time() {
+        // In July Paris is UTC+2: 08:00 local is 06:00 UTC.
+        let s = schedule("0 8 * * *", "Europe/Paris", 600);
+        let lead = jiff::SignedDuration::ZERO;
+        assert!(schedule_active(&s, lead, ts("2026-07-01T06:05:00Z")).is_some());
+        assert!(schedule_active(&s, lead, ts("2026-07-01T07:05:00Z")).is_none());
+    }
+}

@@ -1,0 +1,109 @@
+//! What the shell measured before calling `decide`.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Everything measured for one target at one tick.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observations {
+    /// The worker fleet as it is now.
+    pub worker: WorkerObservation,
+    /// One reading per configured signal, by signal name. A configured signal
+    /// with no reading counts as failed.
+    #[serde(default)]
+    pub signals: BTreeMap<String, SignalReading>,
+}
+
+/// The worker fleet as reported by its API.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerObservation {
+    /// The count currently set (ECS desiredCount, Lambda concurrency). Decisions start from it.
+    pub desired: u32,
+    /// Workers running now.
+    pub running: u32,
+    /// Workers starting (ECS pending tasks).
+    #[serde(default)]
+    pub pending: u32,
+    /// A deployment is rolling: scale-in is suspended until it ends.
+    #[serde(default)]
+    pub deployment_in_progress: bool,
+}
+
+/// One signal's reading.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SignalReading {
+    /// Measured.
+    Ok {
+        /// When the measurement was taken (for staleness).
+        observed_at: Timestamp,
+        /// What was measured.
+        measurement: Measurement,
+    },
+    /// The metric source failed.
+    Failed {
+        /// Why, naming the resource.
+        error: String,
+    },
+}
+
+/// A measurement of one signal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Measurement {
+    /// SQS queue attributes.
+    Sqs(SqsDepth),
+    /// Kafka offsets per partition.
+    Kafka(KafkaOffsets),
+}
+
+impl Measurement {
+    /// `"sqs"` or `"kafka"`, matching `SignalConfig::kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Measurement::Sqs(_) => "sqs",
+            Measurement::Kafka(_) => "kafka",
+        }
+    }
+}
+
+/// SQS `ApproximateNumberOfMessages*`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsDepth {
+    /// Visible messages.
+    pub visible: u64,
+    /// Received, not yet deleted.
+    #[serde(default)]
+    pub in_flight: u64,
+    /// Delayed.
+    #[serde(default)]
+    pub delayed: u64,
+}
+
+/// A consumer group's position on every partition of a topic.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaOffsets {
+    /// One entry per partition of the topic.
+    pub partitions: Vec<PartitionOffsets>,
+}
+
+/// Watermarks and committed offset of one partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionOffsets {
+    /// Partition id.
+    pub partition: i32,
+    /// Log start offset.
+    pub low_watermark: i64,
+    /// Next offset to be written.
+    pub high_watermark: i64,
+    /// The group's committed offset, if any.
+    #[serde(default)]
+    pub committed_offset: Option<i64>,
+}

@@ -1,0 +1,130 @@
+//! HPA stabilization windows (`stabilizeRecommendationWithBehaviors`):
+//! scale-out follows the minimum recommendation over its window, scale-in the
+//! maximum over its window, so a brief spike or dip does not move the fleet.
+
+use jiff::Timestamp;
+
+use super::state::TimedCount;
+use crate::config::HumanDuration;
+
+/// The stabilized count and which window bound it, if any.
+pub(crate) fn stabilize(
+    history: &[TimedCount],
+    now: Timestamp,
+    current: u32,
+    recommendation: u32,
+    scale_out_window: HumanDuration,
+    scale_in_window: HumanDuration,
+) -> (u32, Option<Window>) {
+    let mut up = recommendation;
+    let mut down = recommendation;
+    let out_cutoff = now - scale_out_window.signed();
+    let in_cutoff = now - scale_in_window.signed();
+    for r in history {
+        if r.at > out_cutoff {
+            up = up.min(r.count);
+        }
+        if r.at > in_cutoff {
+            down = down.max(r.count);
+        }
+    }
+    let mut result = current;
+    if result < up {
+        result = up;
+    }
+    if result > down {
+        result = down;
+    }
+    let bound = if result == recommendation {
+        None
+    } else if recommendation > current {
+        Some(Window::ScaleOut)
+    } else {
+        Some(Window::ScaleIn)
+    };
+    (result, bound)
+}
+
+/// Which window bound a recommendation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Window {
+    ScaleOut,
+    ScaleIn,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    #[test]
+    fn scale_in_follows_the_max_over_its_window() {
+        let h = [
+            TimedCount {
+                at: at(0),
+                count: 10,
+            },
+            TimedCount {
+                at: at(100),
+                count: 6,
+            },
+        ];
+        // At 200 both are within 300s: max(10, 6, 4) = 10, no scale-in.
+        assert_eq!(
+            stabilize(
+                &h,
+                at(200),
+                10,
+                4,
+                HumanDuration::secs(0),
+                HumanDuration::secs(300)
+            ),
+            (10, Some(Window::ScaleIn))
+        );
+        // At 350 the 10 has left the window: max(6, 4) = 6.
+        assert_eq!(
+            stabilize(
+                &h,
+                at(350),
+                10,
+                4,
+                HumanDuration::secs(0),
+                HumanDuration::secs(300)
+            ),
+            (6, Some(Window::ScaleIn))
+        );
+    }
+
+    #[test]
+    fn scale_out_follows_the_min_over_its_window() {
+        let h = [TimedCount {
+            at: at(0),
+            count: 3,
+        }];
+        assert_eq!(
+            stabilize(
+                &h,
+                at(30),
+                3,
+                9,
+                HumanDuration::secs(60),
+                HumanDuration::secs(300)
+            ),
+            (3, Some(Window::ScaleOut))
+        );
+        assert_eq!(
+            stabilize(
+                &h,
+                at(61),
+                3,
+                9,
+                HumanDuration::secs(60),
+                HumanDuration::secs(300)
+            ),
+            (9, None)
+        );
+    }
+}

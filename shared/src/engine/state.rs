@@ -1,0 +1,111 @@
+//! What a target remembers between ticks. Bounded: `decide` trims it.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Per-target memory, persisted by the state store between invocations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetState {
+    /// Recent raw recommendations, for the stabilization windows.
+    #[serde(default)]
+    pub recommendations: Vec<TimedCount>,
+    /// Recent actions, for cooldowns and rate limits.
+    #[serde(default)]
+    pub actions: Vec<ScalingAction>,
+    /// Consecutive failures per signal.
+    #[serde(default)]
+    pub signal_health: BTreeMap<String, SignalHealth>,
+    /// Committed-offset progress per Kafka signal and partition.
+    #[serde(default)]
+    pub partition_progress: BTreeMap<String, BTreeMap<i32, PartitionProgress>>,
+    /// Registered one-off events (pre-warm floors).
+    #[serde(default)]
+    pub events: Vec<RegisteredEvent>,
+}
+
+/// A recommendation at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimedCount {
+    /// When.
+    pub at: Timestamp,
+    /// Workers recommended.
+    pub count: u32,
+}
+
+/// A change of the worker count that qscale decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingAction {
+    /// When.
+    pub at: Timestamp,
+    /// Count before.
+    pub from: u32,
+    /// Count after.
+    pub to: u32,
+}
+
+impl ScalingAction {
+    /// More workers.
+    pub fn is_scale_out(&self) -> bool {
+        self.to > self.from
+    }
+    /// Fewer workers.
+    pub fn is_scale_in(&self) -> bool {
+        self.to < self.from
+    }
+}
+
+/// Failure run of one signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalHealth {
+    /// Failures in a row.
+    pub consecutive_failures: u32,
+    /// The tick of the last counted failure (a replayed tick is not counted twice).
+    pub last_failure_at: Timestamp,
+}
+
+/// Whether a partition's committed offset is moving.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionProgress {
+    /// Last committed offset seen.
+    pub committed_offset: Option<i64>,
+    /// When it was seen.
+    pub observed_at: Timestamp,
+    /// Observations in a row in which it did not move while the partition had lag.
+    pub unchanged_observations: u32,
+}
+
+/// A known event registered ahead of time: a floor from `start` (minus lead) to `end`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredEvent {
+    /// Name shown in reasons.
+    pub name: String,
+    /// Start of the event.
+    pub start: Timestamp,
+    /// End of the event.
+    pub end: Timestamp,
+    /// Floor during the event.
+    pub min: u32,
+}
+
+impl TargetState {
+    /// Registers an event, replacing one with the same name (idempotent on replay).
+    pub fn register_event(&mut self, event: RegisteredEvent) {
+        self.events.retain(|e| e.name != event.name);
+        self.events.push(event);
+        self.events
+            .sort_by(|a, b| (a.start, &a.name).cmp(&(b.start, &b.name)));
+    }
+
+    /// Forgets an action the shell could not apply.
+    pub fn forget_action(&mut self, at: Timestamp) {
+        self.actions.retain(|a| a.at != at);
+    }
+}

@@ -1,0 +1,8 @@
+//! qscale: a queue-driven worker autoscaler.
+//!
+//! Functional core, imperative shell: [`engine::decide`] is pure; everything
+//! that touches the world sits behind small traits with real and in-memory
+//! implementations.
+
+pub mod config;
+pub mod engine;
