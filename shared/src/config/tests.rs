@@ -117,9 +117,8 @@ targets:
       - { name: s2, cron: "0 8 * * *", duration: 1h, min: 9 }
 "#;
     let joined = errors(yaml).join("\n");
-    for want in ["targets[0].schedules[0].timezone: \"Mars/Olympus\" is not an IANA time zone"] {
-        assert!(joined.contains(want), "missing {want:?} in\n{joined}");
-    }
+    let want = "targets[0].schedules[0].timezone: \"Mars/Olympus\" is not an IANA time zone";
+    assert!(joined.contains(want), "missing {want:?} in\n{joined}");
     // The zone error is a parse error: fix it and the semantic errors show.
     let joined = errors(&yaml.replace("Mars/Olympus", "UTC")).join("\n");
     for want in [
