@@ -98,6 +98,32 @@ pub enum Term {
     Max,
 }
 
+impl Term {
+    /// The snake_case name used in JSON and explanations.
+    pub fn name(self) -> &'static str {
+        match self {
+            Term::TargetTracking => "target_tracking",
+            Term::NoTrustedSignal => "no_trusted_signal",
+            Term::Tolerance => "tolerance",
+            Term::Activation => "activation",
+            Term::PartitionCap => "partition_cap",
+            Term::StuckPartitions => "stuck_partitions",
+            Term::ScaleOutStabilization => "scale_out_stabilization",
+            Term::ScaleInStabilization => "scale_in_stabilization",
+            Term::ScaleOutRateLimit => "scale_out_rate_limit",
+            Term::ScaleInRateLimit => "scale_in_rate_limit",
+            Term::ScaleOutCooldown => "scale_out_cooldown",
+            Term::ScaleInCooldown => "scale_in_cooldown",
+            Term::DeploymentInProgress => "deployment_in_progress",
+            Term::UntrustedSignal => "untrusted_signal",
+            Term::Fallback => "fallback",
+            Term::Floor => "floor",
+            Term::Min => "min",
+            Term::Max => "max",
+        }
+    }
+}
+
 /// One link of the chain: the count after the term, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
@@ -192,7 +218,7 @@ impl Decision {
             let _ = writeln!(
                 out,
                 " {mark} {:<24} {:>6}  {}",
-                format!("{:?}", step.term),
+                step.term.name(),
                 step.value,
                 step.detail
             );

@@ -450,7 +450,7 @@ fn explanation(
     } else {
         bounded_by
             .iter()
-            .map(|t| format!("{t:?}"))
+            .map(|t| t.name())
             .collect::<Vec<_>>()
             .join(", ")
     };

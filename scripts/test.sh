@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole test suite on a fresh machine: format check,
+# clippy with -D warnings, then every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+# Benches are compiled by clippy above; tests run in the same (dev) profile.
+cargo test --workspace --locked 2>&1 | tee target/test-output.txt
+# One summary line for the whole run.
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.txt

@@ -1,0 +1,82 @@
+//! `decide` on a Kafka target with 1, 100 and 10,000 partitions, with a
+//! state carried from a previous tick (partition history present).
+
+use std::collections::BTreeMap;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use jiff::Timestamp;
+
+use qscale::config::{
+    EcsWorker, KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig, SignalConfig,
+    TargetConfig, WorkerConfig,
+};
+use qscale::engine::{
+    decide, KafkaOffsets, Measurement, Observations, PartitionOffsets, SignalReading,
+    WorkerObservation,
+};
+
+fn target() -> TargetConfig {
+    TargetConfig {
+        name: "bench".into(),
+        signals: vec![SignalConfig::Kafka(KafkaSignal {
+            name: "k".into(),
+            cluster: "main".into(),
+            group: "g".into(),
+            topic: "t".into(),
+            on_missing_offset: MissingOffsetPolicy::Earliest,
+            partition_cap: PartitionCapMode::Partitions,
+            allow_idle_consumers: false,
+            max_partitions: None,
+        })],
+        worker: WorkerConfig::Ecs(EcsWorker {
+            cluster: "c".into(),
+            service: "s".into(),
+        }),
+        policy: PolicyConfig::with_target(1, 10_000, 1000.0),
+        schedules: vec![],
+    }
+}
+
+fn observations(partitions: i32, at: Timestamp, shift: i64) -> Observations {
+    let parts = (0..partitions)
+        .map(|p| PartitionOffsets {
+            partition: p,
+            low_watermark: 0,
+            high_watermark: 10_000 + (p as i64 * 7919) % 5000 + shift,
+            committed_offset: (p % 10 != 0).then_some(9_000 + shift),
+        })
+        .collect();
+    Observations {
+        worker: WorkerObservation {
+            desired: 20,
+            running: 20,
+            pending: 0,
+            deployment_in_progress: false,
+        },
+        signals: BTreeMap::from([(
+            "k".to_string(),
+            SignalReading::Ok {
+                observed_at: at,
+                measurement: Measurement::Kafka(KafkaOffsets { partitions: parts }),
+            },
+        )]),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let tg = target();
+    let t0: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+    let t1: Timestamp = "2026-11-23T10:01:00Z".parse().unwrap();
+    let mut group = c.benchmark_group("decide_kafka");
+    for n in [1, 100, 10_000] {
+        let warm = decide(&tg, &Default::default(), &observations(n, t0, 0), t0).next_state;
+        let obs = observations(n, t1, 50);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| decide(&tg, &warm, &obs, t1))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
