@@ -1,0 +1,174 @@
+//! In-memory adapters: for unit tests and the simulator.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+use super::{AuditEvent, AuditSink, PortError, SaveError, StateStore, VersionedState};
+use crate::engine::TargetState;
+
+/// Versioned state per target in a map.
+#[derive(Debug, Default)]
+pub struct MemoryStateStore {
+    items: Mutex<BTreeMap<String, VersionedState>>,
+}
+
+impl MemoryStateStore {
+    /// The stored state of a target.
+    pub fn get(&self, target: &str) -> Option<VersionedState> {
+        self.items.lock().unwrap().get(target).cloned()
+    }
+}
+
+impl StateStore for MemoryStateStore {
+    async fn load(&self, target: &str) -> Result<VersionedState, PortError> {
+        Ok(self.get(target).unwrap_or_default())
+    }
+
+    async fn save(
+        &self,
+        target: &str,
+        state: &TargetState,
+        expected: u64,
+    ) -> Result<u64, SaveError> {
+        let mut items = self.items.lock().unwrap();
+        let current = items.get(target).map_or(0, |v| v.version);
+        if current != expected {
+            return Err(SaveError::Conflict {
+                target: target.to_string(),
+                expected,
+            });
+        }
+        let version = expected + 1;
+        items.insert(
+            target.to_string(),
+            VersionedState {
+                state: state.clone(),
+                version,
+            },
+        );
+        Ok(version)
+    }
+}
+
+/// Collects audit events.
+#[derive(Debug, Default)]
+pub struct MemoryAuditSink {
+    events: Mutex<Vec<AuditEvent>>,
+}
+
+impl MemoryAuditSink {
+    /// Every event so far.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.events.lock().unwrap().clone()
+    }
+}
+
+impl AuditSink for MemoryAuditSink {
+    async fn publish(&self, event: &AuditEvent) -> Result<(), PortError> {
+        self.events.lock().unwrap().push(event.clone());
+        Ok(())
+    }
+}
+
+/// Runs a future whose adapters never wait (in-memory and simulated ones)
+/// to completion without a runtime.
+///
+/// # Panics
+/// If the future is not ready at once: only in-memory adapters belong here.
+pub fn block_on_ready<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("block_on_ready: a future waited; use a real runtime"),
+    }
+}
+
+/// Fixed readings per target, set by the test.
+#[derive(Debug, Default)]
+pub struct StaticMetrics {
+    readings: Mutex<BTreeMap<String, BTreeMap<String, crate::engine::SignalReading>>>,
+}
+
+impl StaticMetrics {
+    /// Sets what `read` returns for a target.
+    pub fn set(&self, target: &str, readings: BTreeMap<String, crate::engine::SignalReading>) {
+        self.readings
+            .lock()
+            .unwrap()
+            .insert(target.to_string(), readings);
+    }
+}
+
+impl super::MetricSource for StaticMetrics {
+    async fn read(
+        &self,
+        target: &crate::config::TargetConfig,
+        _now: jiff::Timestamp,
+    ) -> BTreeMap<String, crate::engine::SignalReading> {
+        self.readings
+            .lock()
+            .unwrap()
+            .get(&target.name)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Worker counts per target; records every `set_desired`; can be told to fail.
+#[derive(Debug, Default)]
+pub struct MemoryWorkers {
+    workers: Mutex<BTreeMap<String, crate::engine::WorkerObservation>>,
+    calls: Mutex<Vec<(String, u32)>>,
+    failing: Mutex<Option<PortError>>,
+}
+
+impl MemoryWorkers {
+    /// Sets a target's fleet.
+    pub fn set(&self, target: &str, w: crate::engine::WorkerObservation) {
+        self.workers.lock().unwrap().insert(target.to_string(), w);
+    }
+    /// A target's fleet.
+    pub fn get(&self, target: &str) -> Option<crate::engine::WorkerObservation> {
+        self.workers.lock().unwrap().get(target).copied()
+    }
+    /// Every `set_desired` call so far.
+    pub fn calls(&self) -> Vec<(String, u32)> {
+        self.calls.lock().unwrap().clone()
+    }
+    /// Makes `set_desired` fail (or succeed again with `None`).
+    pub fn fail_with(&self, e: Option<PortError>) {
+        *self.failing.lock().unwrap() = e;
+    }
+}
+
+impl super::WorkerActuator for MemoryWorkers {
+    async fn observe(
+        &self,
+        target: &crate::config::TargetConfig,
+    ) -> Result<crate::engine::WorkerObservation, PortError> {
+        self.get(&target.name)
+            .ok_or_else(|| PortError::new(target.name.clone(), "no such worker fleet"))
+    }
+
+    async fn set_desired(
+        &self,
+        target: &crate::config::TargetConfig,
+        desired: u32,
+    ) -> Result<(), PortError> {
+        if let Some(e) = self.failing.lock().unwrap().clone() {
+            return Err(e);
+        }
+        self.calls
+            .lock()
+            .unwrap()
+            .push((target.name.clone(), desired));
+        let mut workers = self.workers.lock().unwrap();
+        let w = workers.entry(target.name.clone()).or_default();
+        w.desired = desired;
+        w.running = desired;
+        Ok(())
+    }
+}
