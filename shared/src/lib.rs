@@ -8,3 +8,4 @@ pub mod config;
 pub mod engine;
 pub mod io;
 pub mod reconcile;
+pub mod sim;

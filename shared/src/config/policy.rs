@@ -19,6 +19,11 @@ pub struct PolicyConfig {
     /// Or derived as acceptable latency / processing time (AWS's backlog-per-instance method).
     #[serde(default)]
     pub latency: Option<LatencyTarget>,
+    /// Busy share of workers to aim for when keeping up with load already in
+    /// progress (Little's law: SQS in-flight messages, Kafka production rate).
+    /// Default 0.8; `null` turns the keep-up term off (backlog only, as KEDA and AWS do).
+    #[serde(default = "default_target_utilization")]
+    pub target_utilization: Option<f64>,
     /// Relative change below which nothing happens (HPA's tolerance). Default 0.1.
     #[serde(default = "default_tolerance")]
     pub tolerance: f64,
@@ -44,6 +49,13 @@ pub struct PolicyConfig {
 }
 
 impl PolicyConfig {
+    /// Seconds one worker spends on one message, when the policy knows it.
+    pub fn processing_time_s(&self) -> Option<f64> {
+        self.latency
+            .as_ref()
+            .map(|l| l.processing_time_per_message.as_secs_f64())
+    }
+
     /// Backlog per worker the policy aims for.
     pub fn target_per_worker(&self) -> f64 {
         match (self.target_per_worker, &self.latency) {
@@ -61,6 +73,7 @@ impl PolicyConfig {
             max,
             target_per_worker: Some(target_per_worker),
             latency: None,
+            target_utilization: default_target_utilization(),
             tolerance: default_tolerance(),
             activation_backlog: 0,
             scale_out: DirectionConfig::default_scale_out(),
@@ -103,11 +116,34 @@ pub struct DirectionConfig {
 }
 
 impl DirectionConfig {
-    /// Scale-out defaults: 60s cooldown, no stabilization, HPA's default
-    /// `100% or 4 pods per 15s, select max`.
+    /// Scale-out defaults: 60s cooldown, no stabilization, and HPA's default
+    /// rate (`100% or 4 pods per 15s`) compounded over qscale's one-minute
+    /// tick: `1500% or 16 pods per 60s, select max`.
     pub fn default_scale_out() -> Self {
         DirectionConfig {
             cooldown: HumanDuration::secs(60),
+            stabilization: HumanDuration::secs(0),
+            rate_limits: RateLimits {
+                select: SelectPolicy::Max,
+                policies: vec![
+                    RateLimitPolicy::Percent {
+                        value: 1500,
+                        period: HumanDuration::secs(60),
+                    },
+                    RateLimitPolicy::Pods {
+                        value: 16,
+                        period: HumanDuration::secs(60),
+                    },
+                ],
+            },
+        }
+    }
+
+    /// The Kubernetes HPA's scale-up behaviour: no stabilization,
+    /// `100% or 4 pods per 15s, select max`, no cooldown.
+    pub fn hpa_scale_out() -> Self {
+        DirectionConfig {
+            cooldown: HumanDuration::secs(0),
             stabilization: HumanDuration::secs(0),
             rate_limits: RateLimits {
                 select: SelectPolicy::Max,
@@ -122,6 +158,15 @@ impl DirectionConfig {
                     },
                 ],
             },
+        }
+    }
+
+    /// The Kubernetes HPA's scale-down behaviour: 300s stabilization,
+    /// `100% per 15s`, no cooldown.
+    pub fn hpa_scale_in() -> Self {
+        DirectionConfig {
+            cooldown: HumanDuration::secs(0),
+            ..Self::default_scale_in()
         }
     }
 
@@ -250,6 +295,9 @@ impl Fallback {
     }
 }
 
+fn default_target_utilization() -> Option<f64> {
+    Some(0.8)
+}
 fn default_tolerance() -> f64 {
     0.1
 }

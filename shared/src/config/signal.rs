@@ -45,6 +45,10 @@ pub struct SqsSignal {
     /// Count delayed messages as backlog. Default false: they cannot be worked yet.
     #[serde(default)]
     pub include_delayed: bool,
+    /// Messages one worker holds in flight at once (its receive batch or
+    /// concurrency). In-flight / this = busy workers. Default 1.
+    #[serde(default = "one")]
+    pub in_flight_per_worker: u32,
 }
 
 /// What a partition without a committed offset counts as.
@@ -95,6 +99,10 @@ pub struct KafkaSignal {
     /// capping workers. Keyed ordering changes when partitions grow.
     #[serde(default)]
     pub max_partitions: Option<u32>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn yes() -> bool {

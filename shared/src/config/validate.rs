@@ -84,6 +84,12 @@ fn validate_target(
         }
         _ => {}
     }
+    if let Some(u) = p.target_utilization.filter(|u| !(*u > 0.0 && *u <= 1.0)) {
+        push(
+            format!("{at}.policy.target_utilization"),
+            format!("{u} must be above 0 and at most 1"),
+        );
+    }
     if !(0.0..1.0).contains(&p.tolerance) {
         push(
             format!("{at}.policy.tolerance"),
@@ -150,6 +156,12 @@ fn validate_target(
             SignalConfig::Sqs(q) => {
                 if q.queue.trim().is_empty() {
                     push(format!("{path}.queue"), "must not be empty".into());
+                }
+                if q.in_flight_per_worker == 0 {
+                    push(
+                        format!("{path}.in_flight_per_worker"),
+                        "0 must be at least 1".into(),
+                    );
                 }
             }
             SignalConfig::Kafka(k) => {

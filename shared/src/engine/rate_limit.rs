@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn hpa_default_scale_up_from_10_allows_20() {
-        let d = DirectionConfig::default_scale_out();
+        let d = DirectionConfig::hpa_scale_out();
         assert_eq!(scale_out_limit(10, &[], now(), &d.rate_limits), 20);
     }
 

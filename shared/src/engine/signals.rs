@@ -36,14 +36,7 @@ pub(crate) fn workers_for(backlog: u64, target_per_worker: f64) -> u32 {
     if backlog == 0 {
         return 0;
     }
-    let q = backlog as f64 / target_per_worker;
-    let r = q.round();
-    let n = if (q - r).abs() <= 1e-9 * q.max(1.0) {
-        r
-    } else {
-        q.ceil()
-    };
-    n.min(u32::MAX as f64) as u32
+    ceil_robust(backlog as f64 / target_per_worker)
 }
 
 /// Assesses every configured signal and updates health and partition progress in `next`.
@@ -180,13 +173,42 @@ fn untrusted(signal: &SignalConfig, why: String) -> AssessedSignal {
     }
 }
 
-/// HPA tolerance: no change when backlog/(target × current) is within 1 ± tolerance.
-fn within_tolerance(backlog: u64, policy: &PolicyConfig, previous: u32) -> bool {
-    if previous == 0 {
-        return false;
+/// HPA tolerance: no change when the workers needed (as a real number) are
+/// within 1 ± tolerance of the current count.
+fn within_tolerance(needed: f64, policy: &PolicyConfig, previous: u32) -> bool {
+    previous > 0 && (needed / previous as f64 - 1.0).abs() <= policy.tolerance
+}
+
+/// Workers a signal needs: enough to drain the backlog at the target per
+/// worker, and enough to keep up with the load already flowing at the target
+/// utilization. Returns (exact need, whole workers, detail).
+fn workers_needed(backlog: u64, busy: Option<f64>, policy: &PolicyConfig) -> (f64, u32, String) {
+    let target = policy.target_per_worker();
+    let drain = workers_for(backlog, target);
+    let mut detail = format!("ceil({backlog} / {target}) = {drain}");
+    let mut exact = backlog as f64 / target;
+    let mut whole = drain;
+    if let (Some(busy), Some(utilization)) = (busy.filter(|b| *b > 0.0), policy.target_utilization)
+    {
+        let keep_up_exact = busy / utilization;
+        let keep_up = ceil_robust(keep_up_exact);
+        detail.push_str(&format!(
+            "; keeping up: {busy:.1} busy / {utilization} utilization = {keep_up}"
+        ));
+        exact = exact.max(keep_up_exact);
+        whole = whole.max(keep_up);
     }
-    let ratio = backlog as f64 / (policy.target_per_worker() * previous as f64);
-    (ratio - 1.0).abs() <= policy.tolerance
+    (exact, whole, detail)
+}
+
+fn ceil_robust(q: f64) -> u32 {
+    let r = q.round();
+    let n = if (q - r).abs() <= 1e-9 * q.max(1.0) {
+        r
+    } else {
+        q.ceil()
+    };
+    n.clamp(0.0, u32::MAX as f64) as u32
 }
 
 fn assess_sqs(
@@ -209,9 +231,10 @@ fn assess_sqs(
         .visible
         .saturating_add(in_flight)
         .saturating_add(delayed);
-    let target = policy.target_per_worker();
-    let raw = workers_for(backlog, target);
-    let wanted = if within_tolerance(backlog, policy, previous) {
+    // Each in-flight message occupies a worker (or a slot of one).
+    let busy = depth.in_flight as f64 / cfg.in_flight_per_worker.max(1) as f64;
+    let (exact, raw, need) = workers_needed(backlog, Some(busy), policy);
+    let wanted = if within_tolerance(exact, policy, previous) {
         previous
     } else {
         raw
@@ -228,7 +251,7 @@ fn assess_sqs(
             stuck_partitions: Vec::new(),
             consecutive_failures: 0,
             detail: format!(
-                "backlog {backlog} = visible {}{}{}; ceil({backlog} / {target}) = {raw}",
+                "backlog {backlog} = visible {}{}{}; {need}",
                 depth.visible,
                 if cfg.include_in_flight {
                     format!(" + in-flight {}", depth.in_flight)
@@ -249,6 +272,21 @@ fn assess_sqs(
         stuck_with_lag: false,
         partition_request: None,
     }
+}
+
+/// Messages per second produced to the topic between the last two
+/// observations, from the high watermarks kept in state.
+fn production_rate(progress: Option<&BTreeMap<i32, PartitionProgress>>) -> Option<f64> {
+    let mut rate = 0.0;
+    for p in progress?.values() {
+        let (at, high) = p.previous?;
+        let dt = p.observed_at.duration_since(at).as_secs_f64();
+        if dt <= 0.0 {
+            return None;
+        }
+        rate += (p.high_watermark - high).max(0) as f64 / dt;
+    }
+    Some(rate)
 }
 
 /// Lag of one partition: high − max(committed, low), or by `on_missing_offset`.
@@ -303,11 +341,15 @@ fn assess_kafka(
                 } else {
                     0
                 },
+                high_watermark: p.high_watermark,
+                previous: Some((prev.observed_at, prev.high_watermark)),
             },
             None => PartitionProgress {
                 committed_offset: p.committed_offset,
                 observed_at,
                 unchanged_observations: 0,
+                high_watermark: p.high_watermark,
+                previous: None,
             },
         };
         let is_stuck =
@@ -331,15 +373,20 @@ fn assess_kafka(
     let partitions = offsets.partitions.len() as u32;
     let target = policy.target_per_worker();
     let driving = total - stuck_lag;
-    let raw = workers_for(driving, target);
-    let mut wanted = if within_tolerance(driving, policy, previous) {
+    // Production rate × processing time = workers busy keeping up.
+    let rate = production_rate(next.partition_progress.get(&cfg.name));
+    let busy = rate.zip(policy.processing_time_s()).map(|(r, per)| r * per);
+    let (exact, raw, need) = workers_needed(driving, busy, policy);
+    let mut wanted = if within_tolerance(exact, policy, previous) {
         previous
     } else {
         raw
     };
     let after_tolerance = wanted;
-    let mut detail =
-        format!("lag {total} over {partitions} partitions; ceil({driving} / {target}) = {raw}");
+    let mut detail = format!("lag {total} over {partitions} partitions; {need}");
+    if let Some(rate) = rate {
+        detail.push_str(&format!("; produced {rate:.1} msg/s"));
+    }
     // Stuck partitions: more workers cannot help, but the workers that hold
     // them stay, and never zero while they have lag.
     if stuck_lag > 0 {

@@ -79,6 +79,12 @@ pub struct PartitionProgress {
     pub observed_at: Timestamp,
     /// Observations in a row in which it did not move while the partition had lag.
     pub unchanged_observations: u32,
+    /// High watermark seen at `observed_at`.
+    #[serde(default)]
+    pub high_watermark: i64,
+    /// The observation before, for the production rate: (time, high watermark).
+    #[serde(default)]
+    pub previous: Option<(Timestamp, i64)>,
 }
 
 /// A known event registered ahead of time: a floor from `start` (minus lead) to `end`.

@@ -24,6 +24,7 @@ fn sqs_signal(name: &str) -> SignalConfig {
         queue: format!("{name}-url"),
         include_in_flight: true,
         include_delayed: false,
+        in_flight_per_worker: 1,
     })
 }
 
@@ -143,8 +144,10 @@ fn decide_sqs(policy: PolicyConfig, desired: u32, depth: SqsDepth) -> Decision {
 
 #[test]
 fn sqs_backlog_counts_in_flight_but_not_delayed_by_default() {
+    let mut p = plain(0, 100, 10.0);
+    p.target_utilization = None;
     let d = decide_sqs(
-        plain(0, 100, 10.0),
+        p,
         0,
         SqsDepth {
             visible: 50,
@@ -154,6 +157,62 @@ fn sqs_backlog_counts_in_flight_but_not_delayed_by_default() {
     );
     assert_eq!(d.signals[0].backlog, Some(80));
     assert_eq!(d.desired, 8);
+}
+
+#[test]
+fn in_flight_messages_keep_their_workers_at_the_target_utilization() {
+    // 12 messages in flight occupy 12 workers; at 80% that is 15, more than
+    // the backlog's ceil(14 / 100) = 1: a drained queue does not mean idle workers.
+    let depth = SqsDepth {
+        visible: 2,
+        in_flight: 12,
+        delayed: 0,
+    };
+    let d = decide_sqs(plain(0, 100, 100.0), 20, depth);
+    assert_eq!(d.desired, 15, "{}", d.explain());
+    assert!(d.signals[0]
+        .detail
+        .contains("keeping up: 12.0 busy / 0.8 utilization = 15"));
+    // A worker that holds 4 messages at once is busy with 3 of those 12.
+    let mut tg = target(plain(0, 100, 100.0), vec![sqs_signal("q")]);
+    if let SignalConfig::Sqs(s) = &mut tg.signals[0] {
+        s.in_flight_per_worker = 4;
+    }
+    let d = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(16, t(0), depth),
+        t(0),
+    );
+    assert_eq!(d.desired, 4);
+}
+
+#[test]
+fn kafka_production_rate_keeps_workers_busy_enough() {
+    // 600 msg/s produced at 20 ms each = 12 busy workers; / 0.8 = 15.
+    let mut p = plain(0, 100, 3000.0);
+    p.target_per_worker = None;
+    p.latency = Some(LatencyTarget {
+        acceptable: HumanDuration::secs(60),
+        processing_time_per_message: HumanDuration(std::time::Duration::from_millis(20)),
+    });
+    let mut k = kafka_signal("k");
+    k.allow_idle_consumers = true;
+    let tg = target(p, vec![SignalConfig::Kafka(k)]);
+    let first = decide(
+        &tg,
+        &TargetState::default(),
+        &kafka_obs(15, t(0), &[(0, 1000, Some(990)); 2]),
+        t(0),
+    );
+    let obs = kafka_obs(15, t(60), &[(0, 19_000, Some(18_990)); 2]);
+    let d = decide(&tg, &first.next_state, &obs, t(60));
+    assert!(
+        d.signals[0].detail.contains("produced 600.0 msg/s"),
+        "{}",
+        d.signals[0].detail
+    );
+    assert_eq!(d.desired, 15, "{}", d.explain());
 }
 
 #[test]
@@ -411,7 +470,7 @@ fn rate_limited(policies: Vec<RateLimitPolicy>, scale_in: bool) -> PolicyConfig 
 fn hpa_examples_through_decide() {
     // 10 workers, recommendation 50.
     let mut p = plain(0, 2000, 1.0);
-    p.scale_out.rate_limits = DirectionConfig::default_scale_out().rate_limits;
+    p.scale_out.rate_limits = DirectionConfig::hpa_scale_out().rate_limits;
     assert_eq!(decide_sqs(p, 10, visible(50)).desired, 20);
     let pods = rate_limited(
         vec![RateLimitPolicy::Pods {

@@ -17,6 +17,7 @@ fn target() -> TargetConfig {
             queue: "q".into(),
             include_in_flight: true,
             include_delayed: false,
+            in_flight_per_worker: 1,
         })],
         worker: WorkerConfig::Ecs(EcsWorker {
             cluster: "c".into(),
@@ -91,11 +92,8 @@ fn applies_records_state_and_audits() {
     let w = world(120, 1, now());
     let r = run(&w, now(), false);
     assert_eq!(r.outcome, Outcome::Applied, "{r:?}");
-    assert_eq!(
-        w.workers.calls(),
-        vec![("orders".to_string(), 5)],
-        "HPA default from 1: max(1 + 4, 2)"
-    );
+    // Default scale-out rate from 1: max(1 + 16, 1 × 16) = 17 allows the 12 needed.
+    assert_eq!(w.workers.calls(), vec![("orders".to_string(), 12)]);
     let stored = w.store.get("orders").unwrap();
     assert_eq!(stored.version, 1);
     assert_eq!(stored.state.actions.len(), 1);
@@ -103,7 +101,7 @@ fn applies_records_state_and_audits() {
     assert_eq!(events.len(), 1);
     assert_eq!(
         (events[0].previous, events[0].desired, events[0].outcome),
-        (1, 5, Outcome::Applied)
+        (1, 12, Outcome::Applied)
     );
     assert_eq!(events[0].inputs[0].backlog, Some(120));
 }

@@ -1,0 +1,157 @@
+//! The comparison report: a table, a CSV, and one SVG figure per trace.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::RunResult;
+
+/// The results as a fixed-width table.
+pub fn table(results: &[RunResult]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<20} {:<20} {:>9} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8}",
+        "trace",
+        "policy",
+        "worker-h",
+        "util",
+        "wait p50",
+        "wait p99",
+        "wait max",
+        "SLO-viol",
+        "actions",
+        "flaps",
+        "peak q"
+    );
+    for r in results {
+        let _ = writeln!(
+            out,
+            "{:<20} {:<20} {:>9.2} {:>5.1}% {:>7.1}s {:>7.1}s {:>7.1}s {:>7}s {:>7} {:>5} {:>8}",
+            r.trace,
+            r.policy,
+            r.worker_seconds / 3600.0,
+            r.utilization * 100.0,
+            r.wait_p50_s,
+            r.wait_p99_s,
+            r.wait_max_s,
+            r.slo_violation_s,
+            r.actions,
+            r.flaps,
+            r.peak_backlog
+        );
+    }
+    out
+}
+
+/// The results as CSV.
+pub fn csv(results: &[RunResult]) -> String {
+    let mut out = String::from(
+        "trace,policy,worker_seconds,utilization,wait_p50_s,wait_p99_s,wait_max_s,slo_violation_s,actions,flaps,peak_backlog,completed,left_waiting\n",
+    );
+    for r in results {
+        let _ = writeln!(
+            out,
+            "{},{},{:.0},{:.4},{:.3},{:.3},{:.3},{},{},{},{},{},{}",
+            r.trace,
+            r.policy,
+            r.worker_seconds,
+            r.utilization,
+            r.wait_p50_s,
+            r.wait_p99_s,
+            r.wait_max_s,
+            r.slo_violation_s,
+            r.actions,
+            r.flaps,
+            r.peak_backlog,
+            r.completed,
+            r.left_waiting
+        );
+    }
+    out
+}
+
+/// Writes `results.csv` and one `<trace>.svg` per trace into `dir`.
+pub fn write(dir: &Path, results: &[RunResult]) -> Result<Vec<std::path::PathBuf>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    let csv_path = dir.join("results.csv");
+    std::fs::write(&csv_path, csv(results))
+        .map_err(|e| format!("writing {}: {e}", csv_path.display()))?;
+    written.push(csv_path);
+    let mut traces: Vec<&str> = results.iter().map(|r| r.trace.as_str()).collect();
+    traces.dedup();
+    for trace in traces {
+        let runs: Vec<&RunResult> = results.iter().filter(|r| r.trace == trace).collect();
+        let path = dir.join(format!("{trace}.svg"));
+        plot(&path, trace, &runs).map_err(|e| format!("plotting {}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+type Series = fn(&super::Sample) -> f64;
+
+fn plot(path: &Path, trace: &str, runs: &[&RunResult]) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (1000, 900)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(&format!("qscale simulation: {trace}"), ("sans-serif", 22))?;
+    let panels = root.split_evenly((3, 1));
+    let series: [(&str, Series); 3] = [
+        ("backlog (messages)", |s| s.backlog as f64),
+        ("workers paid", |s| s.workers as f64),
+        ("oldest message age (s)", |s| s.oldest_age_s as f64),
+    ];
+    let end_h = runs
+        .iter()
+        .filter_map(|r| r.samples.last())
+        .map(|s| s.t as f64 / 3600.0)
+        .fold(0.01, f64::max);
+    for (panel, (label, f)) in panels.iter().zip(series) {
+        let top = runs
+            .iter()
+            .flat_map(|r| r.samples.iter().map(f))
+            .fold(1.0, f64::max)
+            * 1.05;
+        let mut chart = ChartBuilder::on(panel)
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..end_h, 0.0..top)?;
+        chart
+            .configure_mesh()
+            .x_desc("hours")
+            .y_desc(label)
+            .light_line_style(WHITE)
+            .draw()?;
+        for (i, r) in runs.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    r.samples.iter().map(|s| (s.t as f64 / 3600.0, f(s))),
+                    color.stroke_width(2),
+                ))?
+                .label(r.policy.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
