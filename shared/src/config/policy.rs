@@ -24,6 +24,10 @@ pub struct PolicyConfig {
     /// Default 0.8; `null` turns the keep-up term off (backlog only, as KEDA and AWS do).
     #[serde(default = "default_target_utilization")]
     pub target_utilization: Option<f64>,
+    /// The busy-worker count behind the keep-up term is averaged over this
+    /// window: one in-flight sample is noisy (about ±√busy). Default 3m.
+    #[serde(default = "default_keep_up_window")]
+    pub keep_up_window: HumanDuration,
     /// Relative change below which nothing happens (HPA's tolerance). Default 0.1.
     #[serde(default = "default_tolerance")]
     pub tolerance: f64,
@@ -74,6 +78,7 @@ impl PolicyConfig {
             target_per_worker: Some(target_per_worker),
             latency: None,
             target_utilization: default_target_utilization(),
+            keep_up_window: default_keep_up_window(),
             tolerance: default_tolerance(),
             activation_backlog: 0,
             scale_out: DirectionConfig::default_scale_out(),
@@ -295,6 +300,9 @@ impl Fallback {
     }
 }
 
+fn default_keep_up_window() -> HumanDuration {
+    HumanDuration::secs(180)
+}
 fn default_target_utilization() -> Option<f64> {
     Some(0.8)
 }

@@ -24,6 +24,7 @@ pub use observation::{
 pub use signals::partition_lag;
 pub use state::{
     PartitionProgress, RegisteredEvent, ScalingAction, SignalHealth, TargetState, TimedCount,
+    TimedValue,
 };
 
 use crate::config::TargetConfig;

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::decision::{PartitionLag, PartitionRequest, SignalAssessment};
 use super::observation::{KafkaOffsets, Measurement, SignalReading, SqsDepth};
-use super::state::{PartitionProgress, SignalHealth, TargetState};
+use super::state::{PartitionProgress, SignalHealth, TargetState, TimedValue};
 use crate::config::{
     KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig, SignalConfig, SqsSignal,
 };
@@ -53,6 +53,8 @@ pub(crate) fn assess_all(
         .retain(|name, _| configured.contains(name.as_str()));
     next.partition_progress
         .retain(|name, _| configured.contains(name.as_str()));
+    next.busy_samples
+        .retain(|name, _| configured.contains(name.as_str()));
 
     signals
         .iter()
@@ -64,8 +66,8 @@ pub(crate) fn assess_all(
                     let SignalConfig::Sqs(cfg) = signal else {
                         unreachable!("kind checked")
                     };
-                    let _ = observed_at;
-                    assess_sqs(cfg, depth, policy, previous)
+                    let busy = average_busy(cfg, depth, policy, observed_at, now, next);
+                    assess_sqs(cfg, depth, policy, previous, busy)
                 }
                 Ok((observed_at, Measurement::Kafka(offsets))) => {
                     let SignalConfig::Kafka(cfg) = signal else {
@@ -211,11 +213,35 @@ fn ceil_robust(q: f64) -> u32 {
     n.clamp(0.0, u32::MAX as f64) as u32
 }
 
+/// Busy workers behind an SQS signal, averaged over the keep-up window:
+/// each in-flight message occupies a worker (or one of its slots).
+fn average_busy(
+    cfg: &SqsSignal,
+    depth: &SqsDepth,
+    policy: &PolicyConfig,
+    observed_at: Timestamp,
+    now: Timestamp,
+    next: &mut TargetState,
+) -> f64 {
+    let busy = depth.in_flight as f64 / cfg.in_flight_per_worker.max(1) as f64;
+    let samples = next.busy_samples.entry(cfg.name.clone()).or_default();
+    samples.retain(|s| s.at != observed_at);
+    samples.push(TimedValue {
+        at: observed_at,
+        value: busy,
+    });
+    samples.sort_by_key(|s| s.at);
+    let cutoff = now - policy.keep_up_window.signed();
+    samples.retain(|s| s.at > cutoff || s.at == observed_at);
+    samples.iter().map(|s| s.value).sum::<f64>() / samples.len() as f64
+}
+
 fn assess_sqs(
     cfg: &SqsSignal,
     depth: &SqsDepth,
     policy: &PolicyConfig,
     previous: u32,
+    busy: f64,
 ) -> AssessedSignal {
     let in_flight = if cfg.include_in_flight {
         depth.in_flight
@@ -231,8 +257,6 @@ fn assess_sqs(
         .visible
         .saturating_add(in_flight)
         .saturating_add(delayed);
-    // Each in-flight message occupies a worker (or a slot of one).
-    let busy = depth.in_flight as f64 / cfg.in_flight_per_worker.max(1) as f64;
     let (exact, raw, need) = workers_needed(backlog, Some(busy), policy);
     let wanted = if within_tolerance(exact, policy, previous) {
         previous

@@ -21,6 +21,9 @@ pub struct TargetState {
     /// Committed-offset progress per Kafka signal and partition.
     #[serde(default)]
     pub partition_progress: BTreeMap<String, BTreeMap<i32, PartitionProgress>>,
+    /// Recent busy-worker samples per SQS signal, for the keep-up average.
+    #[serde(default)]
+    pub busy_samples: BTreeMap<String, Vec<TimedValue>>,
     /// Registered one-off events (pre-warm floors).
     #[serde(default)]
     pub events: Vec<RegisteredEvent>,
@@ -34,6 +37,16 @@ pub struct TimedCount {
     pub at: Timestamp,
     /// Workers recommended.
     pub count: u32,
+}
+
+/// A measured value at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimedValue {
+    /// When it was observed.
+    pub at: Timestamp,
+    /// The value.
+    pub value: f64,
 }
 
 /// A change of the worker count that qscale decided.

@@ -70,7 +70,7 @@ impl SimSpec {
                     trace,
                     QueueModel::Kafka {
                         partitions: 12,
-                        hot_share: 0.3,
+                        hot_share: 0.2,
                         rebalance_pause_s: 5,
                     },
                 ),

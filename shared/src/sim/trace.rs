@@ -149,8 +149,8 @@ impl Trace {
             "on_off" => gen(3.0 * h, &|t| if t % 2400.0 < 600.0 { 80.0 } else { 0.0 }),
             // 5 → 150 msg/s over 3 h.
             "slow_ramp" => gen(3.0 * h, &|t| 5.0 + 145.0 * t / (3.0 * h)),
-            // 60 msg/s for 2 h on 12 partitions, 30% of keys on partition 0.
-            "kafka_hot_partition" => gen(2.0 * h, &|_| 60.0),
+            // 20 msg/s for 2 h on 12 partitions, 20% of keys on partition 0.
+            "kafka_hot_partition" => gen(2.0 * h, &|_| 20.0),
             _ => return None,
         };
         Some(Trace {

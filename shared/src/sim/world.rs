@@ -4,11 +4,14 @@
 use std::collections::VecDeque;
 
 use hdrhistogram::Histogram;
-use rand::Rng;
+use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Poisson};
 
 use crate::engine::{KafkaOffsets, PartitionOffsets, SqsDepth, WorkerObservation};
+
+/// Pre-drawn service times (a power of two).
+const SERVICE_TABLE: usize = 1 << 16;
 
 /// How messages are held.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,13 +174,19 @@ pub struct World {
     queue: QueueModel,
     model: WorkerModel,
     rng: ChaCha8Rng,
-    service: LogNormal<f64>,
+    /// Service times pre-drawn from the log-normal; each message picks one at
+    /// random (drawing a log-normal per message was most of a day's run time).
+    service_table: Vec<f64>,
     /// One backlog (SQS) or one per partition (Kafka).
     backlogs: Vec<Backlog>,
     hot_share: f64,
     workers: Vec<Worker>,
     desired: u32,
     paused_until: u32,
+    /// Messages in progress after the last step, in total and per backlog
+    /// (counted while processing, so snapshots need no extra pass).
+    in_flight: u64,
+    in_flight_by_backlog: Vec<u64>,
     /// Snapshots per second, newest last, for delayed metric reads.
     history: VecDeque<Snapshot>,
     history_len: usize,
@@ -209,12 +218,19 @@ impl World {
                 ..
             } => ((*partitions).max(1), *hot_share),
         };
+        let mut rng = rng;
+        let service = LogNormal::new(mu, sigma.max(1e-9)).expect("valid log-normal");
+        let service_table = (0..SERVICE_TABLE)
+            .map(|_| service.sample(&mut rng))
+            .collect();
         let mut w = World {
             queue,
             model,
             rng,
-            service: LogNormal::new(mu, sigma.max(1e-9)).expect("valid log-normal"),
+            service_table,
             backlogs: vec![Backlog::default(); n],
+            in_flight: 0,
+            in_flight_by_backlog: vec![0; n],
             hot_share,
             workers: Vec::new(),
             desired: initial,
@@ -333,6 +349,8 @@ impl World {
     /// One second of work for every running or draining worker.
     fn process(&mut self, t: u32) {
         let kafka_paused = matches!(self.queue, QueueModel::Kafka { .. }) && t < self.paused_until;
+        self.in_flight = 0;
+        self.in_flight_by_backlog.iter_mut().for_each(|c| *c = 0);
         let mut i = 0;
         while i < self.workers.len() {
             let phase = self.workers[i].phase;
@@ -382,7 +400,7 @@ impl World {
                     .tally
                     .waits_ms
                     .record((wait_s.max(0.001) * 1000.0) as u64);
-                let s = self.service.sample(&mut self.rng);
+                let s = self.service_table[self.rng.next_u32() as usize & (SERVICE_TABLE - 1)];
                 let w = &mut self.workers[i];
                 w.remaining = s;
                 w.partition = Some(p);
@@ -390,26 +408,24 @@ impl World {
             if exit {
                 self.workers.swap_remove(i);
             } else {
+                let w = &self.workers[i];
+                if let (true, Some(p)) = (w.remaining > 0.0, w.partition) {
+                    self.in_flight += 1;
+                    self.in_flight_by_backlog[p] += 1;
+                }
                 i += 1;
             }
         }
     }
 
     fn record_snapshot(&mut self) {
-        let in_flight = self.workers.iter().filter(|w| w.remaining > 0.0).count() as u64;
-        let mut in_flight_per_partition = vec![0u64; self.backlogs.len()];
-        for w in &self.workers {
-            if let (true, Some(p)) = (w.remaining > 0.0, w.partition) {
-                in_flight_per_partition[p] += 1;
-            }
-        }
         let snap = Snapshot {
             visible: self.backlogs.iter().map(|b| b.len).sum(),
-            in_flight,
+            in_flight: self.in_flight,
             partitions: self
                 .backlogs
                 .iter()
-                .zip(&in_flight_per_partition)
+                .zip(&self.in_flight_by_backlog)
                 // A message in progress is not committed yet.
                 .map(|(b, &f)| (b.produced, b.taken - f))
                 .collect(),
