@@ -301,16 +301,42 @@ fn assess_sqs(
 /// Messages per second produced to the topic between the last two
 /// observations, from the high watermarks kept in state.
 fn production_rate(progress: Option<&BTreeMap<i32, PartitionProgress>>) -> Option<f64> {
-    let mut rate = 0.0;
-    for p in progress?.values() {
-        let (at, high) = p.previous?;
-        let dt = p.observed_at.duration_since(at).as_secs_f64();
-        if dt <= 0.0 {
-            return None;
-        }
-        rate += (p.high_watermark - high).max(0) as f64 / dt;
+    partition_rates(progress).map(|r| r.iter().sum())
+}
+
+/// Messages per second produced to each partition between the last two observations.
+fn partition_rates(progress: Option<&BTreeMap<i32, PartitionProgress>>) -> Option<Vec<f64>> {
+    progress?
+        .values()
+        .map(|p| {
+            let (at, high) = p.previous?;
+            let dt = p.observed_at.duration_since(at).as_secs_f64();
+            (dt > 0.0).then(|| (p.high_watermark - high).max(0) as f64 / dt)
+        })
+        .collect()
+}
+
+/// Consumers needed so that none owns more partitions than it can keep up
+/// with: the assignor may give one consumer the hottest partitions together,
+/// so with `k` partitions each, the `k` busiest must fit one worker at the
+/// target utilization. Returns (consumers, k) when partition rates are known.
+fn consumers_for_skew(busy_per_partition: &mut [f64], utilization: f64) -> Option<(u32, u32)> {
+    let partitions = busy_per_partition.len() as u32;
+    if partitions == 0 || busy_per_partition.iter().all(|b| *b <= 0.0) {
+        return None;
     }
-    Some(rate)
+    busy_per_partition.sort_by(|a, b| b.total_cmp(a));
+    let mut sum = 0.0;
+    let mut k = 0u32;
+    for b in busy_per_partition.iter() {
+        if sum + b > utilization + 1e-9 {
+            break;
+        }
+        sum += b;
+        k += 1;
+    }
+    let k = k.max(1);
+    Some((partitions.div_ceil(k), k))
 }
 
 /// Lag of one partition: high − max(committed, low), or by `on_missing_offset`.
@@ -400,7 +426,20 @@ fn assess_kafka(
     // Production rate × processing time = workers busy keeping up.
     let rate = production_rate(next.partition_progress.get(&cfg.name));
     let busy = rate.zip(policy.processing_time_s()).map(|(r, per)| r * per);
-    let (exact, raw, need) = workers_needed(driving, busy, policy);
+    let (mut exact, mut raw, mut need) = workers_needed(driving, busy, policy);
+    let skew = partition_rates(next.partition_progress.get(&cfg.name))
+        .zip(policy.processing_time_s().zip(policy.target_utilization))
+        .and_then(|(rates, (per, utilization))| {
+            let mut busy: Vec<f64> = rates.iter().map(|r| r * per).collect();
+            consumers_for_skew(&mut busy, utilization)
+        });
+    if let Some((consumers, k)) = skew.filter(|(c, _)| *c > raw) {
+        need.push_str(&format!(
+            "; skew: the busiest partitions fit {k} per consumer, so {consumers} consumers"
+        ));
+        exact = exact.max(consumers as f64);
+        raw = consumers;
+    }
     let mut wanted = if within_tolerance(exact, policy, previous) {
         previous
     } else {

@@ -563,6 +563,41 @@ fn partition_growth_is_asked_for_instead_of_capping() {
     );
 }
 
+#[test]
+fn a_hot_partition_needs_consumers_that_do_not_share_it() {
+    // 12 partitions at 20 ms per message; partition 0 gets 40 msg/s (0.8 of a
+    // worker), the others 14.5 msg/s (0.29). At 80% utilization the hot one
+    // fits only alone: 12 consumers, though total load is 4 workers.
+    let mut p = plain(0, 100, 3000.0);
+    p.target_per_worker = None;
+    p.latency = Some(LatencyTarget {
+        acceptable: HumanDuration::secs(60),
+        processing_time_per_message: HumanDuration(std::time::Duration::from_millis(20)),
+    });
+    let tg = target(p.clone(), vec![SignalConfig::Kafka(kafka_signal("k"))]);
+    let at = |s: i64, hot: i64, cold: i64| {
+        let parts: Vec<_> = (0..12)
+            .map(|i| {
+                let h = if i == 0 { hot } else { cold };
+                (0, h, Some(h))
+            })
+            .collect();
+        kafka_obs(5, t(s), &parts)
+    };
+    let first = decide(&tg, &TargetState::default(), &at(0, 0, 0), t(0));
+    let d = decide(&tg, &first.next_state, &at(60, 2400, 870), t(60));
+    assert_eq!(d.desired, 12, "{}", d.explain());
+    assert!(
+        d.signals[0].detail.contains("fit 1 per consumer"),
+        "{}",
+        d.signals[0].detail
+    );
+    // Evenly spread, the same 4 workers of load need 6: range assignment of 12
+    // partitions over 5 consumers gives one of them 3 (1.0 > 0.8).
+    let even = decide(&tg, &first.next_state, &at(60, 1000, 1000), t(60));
+    assert_eq!(even.desired, 6, "{}", even.explain());
+}
+
 // 8. Stuck partitions -----------------------------------------------------------
 
 #[test]

@@ -199,7 +199,10 @@ impl Autoscaler for KedaHpa {
 /// 300 s out and in; a scale-out during scale-out cooldown only if larger than
 /// the one that started it). CloudWatch datapoints are one-minute averages
 /// available a minute late. Min capacity 1: a per-instance metric cannot
-/// scale from zero.
+/// scale from zero. AWS documents that target tracking "scales in more
+/// gradually" than it scales out without publishing the rule; we assume at
+/// most 10% of capacity (at least 1) per scale-in, which makes this baseline
+/// stronger than a proportional cliff to the minimum.
 pub struct AwsTargetTracking {
     target_value: f64,
     max: u32,
@@ -216,6 +219,8 @@ impl AwsTargetTracking {
     pub const IN_DATAPOINTS: u32 = 15;
     /// Cooldowns, seconds.
     pub const COOLDOWN_S: u32 = 300;
+    /// Largest share of capacity one scale-in removes (our assumption, see above).
+    pub const MAX_SCALE_IN_SHARE: f64 = 0.1;
 
     /// Target tracking with the same target value and max as `policy`.
     pub fn new(policy: &PolicyConfig) -> Self {
@@ -272,7 +277,9 @@ impl Autoscaler for AwsTargetTracking {
                 self.last_out = Some((t, desired));
             }
         } else if self.low >= Self::IN_DATAPOINTS {
-            let desired = Self::proportional(current, metric, self.target_value, self.max);
+            let step = (current as f64 * Self::MAX_SCALE_IN_SHARE).ceil().max(1.0) as u32;
+            let desired = Self::proportional(current, metric, self.target_value, self.max)
+                .max(current.saturating_sub(step));
             let in_cooldown = self.last_in.is_some_and(|at| t < at + Self::COOLDOWN_S);
             if desired < current && !in_cooldown {
                 w.set_desired(desired);
