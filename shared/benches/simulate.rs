@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use qscale::config::Config;
-use qscale::sim::{simulate, Qscale, QueueModel, SimSpec, Trace, DEMO_CONFIG};
+use qscale::sim::{simulate, MetricRead, Qscale, QueueModel, SimSpec, Trace, DEMO_CONFIG};
 
 fn bench(c: &mut Criterion) {
     let config = Config::from_yaml(DEMO_CONFIG).unwrap();
@@ -19,7 +19,12 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("day_1s_up_to_1000_workers", |b| {
         b.iter(|| {
-            let mut q = Qscale::new("qscale", target.clone(), 60, 0);
+            let mut q = Qscale::new(
+                "qscale",
+                target.clone(),
+                60,
+                MetricRead::Live { delay_s: 0 },
+            );
             let r = simulate(&spec, &mut q);
             assert!(
                 r.samples.iter().any(|s| s.workers > 500),

@@ -65,9 +65,13 @@ struct SimulateArgs {
     /// Seed of all randomness.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// qscale's metric read delay in seconds (0 = live API read).
+    /// qscale's metric read delay in seconds, for `--metric-source live`.
     #[arg(long, default_value_t = 0)]
     metric_delay: u32,
+    /// qscale's metric source: `live` (the queue API) or `cloudwatch`
+    /// (one-minute datapoints, a minute late).
+    #[arg(long, default_value = "live", value_parser = ["live", "cloudwatch"])]
+    metric_source: String,
     /// Write results.csv and an SVG figure here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -156,7 +160,12 @@ fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
         spec.queue = sim::SimSpec::queue_for(target);
     }
     spec.seed = args.seed;
-    spec.metric_delay_s = args.metric_delay;
+    spec.metric_read = match args.metric_source.as_str() {
+        "cloudwatch" => sim::MetricRead::CloudWatchMinute,
+        _ => sim::MetricRead::Live {
+            delay_s: args.metric_delay,
+        },
+    };
     let results = sim::compare(&spec, &config, target, &args.policy).map_err(|e| anyhow!(e))?;
     println!(
         "trace {} ({} h), target {}, seed {}, SLO {} s, {} ms messages, {} s start-up",

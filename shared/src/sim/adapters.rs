@@ -11,19 +11,34 @@ use crate::config::{SignalConfig, TargetConfig};
 use crate::engine::{Measurement, SignalReading, WorkerObservation};
 use crate::reconcile::{AuditEvent, AuditSink, MetricSource, PortError, WorkerActuator};
 
-/// Reads the world as the queue API would, `delay_s` seconds late.
+/// How a metric source sees the world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricRead {
+    /// The queue's own API (GetQueueAttributes, ListOffsets), `delay_s` late.
+    Live {
+        /// Seconds late.
+        delay_s: u32,
+    },
+    /// One-minute CloudWatch datapoints, available a minute late.
+    CloudWatchMinute,
+}
+
+/// Reads the world as the chosen metric source would.
 pub struct SimMetrics<'a> {
     /// The world.
     pub world: &'a Mutex<World>,
-    /// Metric read delay.
-    pub delay_s: u32,
+    /// Live API or CloudWatch.
+    pub read: MetricRead,
 }
 
 impl MetricSource for SimMetrics<'_> {
     async fn read(&self, target: &TargetConfig, now: Timestamp) -> BTreeMap<String, SignalReading> {
         let world = self.world.lock().unwrap();
-        let snap = world.snapshot(self.delay_s);
-        let observed_at = now - SignedDuration::from_secs(self.delay_s as i64);
+        let (snap, late_s) = match self.read {
+            MetricRead::Live { delay_s } => (world.snapshot(delay_s).clone(), delay_s),
+            MetricRead::CloudWatchMinute => (world.cloudwatch_minute(), 60),
+        };
+        let observed_at = now - SignedDuration::from_secs(late_s as i64);
         target
             .signals
             .iter()

@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::config::{Config, SignalConfig, TargetConfig};
+pub use adapters::MetricRead;
 pub use scalers::{Autoscaler, AwsTargetTracking, KedaHpa, Qscale, StaticPeak};
 pub use trace::{Trace, TraceError, BUNDLED};
 pub use world::{QueueModel, WorkerModel, World};
@@ -37,8 +38,8 @@ pub struct SimSpec {
     pub slo_s: u32,
     /// Seed of all randomness.
     pub seed: u64,
-    /// qscale's metric read delay (0 = live API read).
-    pub metric_delay_s: u32,
+    /// How qscale's metric source sees the world (default: live API read).
+    pub metric_read: MetricRead,
 }
 
 impl SimSpec {
@@ -57,7 +58,7 @@ impl SimSpec {
             start: "2026-11-24T00:00:00Z".parse().expect("valid"),
             slo_s: 60,
             seed: 1,
-            metric_delay_s: 0,
+            metric_read: MetricRead::Live { delay_s: 0 },
         }
     }
 
@@ -159,7 +160,11 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
         initial,
         spec.slo_s,
         // Enough history for metric delays and CloudWatch minutes.
-        (spec.metric_delay_s as usize + 1).max(181),
+        match spec.metric_read {
+            MetricRead::Live { delay_s } => delay_s as usize + 1,
+            MetricRead::CloudWatchMinute => 0,
+        }
+        .max(181),
     ));
     let interval = scaler.interval_s().max(1);
     let mut samples = Vec::with_capacity(spec.trace.rates.len() / 30 + 1);
@@ -223,7 +228,7 @@ pub fn policies(
                     "qscale",
                     target.clone(),
                     config.tick_interval.0.as_secs().max(1) as u32,
-                    spec.metric_delay_s,
+                    spec.metric_read,
                 )),
                 "keda-hpa" => Box::new(KedaHpa::new(target)),
                 "aws-target-tracking" => Box::new(AwsTargetTracking::new(&target.policy)),

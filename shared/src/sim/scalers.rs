@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use super::adapters::{CountingAudit, SimActuator, SimMetrics};
+use super::adapters::{CountingAudit, MetricRead, SimActuator, SimMetrics};
 use super::world::World;
 use crate::config::{DirectionConfig, PolicyConfig, TargetConfig};
 use crate::engine::{decide, Measurement, Observations, SignalReading, TargetState};
@@ -34,20 +34,25 @@ pub struct Qscale {
     pub target: TargetConfig,
     /// Tick interval from the config.
     pub interval_s: u32,
-    /// Metric read delay.
-    pub metric_delay_s: u32,
+    /// How qscale's metric source sees the world.
+    pub metric_read: MetricRead,
     store: MemoryStateStore,
     audit: CountingAudit,
 }
 
 impl Qscale {
     /// qscale on `target`.
-    pub fn new(label: &str, target: TargetConfig, interval_s: u32, metric_delay_s: u32) -> Self {
+    pub fn new(
+        label: &str,
+        target: TargetConfig,
+        interval_s: u32,
+        metric_read: MetricRead,
+    ) -> Self {
         Qscale {
             label: label.to_string(),
             target,
             interval_s,
-            metric_delay_s,
+            metric_read,
             store: MemoryStateStore::default(),
             audit: CountingAudit::default(),
         }
@@ -64,7 +69,7 @@ impl Autoscaler for Qscale {
     fn tick(&mut self, world: &Mutex<World>, now: Timestamp, _t: u32) {
         let metrics = SimMetrics {
             world,
-            delay_s: self.metric_delay_s,
+            read: self.metric_read,
         };
         let actuator = SimActuator { world };
         let ports = Ports {

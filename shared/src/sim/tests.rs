@@ -77,13 +77,30 @@ fn qscale_runs_through_the_real_reconcile_path() {
     let target = config.target("demo-sqs").unwrap().clone();
     let trace = Trace::from_csv("t", "0,0\n300,0\n301,100\n1200,100\n").unwrap();
     let spec = SimSpec::new(trace, QueueModel::Sqs);
-    let mut q = Qscale::new("qscale", target, 60, 0);
+    let mut q = Qscale::new("qscale", target, 60, MetricRead::Live { delay_s: 0 });
     let r = simulate(&spec, &mut q);
     // From 0: activation, then 100 msg/s × 0.2 s = 20 busy → 25 at 80% utilization.
     let last = r.samples.last().unwrap();
     assert!((20..=30).contains(&last.workers), "{last:?}");
     assert!(r.actions >= 2);
     assert_eq!(r.left_waiting, 0);
+}
+
+#[test]
+fn cloudwatch_minutes_are_averaged_and_late() {
+    let config = demo();
+    let (mut spec, target) = SimSpec::bundled("flash_crowd").unwrap();
+    let target = config.target(target).unwrap();
+    let live = compare(&spec, &config, target, &["qscale".to_string()]).unwrap();
+    spec.metric_read = MetricRead::CloudWatchMinute;
+    let late = compare(&spec, &config, target, &["qscale".to_string()]).unwrap();
+    // Seeing the crowd a minute or two later lets it wait longer.
+    assert!(
+        late[0].wait_max_s > live[0].wait_max_s,
+        "{} vs {}",
+        late[0].wait_max_s,
+        live[0].wait_max_s
+    );
 }
 
 #[test]

@@ -443,6 +443,29 @@ impl World {
         &self.history[idx]
     }
 
+    /// What CloudWatch shows now: the previous full minute's averages (its
+    /// datapoints arrive about a minute late), offsets as at that minute's end.
+    pub fn cloudwatch_minute(&self) -> Snapshot {
+        let (mut visible, mut in_flight, mut running, mut n) = (0u64, 0u64, 0u64, 0u64);
+        let len = self.history.len();
+        for ago in 60..120usize {
+            if let Some(s) = len.checked_sub(1 + ago).map(|i| &self.history[i]) {
+                visible += s.visible;
+                in_flight += s.in_flight;
+                running += s.running as u64;
+                n += 1;
+            }
+        }
+        let mut snap = self.snapshot(60).clone();
+        let mean = |sum: u64| (sum + n / 2).checked_div(n);
+        if let (Some(v), Some(f), Some(r)) = (mean(visible), mean(in_flight), mean(running)) {
+            snap.visible = v;
+            snap.in_flight = f;
+            snap.running = r as u32;
+        }
+        snap
+    }
+
     /// Mean of `visible` and `running` over snapshots `from..to` seconds ago.
     pub fn window_mean(&self, from_s: u32, to_s: u32) -> (f64, f64) {
         let len = self.history.len();

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Pre-commit gate: format, lint and test; exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked --quiet
