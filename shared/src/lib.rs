@@ -4,6 +4,7 @@
 //! that touches the world sits behind small traits with real and in-memory
 //! implementations.
 
+pub mod aws;
 pub mod config;
 pub mod engine;
 pub mod io;

@@ -33,6 +33,19 @@ enum Command {
     /// Simulate a trace under qscale and the baselines. With no arguments:
     /// the bundled demo (embedded config, flash-crowd trace).
     Simulate(SimulateArgs),
+    /// One reconcile of every target against AWS (or an emulator); prints a summary.
+    /// Exit 1 if any target failed (the others are still reconciled).
+    Run(RunArgs),
+    /// Per-target state in the state table.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
+    /// Known events: floors registered ahead of time for pre-warming.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Every bundled trace under every policy.
     Backtest {
         /// Write results.csv and one SVG per trace here.
@@ -41,6 +54,82 @@ enum Command {
         /// Seed of all randomness.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Args)]
+struct AwsArgs {
+    /// AWS endpoint override, e.g. a local moto server (http://127.0.0.1:5000).
+    #[arg(long, env = "QSCALE_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// DynamoDB table with per-target state (partition key `target`, string).
+    #[arg(long, env = "QSCALE_STATE_TABLE", default_value = "qscale-state")]
+    state_table: String,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Reconcile once and exit (required: qscale is driven by a schedule, not a loop).
+    #[arg(long, required = true)]
+    once: bool,
+    /// The YAML config.
+    #[arg(long)]
+    config: PathBuf,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Decide and audit; change nothing (no state write, no scaling).
+    #[arg(long)]
+    dry_run: bool,
+    /// EventBridge bus for audit events.
+    #[arg(long, env = "QSCALE_AUDIT_BUS")]
+    audit_bus: Option<String>,
+    /// SQS queue URL for audit events.
+    #[arg(long, env = "QSCALE_AUDIT_QUEUE")]
+    audit_queue: Option<String>,
+    /// Targets reconciled at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Also print CloudWatch Embedded Metric Format lines.
+    #[arg(long)]
+    emf: bool,
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Print a target's stored state and version as JSON.
+    Show {
+        /// Target name.
+        target: String,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Register a known event: at least MIN workers from START (minus the lead) to END.
+    /// Registering the same name again replaces it.
+    Add {
+        /// Target name.
+        #[arg(long)]
+        target: String,
+        /// Start, RFC 3339.
+        #[arg(long)]
+        start: Timestamp,
+        /// End, RFC 3339.
+        #[arg(long)]
+        end: Timestamp,
+        /// Floor during the event.
+        #[arg(long)]
+        min: u32,
+        /// Event name (default: derived from the start).
+        #[arg(long)]
+        name: Option<String>,
+        /// Config to check the target and its max against.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
 }
 
@@ -121,8 +210,132 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Simulate(args) => simulate(&args),
+        Command::Run(args) => runtime()?.block_on(run_once(&args)),
+        Command::State {
+            command: StateCommand::Show { target, aws },
+        } => runtime()?.block_on(state_show(&target, &aws)),
+        Command::Events {
+            command:
+                EventsCommand::Add {
+                    target,
+                    start,
+                    end,
+                    min,
+                    name,
+                    config,
+                    aws,
+                },
+        } => runtime()?.block_on(events_add(
+            &target,
+            start,
+            end,
+            min,
+            name,
+            config.as_deref(),
+            &aws,
+        )),
         Command::Backtest { out, seed } => backtest(out.as_deref(), seed),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn run_once(args: &RunArgs) -> Result<ExitCode> {
+    let config = Config::load(&args.config)
+        .with_context(|| format!("config {} is not valid", args.config.display()))?;
+    let clients = qscale::aws::AwsClients::from_env(args.aws.endpoint_url.as_deref()).await;
+    let settings = qscale::aws::AwsSettings {
+        endpoint_url: args.aws.endpoint_url.clone(),
+        state_table: args.aws.state_table.clone(),
+        audit: qscale::aws::AuditTargets {
+            event_bus: args.audit_bus.clone(),
+            queue_url: args.audit_queue.clone(),
+        },
+        concurrency: args.concurrency,
+    };
+    let now = Timestamp::now();
+    let options = qscale::reconcile::ReconcileOptions {
+        dry_run: args.dry_run,
+    };
+    let summary = qscale::aws::run::run_once(&config, &settings, &clients, now, options).await;
+    if args.emf {
+        for line in summary.emf_lines(now) {
+            println!("{line}");
+        }
+    }
+    print!("{}", summary.table());
+    Ok(if summary.failures() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn state_show(target: &str, aws: &AwsArgs) -> Result<ExitCode> {
+    use qscale::reconcile::StateStore;
+    let clients = qscale::aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
+    let store =
+        qscale::aws::DynamoStateStore::new(clients.dynamodb, &aws.state_table, Default::default());
+    let v = store.load(target).await?;
+    let out = serde_json::json!({ "target": target, "version": v.version, "state": v.state });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn events_add(
+    target: &str,
+    start: Timestamp,
+    end: Timestamp,
+    min: u32,
+    name: Option<String>,
+    config: Option<&std::path::Path>,
+    aws: &AwsArgs,
+) -> Result<ExitCode> {
+    use qscale::reconcile::{SaveError, StateStore};
+    if end <= start {
+        return Err(anyhow!("--end {end} must be after --start {start}"));
+    }
+    if let Some(path) = config {
+        let config = Config::load(path)
+            .with_context(|| format!("config {} is not valid", path.display()))?;
+        let t = config
+            .target(target)
+            .ok_or_else(|| anyhow!("no target named {target:?} in {}", path.display()))?;
+        if min > t.policy.max {
+            return Err(anyhow!(
+                "--min {min} is above policy.max {} of {target}: a floor never exceeds max",
+                t.policy.max
+            ));
+        }
+    }
+    let event = qscale::engine::RegisteredEvent {
+        name: name.unwrap_or_else(|| format!("event-{start}")),
+        start,
+        end,
+        min,
+    };
+    let clients = qscale::aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
+    let store =
+        qscale::aws::DynamoStateStore::new(clients.dynamodb, &aws.state_table, Default::default());
+    // A reconcile may write between our read and write: read again and retry.
+    for _ in 0..5 {
+        let mut v = store.load(target).await?;
+        v.state.register_event(event.clone());
+        match store.save(target, &v.state, v.version).await {
+            Ok(version) => {
+                println!("registered {:?} on {target}: min {min} from {start} to {end} (state version {version})", event.name);
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(SaveError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(anyhow!("state of {target} kept changing; try again"))
 }
 
 fn load_sim_config(path: Option<&std::path::Path>) -> Result<Config> {

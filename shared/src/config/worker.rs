@@ -30,6 +30,10 @@ pub struct EcsWorker {
 pub struct LambdaFunctionWorker {
     /// Function name or ARN.
     pub function: String,
+    /// At `policy.max`, remove the reservation (DeleteFunctionConcurrency) so
+    /// the function may use the account's unreserved pool. Default false.
+    #[serde(default)]
+    pub unreserved_at_max: bool,
 }
 
 /// A Lambda event-source mapping.

@@ -96,6 +96,8 @@ pub enum Term {
     Min,
     /// policy.max.
     Max,
+    /// The worker's own range (an event-source mapping's MaximumConcurrency is 2–1000).
+    WorkerLimits,
 }
 
 impl Term {
@@ -120,6 +122,7 @@ impl Term {
             Term::Floor => "floor",
             Term::Min => "min",
             Term::Max => "max",
+            Term::WorkerLimits => "worker_limits",
         }
     }
 }

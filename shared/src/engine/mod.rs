@@ -148,6 +148,16 @@ pub fn decide(
     if chain.value > policy.max {
         chain.set(Term::Max, policy.max, format!("policy.max {}", policy.max));
     }
+    if let crate::config::WorkerConfig::LambdaEventSourceMapping(_) = target.worker {
+        let clamped = chain.value.clamp(2, 1000);
+        if clamped != chain.value {
+            chain.set(
+                Term::WorkerLimits,
+                clamped,
+                "an event-source mapping's MaximumConcurrency must be 2-1000 (AWS)".into(),
+            );
+        }
+    }
 
     let desired = chain.value;
     let direction = match desired.cmp(&previous) {

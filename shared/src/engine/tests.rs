@@ -821,6 +821,34 @@ fn deployment_in_progress_suspends_scale_in_only() {
     assert_eq!(decide(&tg, &TargetState::default(), &obs, t(0)).desired, 15);
 }
 
+#[test]
+fn event_source_mapping_counts_stay_in_aws_range() {
+    let mut tg = target(plain(0, 5000, 10.0), vec![sqs_signal("q")]);
+    tg.worker = WorkerConfig::LambdaEventSourceMapping(crate::config::EventSourceMappingWorker {
+        uuid: "u".into(),
+    });
+    let low = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(3, t(0), visible(0)),
+        t(0),
+    );
+    assert_eq!(low.desired, 2);
+    assert!(low.bounded_by.contains(&Term::WorkerLimits));
+    let high = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(900, t(0), visible(20_000)),
+        t(0),
+    );
+    assert_eq!(high.desired, 1000);
+    assert!(
+        high.explanation.contains("worker_limits"),
+        "{}",
+        high.explanation
+    );
+}
+
 // State stays bounded --------------------------------------------------------------
 
 #[test]

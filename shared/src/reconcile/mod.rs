@@ -129,6 +129,16 @@ where
         }
     };
 
+    // Name what could not be trusted, so the summary says why nothing moved.
+    let error = error.or_else(|| {
+        let why: Vec<String> = decision
+            .signals
+            .iter()
+            .filter(|s| !s.trusted)
+            .map(|s| format!("signal {}: {}", s.signal, s.detail))
+            .collect();
+        (!why.is_empty()).then(|| why.join("; "))
+    });
     let worth_auditing = wants_change || untrusted || outcome == Outcome::Failed;
     if worth_auditing {
         let event = AuditEvent::from_decision(&decision, outcome, error.clone());

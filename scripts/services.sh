@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs and starts the real services the integration tests talk to, on a
+# fresh machine: the moto AWS emulator on 127.0.0.1:5000.
+#   scripts/services.sh start   # install if missing, start, wait for the port
+#   scripts/services.sh stop    # stop what start started (by saved PID)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN_DIR=.qscale-run
+MOTO_PORT="${QSCALE_MOTO_PORT:-5000}"
+mkdir -p "$RUN_DIR"
+
+wait_for_port() { # name port pidfile
+  for _ in $(seq 1 120); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+    if ! kill -0 "$(cat "$3")" 2>/dev/null; then
+      echo "$1 exited during start-up; its log:" >&2; cat "$RUN_DIR/$1.log" >&2; return 1
+    fi
+    sleep 0.5
+  done
+  echo "$1 did not open port $2 within 60 s; its log:" >&2; cat "$RUN_DIR/$1.log" >&2; return 1
+}
+
+start_moto() {
+  # Run as a module: no dependence on a console-script shim being on PATH.
+  if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
+    echo "installing moto[server] from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check "moto[server]>=5.1,<6"
+  fi
+  if [ -f "$RUN_DIR/moto.pid" ] && kill -0 "$(cat "$RUN_DIR/moto.pid")" 2>/dev/null; then
+    echo "moto already running (pid $(cat "$RUN_DIR/moto.pid"))"; return 0
+  fi
+  python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" > "$RUN_DIR/moto.log" 2>&1 &
+  echo $! > "$RUN_DIR/moto.pid"
+  wait_for_port moto "$MOTO_PORT" "$RUN_DIR/moto.pid"
+  echo "moto listening on 127.0.0.1:$MOTO_PORT (pid $(cat "$RUN_DIR/moto.pid"))"
+}
+
+stop_one() {
+  local pidfile="$RUN_DIR/$1.pid"
+  if [ -f "$pidfile" ]; then
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  fi
+}
+
+case "${1:-}" in
+  start) start_moto ;;
+  stop) stop_one moto ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

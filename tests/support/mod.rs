@@ -1,0 +1,313 @@
+//! Helpers for integration tests against the moto server: no in-process
+//! mocks, only real HTTP to the emulator, with unique resource names so tests
+//! can run in parallel on one server.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sqs::config::Credentials;
+use qscale::aws::{AuditTargets, AwsClients, AwsSettings};
+use qscale::reconcile::AuditEvent;
+
+/// The moto server under test and clients pointed at it.
+pub struct Moto {
+    /// Endpoint URL.
+    pub endpoint: String,
+    /// Clients (the same ones qscale's adapters use).
+    pub clients: AwsClients,
+    /// IAM, for test fixtures only.
+    pub iam: aws_sdk_iam::Client,
+}
+
+/// Endpoint of the test AWS emulator.
+pub fn endpoint() -> String {
+    std::env::var("QSCALE_TEST_AWS_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:5000".into())
+}
+
+/// A name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Moto {
+    /// Connects to the emulator, or fails saying how to start it.
+    pub async fn connect() -> Moto {
+        let endpoint = endpoint();
+        let addr = endpoint.trim_start_matches("http://").to_string();
+        if std::net::TcpStream::connect(&addr).is_err() {
+            panic!("moto is not running at {endpoint}: start it with `scripts/services.sh start` (scripts/test.sh does)");
+        }
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .load()
+            .await;
+        Moto {
+            endpoint,
+            clients: AwsClients::from_sdk_config(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+        }
+    }
+
+    /// Settings for qscale against this emulator.
+    pub fn settings(&self, state_table: &str, audit_queue: &str) -> AwsSettings {
+        AwsSettings {
+            endpoint_url: Some(self.endpoint.clone()),
+            state_table: state_table.to_string(),
+            audit: AuditTargets {
+                event_bus: None,
+                queue_url: Some(audit_queue.to_string()),
+            },
+            concurrency: 8,
+        }
+    }
+
+    /// A queue holding `messages` visible messages; returns its URL.
+    pub async fn queue_with(&self, name: &str, messages: usize) -> String {
+        let url = self
+            .clients
+            .sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_string();
+        self.send(&url, messages).await;
+        url
+    }
+
+    /// Sends `n` messages, ten per batch.
+    pub async fn send(&self, url: &str, n: usize) {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let mut sent = 0;
+        while sent < n {
+            let batch: Vec<_> = (sent..(sent + 10).min(n))
+                .map(|i| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(format!("m{i}"))
+                        .message_body(format!("job {i}"))
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            sent += batch.len();
+            self.clients
+                .sqs
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(batch))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Empties a queue.
+    pub async fn purge(&self, url: &str) {
+        self.clients
+            .sqs
+            .purge_queue()
+            .queue_url(url)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// An ECS cluster with one EC2-launch-type service at `desired`.
+    pub async fn ecs_service(&self, cluster: &str, service: &str, desired: i32) {
+        let ecs = &self.clients.ecs;
+        ecs.create_cluster()
+            .cluster_name(cluster)
+            .send()
+            .await
+            .unwrap();
+        let family = format!("{service}-td");
+        ecs.register_task_definition()
+            .family(&family)
+            .container_definitions(
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name("worker")
+                    .image("worker:latest")
+                    .memory(128)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        ecs.create_service()
+            .cluster(cluster)
+            .service_name(service)
+            .task_definition(&family)
+            .desired_count(desired)
+            .launch_type(aws_sdk_ecs::types::LaunchType::Ec2)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// A service's desired count.
+    pub async fn desired(&self, cluster: &str, service: &str) -> i32 {
+        let out = self
+            .clients
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .unwrap();
+        out.services()[0].desired_count()
+    }
+
+    /// The state table (partition key `target`).
+    pub async fn state_table(&self, name: &str) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        self.clients
+            .dynamodb
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("target")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("target")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Every audit event waiting on an audit queue (receives until empty).
+    pub async fn audit_events(&self, url: &str) -> Vec<AuditEvent> {
+        let mut events = Vec::new();
+        loop {
+            let out = self
+                .clients
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = out.messages();
+            if messages.is_empty() {
+                return events;
+            }
+            for m in messages {
+                events.push(serde_json::from_str(m.body().unwrap()).expect("audit event JSON"));
+                self.clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// A Lambda function (no Docker needed to create it) with reserved concurrency.
+    pub async fn lambda_function(&self, name: &str, reserved: i32) -> String {
+        // moto checks the role exists; it accepts any code bytes, as the function
+        // is never invoked here (that would need Docker), only configured.
+        let role = self
+            .iam
+            .create_role()
+            .role_name(format!("{name}-role"))
+            .assume_role_policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap()
+            .role()
+            .unwrap()
+            .arn()
+            .to_string();
+        let code = b"placeholder: never invoked".to_vec();
+        let f = self
+            .clients
+            .lambda
+            .create_function()
+            .function_name(name)
+            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+            .role(role)
+            .handler("bootstrap")
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(code))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        self.clients
+            .lambda
+            .put_function_concurrency()
+            .function_name(name)
+            .reserved_concurrent_executions(reserved)
+            .send()
+            .await
+            .unwrap();
+        f.function_arn().unwrap().to_string()
+    }
+
+    /// A disabled SQS event-source mapping (enabled ones make moto try Docker).
+    pub async fn event_source_mapping(&self, function: &str, queue_url: &str, max: i32) -> String {
+        let arn = self
+            .clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        self.clients
+            .lambda
+            .create_event_source_mapping()
+            .function_name(function)
+            .event_source_arn(arn)
+            .enabled(false)
+            .scaling_config(
+                aws_sdk_lambda::types::ScalingConfig::builder()
+                    .maximum_concurrency(max)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .uuid()
+            .unwrap()
+            .to_string()
+    }
+}
