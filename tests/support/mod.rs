@@ -2,6 +2,8 @@
 //! mocks, only real HTTP to the emulator, with unique resource names so tests
 //! can run in parallel on one server.
 
+pub mod fault_proxy;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_config::{BehaviorVersion, Region};
@@ -17,6 +19,11 @@ pub struct Moto {
     pub clients: AwsClients,
     /// IAM, for test fixtures only.
     pub iam: aws_sdk_iam::Client,
+}
+
+/// host:port of the test AWS emulator.
+pub fn moto_addr() -> String {
+    endpoint().trim_start_matches("http://").to_string()
 }
 
 /// Endpoint of the test AWS emulator.
@@ -41,13 +48,21 @@ pub fn unique(prefix: &str) -> String {
 impl Moto {
     /// Connects to the emulator, or fails saying how to start it.
     pub async fn connect() -> Moto {
-        let endpoint = endpoint();
-        let addr = endpoint.trim_start_matches("http://").to_string();
+        Moto::connect_via(&endpoint()).await
+    }
+
+    /// Clients for `via` (the emulator itself, or a fault proxy in front of it).
+    pub async fn connect_via(via: &str) -> Moto {
+        let moto = endpoint();
+        let endpoint = via.to_string();
+        let addr = moto.trim_start_matches("http://").to_string();
         if std::net::TcpStream::connect(&addr).is_err() {
-            panic!("moto is not running at {endpoint}: start it with `scripts/services.sh start` (scripts/test.sh does)");
+            panic!("moto is not running at {moto}: start it with `scripts/services.sh start` (scripts/test.sh does)");
         }
         let config = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(&endpoint)
+            // The same retry policy as production: 3 attempts with backoff.
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
             .load()
