@@ -94,12 +94,17 @@ where
     let untrusted = decision.signals.iter().any(|s| !s.trusted);
     let wants_change =
         decision.direction != Direction::None || !decision.partition_requests.is_empty();
+    let unchanged = if untrusted {
+        Outcome::Refused
+    } else {
+        Outcome::Unchanged
+    };
     let (outcome, error) = if options.dry_run {
         (
             if wants_change {
                 Outcome::DryRun
             } else {
-                Outcome::Unchanged
+                unchanged
             },
             None,
         )
@@ -118,14 +123,7 @@ where
                 Some(format!("saving state (nothing changed): {e}")),
             ),
             Ok(version) if wants_change => act(target, &mut decision, ports, version, now).await,
-            Ok(_) => (
-                if untrusted {
-                    Outcome::Refused
-                } else {
-                    Outcome::Unchanged
-                },
-                None,
-            ),
+            Ok(_) => (unchanged, None),
         }
     };
 

@@ -195,6 +195,26 @@ fn untrusted_signal_is_refused_and_audited() {
 }
 
 #[test]
+fn dry_run_still_reports_a_refusal() {
+    let w = world(0, 4, now());
+    w.metrics.set(
+        "orders",
+        BTreeMap::from([(
+            "q".to_string(),
+            SignalReading::Failed {
+                error: "queue q: does not exist".into(),
+            },
+        )]),
+    );
+    let r = run(&w, now(), true);
+    assert_eq!(r.outcome, Outcome::Refused);
+    assert!(r
+        .error
+        .unwrap()
+        .contains("signal q: read failed: queue q: does not exist"));
+}
+
+#[test]
 fn a_missing_worker_fleet_changes_nothing() {
     let w = world(120, 1, now());
     let other = TargetConfig {
