@@ -389,6 +389,75 @@ async fn dry_run_changes_nothing_but_audits() {
         (events[0].outcome, events[0].desired, events[0].direction),
         (Outcome::DryRun, 9, Direction::ScaleOut)
     );
+
+    // The scaler's own metrics as CloudWatch Embedded Metric Format lines.
+    let emf: serde_json::Value = serde_json::from_str(&summary.emf_lines(now())[0]).unwrap();
+    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "qscale");
+    assert_eq!(
+        (
+            emf["Target"].as_str(),
+            emf["Backlog"].as_u64(),
+            emf["DesiredWorkers"].as_u64()
+        ),
+        (Some("dry"), Some(90), Some(9))
+    );
+    assert_eq!(emf["Errors"], 0);
+}
+
+#[tokio::test]
+async fn audit_events_reach_an_eventbridge_bus_and_its_rule_targets() {
+    let f = fixture().await;
+    let (bus, sink) = f.moto.event_bus_to_queue(&unique("bus")).await;
+    let (cluster, service) = (unique("c"), unique("s"));
+    let url = f.moto.queue_with(&unique("q"), 70).await;
+    f.moto.ecs_service(&cluster, &service, 1).await;
+    let c = config(&[ecs_target(
+        "eb",
+        &url,
+        &cluster,
+        &service,
+        &policy(0, 20, 10, ""),
+    )]);
+    let mut settings = f.moto.settings(&f.table, &f.audit);
+    settings.audit = qscale::aws::AuditTargets {
+        event_bus: Some(bus),
+        queue_url: None,
+    };
+    let summary = run_once(
+        &c,
+        &settings,
+        &f.moto.clients,
+        now(),
+        ReconcileOptions::default(),
+    )
+    .await;
+    assert_eq!(
+        summary.api_calls.get("events:PutEvents"),
+        Some(&1),
+        "{}",
+        summary.table()
+    );
+    let bodies = f.moto.drain(&sink).await;
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let envelope: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(
+        (
+            envelope["source"].as_str(),
+            envelope["detail-type"].as_str()
+        ),
+        (Some("qscale"), Some("qscale.scaling"))
+    );
+    let event: qscale::reconcile::AuditEvent =
+        serde_json::from_value(envelope["detail"].clone()).unwrap();
+    assert_eq!(
+        (
+            event.target.as_str(),
+            event.previous,
+            event.desired,
+            event.outcome
+        ),
+        ("eb", 1, 7, Outcome::Applied)
+    );
 }
 
 mod faults {

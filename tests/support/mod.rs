@@ -216,6 +216,77 @@ impl Moto {
             .unwrap();
     }
 
+    /// An EventBridge bus whose qscale events a rule forwards to a new queue;
+    /// returns (bus name, queue URL).
+    pub async fn event_bus_to_queue(&self, bus: &str) -> (String, String) {
+        let queue = self.queue_with(&format!("{bus}-sink"), 0).await;
+        let arn = self
+            .clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        let eb = &self.clients.eventbridge;
+        eb.create_event_bus().name(bus).send().await.unwrap();
+        eb.put_rule()
+            .name(format!("{bus}-rule"))
+            .event_bus_name(bus)
+            .event_pattern(r#"{"source":["qscale"]}"#)
+            .send()
+            .await
+            .unwrap();
+        eb.put_targets()
+            .rule(format!("{bus}-rule"))
+            .event_bus_name(bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("q")
+                    .arn(arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        (bus.to_string(), queue)
+    }
+
+    /// Bodies of every message waiting on a queue (receives until empty).
+    pub async fn drain(&self, url: &str) -> Vec<String> {
+        let mut bodies = Vec::new();
+        loop {
+            let out = self
+                .clients
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            if out.messages().is_empty() {
+                return bodies;
+            }
+            for m in out.messages() {
+                bodies.push(m.body().unwrap().to_string());
+                self.clients
+                    .sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
     /// Every audit event waiting on an audit queue (receives until empty).
     pub async fn audit_events(&self, url: &str) -> Vec<AuditEvent> {
         let mut events = Vec::new();

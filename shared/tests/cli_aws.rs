@@ -1,0 +1,117 @@
+//! The `qscale` binary's AWS commands against the moto server:
+//! `events add`, `state show` and `run --once --dry-run`.
+
+use std::process::{Command, Output};
+
+use qscale_integration::{endpoint, unique, Moto};
+
+fn qscale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qscale"))
+        .args(args)
+        // Whatever the developer's shell has, talk to the emulator with dummy credentials.
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run qscale")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test]
+async fn events_add_state_show_and_a_dry_run() {
+    let moto = Moto::connect().await;
+    let (table, cluster, service) = (unique("state"), unique("c"), unique("s"));
+    moto.state_table(&table).await;
+    let url = moto.queue_with(&unique("q"), 30).await;
+    moto.ecs_service(&cluster, &service, 1).await;
+    let dir = std::env::temp_dir().join(unique("cli-aws"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("qscale.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "targets:\n  - name: web\n    signals: [ {{ sqs: {{ name: jobs, queue: \"{url}\" }} }} ]\n    worker: {{ ecs: {{ cluster: {cluster}, service: {service} }} }}\n    policy: {{ min: 0, max: 10, target_per_worker: 10 }}\n"
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let ep = endpoint();
+    let aws = [
+        "--endpoint-url",
+        ep.as_str(),
+        "--state-table",
+        table.as_str(),
+    ];
+    let start = jiff::Timestamp::now().to_string();
+    let end = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600)).to_string();
+
+    // A floor above max is refused before anything is written.
+    let o = qscale(
+        &[
+            &[
+                "events", "add", "--target", "web", "--start", &start, "--end", &end, "--min",
+                "11", "--config", config,
+            ][..],
+            &aws,
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("--min 11 is above policy.max 10"),
+        "{}",
+        text(&o)
+    );
+
+    let o = qscale(
+        &[
+            &[
+                "events", "add", "--target", "web", "--start", &start, "--end", &end, "--min", "6",
+                "--name", "sale", "--config", config,
+            ][..],
+            &aws,
+        ]
+        .concat(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("registered \"sale\" on web: min 6"),
+        "{}",
+        text(&o)
+    );
+
+    let o = qscale(&[&["state", "show", "web"][..], &aws].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown["version"], 1);
+    assert_eq!(shown["state"]["events"][0]["name"], "sale");
+
+    // 30 messages want 3; the event's floor makes it 6. Dry run: decided, not applied.
+    let o = qscale(
+        &[
+            &["run", "--once", "--dry-run", "--config", config][..],
+            &aws,
+        ]
+        .concat(),
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("dryrun") && out.contains("1 -> 6") && out.contains("floor"),
+        "{out}"
+    );
+    assert!(out.contains("1 target(s), 0 failed"), "{out}");
+    assert_eq!(moto.desired(&cluster, &service).await, 1);
+
+    // `run` without --once is refused: qscale is driven by a schedule.
+    let o = qscale(&["run", "--config", config]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
