@@ -289,33 +289,11 @@ impl Moto {
 
     /// Every audit event waiting on an audit queue (receives until empty).
     pub async fn audit_events(&self, url: &str) -> Vec<AuditEvent> {
-        let mut events = Vec::new();
-        loop {
-            let out = self
-                .clients
-                .sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = out.messages();
-            if messages.is_empty() {
-                return events;
-            }
-            for m in messages {
-                events.push(serde_json::from_str(m.body().unwrap()).expect("audit event JSON"));
-                self.clients
-                    .sqs
-                    .delete_message()
-                    .queue_url(url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+        self.drain(url)
+            .await
+            .iter()
+            .map(|body| serde_json::from_str(body).expect("audit event JSON"))
+            .collect()
     }
 
     /// A Lambda function (no Docker needed to create it) with reserved concurrency.
