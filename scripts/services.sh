@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs and starts the real services the integration tests talk to, on a
-# fresh machine: the moto AWS emulator on 127.0.0.1:5000.
+# fresh machine: the moto AWS emulator on 127.0.0.1:5000 and a Kafka-protocol
+# broker (noida-db) on 127.0.0.1:9092.
 #   scripts/services.sh start   # install if missing, start, wait for the port
 #   scripts/services.sh stop    # stop what start started (by saved PID)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN_DIR=.qscale-run
 MOTO_PORT="${QSCALE_MOTO_PORT:-5000}"
+KAFKA_PORT="${QSCALE_KAFKA_PORT:-9092}"
 mkdir -p "$RUN_DIR"
 
 wait_for_port() { # name port pidfile
@@ -35,6 +37,25 @@ start_moto() {
   echo "moto listening on 127.0.0.1:$MOTO_PORT (pid $(cat "$RUN_DIR/moto.pid"))"
 }
 
+start_kafka() {
+  if ! python3 -c "import noida_db" >/dev/null 2>&1; then
+    echo "installing noida-db from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check "noida-db>=0.2,<0.3"
+  fi
+  if [ -f "$RUN_DIR/kafka.pid" ] && kill -0 "$(cat "$RUN_DIR/kafka.pid")" 2>/dev/null; then
+    echo "kafka already running (pid $(cat "$RUN_DIR/kafka.pid"))"; return 0
+  fi
+  # Start the broker binary itself (not the Python wrapper) so the PID is the broker's.
+  local nb
+  nb=$(python3 -c 'import noida_db, os; print(os.path.join(os.path.dirname(noida_db.__file__), "noida-db"))')
+  chmod +x "$nb"
+  rm -rf "$RUN_DIR/kafka-data"; mkdir -p "$RUN_DIR/kafka-data"
+  "$nb" start --only kafka --kafka-port "$KAFKA_PORT" --data-dir "$RUN_DIR/kafka-data" > "$RUN_DIR/kafka.log" 2>&1 &
+  echo $! > "$RUN_DIR/kafka.pid"
+  wait_for_port kafka "$KAFKA_PORT" "$RUN_DIR/kafka.pid"
+  echo "kafka listening on 127.0.0.1:$KAFKA_PORT (pid $(cat "$RUN_DIR/kafka.pid"))"
+}
+
 stop_one() {
   local pidfile="$RUN_DIR/$1.pid"
   if [ -f "$pidfile" ]; then
@@ -44,7 +65,7 @@ stop_one() {
 }
 
 case "${1:-}" in
-  start) start_moto ;;
-  stop) stop_one moto ;;
+  start) start_moto; start_kafka ;;
+  stop) stop_one moto; stop_one kafka ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

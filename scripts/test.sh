@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite on a fresh machine: format check,
 # clippy with -D warnings, then every test of the workspace, with the real
-# services the integration tests need (moto) started first and stopped after.
+# services the integration tests need (moto, a Kafka broker) started first and
+# stopped after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ echo "== services"
 bash scripts/services.sh start
 trap 'bash scripts/services.sh stop' EXIT
 export QSCALE_TEST_AWS_ENDPOINT="http://127.0.0.1:${QSCALE_MOTO_PORT:-5000}"
+export QSCALE_TEST_KAFKA="127.0.0.1:${QSCALE_KAFKA_PORT:-9092}"
 echo "== cargo test"
 # Benches are compiled by clippy above; tests run in the same (dev) profile.
 cargo test --workspace --locked 2>&1 | tee target/test-output.txt

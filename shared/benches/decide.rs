@@ -57,7 +57,10 @@ fn observations(partitions: i32, at: Timestamp, shift: i64) -> Observations {
             "k".to_string(),
             SignalReading::Ok {
                 observed_at: at,
-                measurement: Measurement::Kafka(KafkaOffsets { partitions: parts }),
+                measurement: Measurement::Kafka(KafkaOffsets {
+                    partitions: parts,
+                    ..Default::default()
+                }),
             },
         )]),
     }

@@ -8,5 +8,7 @@ pub mod aws;
 pub mod config;
 pub mod engine;
 pub mod io;
+pub mod kafka;
+pub mod live;
 pub mod reconcile;
 pub mod sim;

@@ -3,6 +3,7 @@
 //! can run in parallel on one server.
 
 pub mod fault_proxy;
+pub mod kafka;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

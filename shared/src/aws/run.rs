@@ -1,5 +1,5 @@
-//! One reconcile of every target against AWS: what `qscale run --once` and
-//! the tick Lambda do.
+//! One reconcile of every target against AWS and Kafka: what
+//! `qscale run --once` and the tick Lambda do.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,6 +12,8 @@ use super::{
     ApiCalls, AwsAudit, AwsClients, AwsSettings, AwsWorkers, DynamoStateStore, SqsDepthSource,
 };
 use crate::config::Config;
+use crate::kafka::{KafkaLagSource, KafkaPartitions};
+use crate::live::{LiveFleet, LiveSignals};
 use crate::reconcile::{reconcile, Outcome, Ports, ReconcileOptions, ReconcileReport};
 
 /// What one run did.
@@ -148,8 +150,14 @@ pub async fn run_once(
 ) -> RunSummary {
     let started = Instant::now();
     let calls = Arc::new(ApiCalls::default());
-    let metrics = SqsDepthSource::new(clients.sqs.clone(), calls.clone());
-    let workers = AwsWorkers::new(clients.ecs.clone(), clients.lambda.clone(), calls.clone());
+    let metrics = LiveSignals {
+        sqs: SqsDepthSource::new(clients.sqs.clone(), calls.clone()),
+        kafka: Arc::new(KafkaLagSource::new(config.kafka_clusters.clone())),
+    };
+    let fleet = LiveFleet {
+        workers: AwsWorkers::new(clients.ecs.clone(), clients.lambda.clone(), calls.clone()),
+        partitions: KafkaPartitions::new(config.kafka_clusters.clone()),
+    };
     let store = DynamoStateStore::new(
         clients.dynamodb.clone(),
         &settings.state_table,
@@ -162,11 +170,14 @@ pub async fn run_once(
         calls.clone(),
     );
     let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
-    futures::join!(store.prefetch(&names), workers.prefetch(&config.targets));
+    futures::join!(
+        store.prefetch(&names),
+        fleet.workers.prefetch(&config.targets)
+    );
 
     let ports = Ports {
         metrics: &metrics,
-        actuator: &workers,
+        actuator: &fleet,
         store: &store,
         audit: &audit,
     };

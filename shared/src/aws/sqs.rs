@@ -1,18 +1,18 @@
-//! SQS queue depth as a metric source: one `GetQueueAttributes(All)` per
+//! SQS queue depth: one `GetQueueAttributes(All)` per
 //! queue per tick (asking for `All` is one call and cheaper than naming three).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use jiff::Timestamp;
 
 use super::{describe, error_code, ApiCalls};
-use crate::config::{SignalConfig, TargetConfig};
+use crate::config::SqsSignal;
 use crate::engine::{Measurement, SignalReading, SqsDepth};
-use crate::reconcile::{MetricSource, PortError};
+use crate::reconcile::PortError;
 
-/// Reads SQS signals; other signal kinds are reported failed, naming why.
+/// Reads SQS queue depths.
 pub struct SqsDepthSource {
     client: aws_sdk_sqs::Client,
     calls: Arc<ApiCalls>,
@@ -122,29 +122,18 @@ where
     }
 }
 
-impl MetricSource for SqsDepthSource {
-    async fn read(&self, target: &TargetConfig, now: Timestamp) -> BTreeMap<String, SignalReading> {
-        let reads = target.signals.iter().map(|signal| async move {
-            let reading = match signal {
-                SignalConfig::Sqs(s) => match self.depth(&s.queue).await {
-                    // Read at the tick: GetQueueAttributes answers with the current depth.
-                    Ok(depth) => SignalReading::Ok {
-                        observed_at: now,
-                        measurement: Measurement::Sqs(depth),
-                    },
-                    Err(e) => SignalReading::Failed {
-                        error: e.to_string(),
-                    },
-                },
-                SignalConfig::Kafka(k) => SignalReading::Failed {
-                    error: format!(
-                        "kafka cluster {:?}: no Kafka metric source in this build",
-                        k.cluster
-                    ),
-                },
-            };
-            (signal.name().to_string(), reading)
-        });
-        futures::future::join_all(reads).await.into_iter().collect()
+impl SqsDepthSource {
+    /// One SQS signal's reading at the tick `now`.
+    pub async fn read_signal(&self, signal: &SqsSignal, now: Timestamp) -> SignalReading {
+        match self.depth(&signal.queue).await {
+            // Read at the tick: GetQueueAttributes answers with the current depth.
+            Ok(depth) => SignalReading::Ok {
+                observed_at: now,
+                measurement: Measurement::Sqs(depth),
+            },
+            Err(e) => SignalReading::Failed {
+                error: e.to_string(),
+            },
+        }
     }
 }

@@ -91,6 +91,12 @@ pub struct SqsDepth {
 pub struct KafkaOffsets {
     /// One entry per partition of the topic.
     pub partitions: Vec<PartitionOffsets>,
+    /// The group's state as the broker reports it (`Stable`, `Empty`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_state: Option<String>,
+    /// Members of the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<u32>,
 }
 
 /// Watermarks and committed offset of one partition.

@@ -125,6 +125,7 @@ fn kafka_obs(desired: u32, at: Timestamp, parts: &[(i64, i64, Option<i64>)]) -> 
                             committed_offset: committed,
                         })
                         .collect(),
+                    ..Default::default()
                 }),
             },
         )]),

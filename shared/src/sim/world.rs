@@ -132,6 +132,8 @@ impl Snapshot {
     /// The Kafka reading.
     pub fn kafka(&self) -> KafkaOffsets {
         KafkaOffsets {
+            group_state: None,
+            members: Some(self.running),
             partitions: self
                 .partitions
                 .iter()

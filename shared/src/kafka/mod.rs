@@ -1,0 +1,38 @@
+//! Real Kafka adapters on rdkafka (bundled librdkafka): consumer-group lag
+//! as a metric source, and partition growth. Connection settings come from
+//! `kafka_clusters` and are passed through to librdkafka; their values are
+//! never logged.
+
+mod lag;
+mod partitions;
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+
+pub use lag::KafkaLagSource;
+pub use partitions::KafkaPartitions;
+
+use crate::config::KafkaClusterConfig;
+
+/// Default timeout of each broker request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// librdkafka settings for a cluster: bootstrap servers, the user's
+/// properties (security, SASL), and ours.
+pub(crate) fn client_config(cluster: &KafkaClusterConfig) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &cluster.bootstrap_servers);
+    for (k, v) in &cluster.properties {
+        c.set(k, v);
+    }
+    c.set("socket.timeout.ms", "5000")
+        // Fail fast when no broker answers, instead of retrying for a minute.
+        .set("socket.connection.setup.timeout.ms", "3000");
+    c
+}
+
+/// How a cluster is named in errors: its name and servers, never its properties.
+pub(crate) fn describe_cluster(name: &str, cluster: &KafkaClusterConfig) -> String {
+    format!("kafka cluster {name} ({})", cluster.bootstrap_servers)
+}

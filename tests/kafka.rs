@@ -1,0 +1,260 @@
+//! qscale against a real Kafka-protocol broker on 127.0.0.1 (noida-db), through
+//! rdkafka: lag, missing offsets, partition growth and caps, stalled partitions,
+//! and a broker that is down. Workers are ECS services in moto.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use qscale::aws::run::{run_once, RunSummary};
+use qscale::config::{
+    Config, KafkaClusterConfig, KafkaSignal, MissingOffsetPolicy, PartitionCapMode,
+};
+use qscale::engine::Term;
+use qscale::kafka::KafkaLagSource;
+use qscale::reconcile::{Outcome, ReconcileOptions};
+use qscale_integration::kafka::{
+    bootstrap, commit, consume_and_commit, create_topic, partition_count, produce,
+};
+use qscale_integration::{unique, Moto};
+
+fn signal(topic: &str, group: &str, on_missing: MissingOffsetPolicy) -> KafkaSignal {
+    KafkaSignal {
+        name: "events".into(),
+        cluster: "local".into(),
+        group: group.into(),
+        topic: topic.into(),
+        on_missing_offset: on_missing,
+        partition_cap: PartitionCapMode::Partitions,
+        allow_idle_consumers: false,
+        max_partitions: None,
+    }
+}
+
+fn source(bootstrap_servers: &str) -> KafkaLagSource {
+    KafkaLagSource::new(BTreeMap::from([(
+        "local".to_string(),
+        KafkaClusterConfig {
+            bootstrap_servers: bootstrap_servers.into(),
+            properties: BTreeMap::new(),
+        },
+    )]))
+}
+
+#[tokio::test]
+async fn lag_per_partition_is_exact_after_consuming_300_of_1000() {
+    let (topic, group) = (unique("lag"), unique("g"));
+    create_topic(&topic, 4).await;
+    produce(&topic, &[250; 4]);
+    let consumed = consume_and_commit(&topic, &group, 4, 300);
+    let offsets = source(&bootstrap())
+        .read_offsets(&signal(&topic, &group, MissingOffsetPolicy::Latest))
+        .unwrap();
+    assert_eq!(offsets.partitions.len(), 4);
+    let mut total = 0;
+    for p in &offsets.partitions {
+        let lag = qscale::engine::partition_lag(
+            p.low_watermark,
+            p.high_watermark,
+            p.committed_offset,
+            MissingOffsetPolicy::Latest,
+        );
+        assert_eq!(p.high_watermark, 250);
+        assert_eq!(lag, 250 - consumed[p.partition as usize] as u64, "{p:?}");
+        total += lag;
+    }
+    assert_eq!(total, 700);
+}
+
+#[tokio::test]
+async fn a_group_without_committed_offsets_follows_on_missing_offset() {
+    let (topic, group) = (unique("fresh"), unique("g"));
+    create_topic(&topic, 2).await;
+    produce(&topic, &[40, 60]);
+    let offsets = source(&bootstrap())
+        .read_offsets(&signal(&topic, &group, MissingOffsetPolicy::Latest))
+        .unwrap();
+    assert!(
+        offsets
+            .partitions
+            .iter()
+            .all(|p| p.committed_offset.is_none()),
+        "{offsets:?}"
+    );
+    let lag = |policy| -> u64 {
+        offsets
+            .partitions
+            .iter()
+            .map(|p| {
+                qscale::engine::partition_lag(
+                    p.low_watermark,
+                    p.high_watermark,
+                    p.committed_offset,
+                    policy,
+                )
+            })
+            .sum()
+    };
+    assert_eq!(lag(MissingOffsetPolicy::Latest), 0);
+    assert_eq!(lag(MissingOffsetPolicy::Earliest), 100);
+}
+
+struct World {
+    moto: Moto,
+    table: String,
+    audit: String,
+    cluster: String,
+    service: String,
+}
+
+async fn world(desired: i32) -> World {
+    let moto = Moto::connect().await;
+    let (table, cluster, service) = (unique("state"), unique("c"), unique("s"));
+    moto.state_table(&table).await;
+    let audit = moto.queue_with(&unique("audit"), 0).await;
+    moto.ecs_service(&cluster, &service, desired).await;
+    World {
+        moto,
+        table,
+        audit,
+        cluster,
+        service,
+    }
+}
+
+impl World {
+    fn config(
+        &self,
+        bootstrap_servers: &str,
+        topic: &str,
+        group: &str,
+        signal_extra: &str,
+        policy_extra: &str,
+    ) -> Config {
+        let yaml = format!(
+            r#"
+kafka_clusters:
+  local: {{ bootstrap_servers: "{bootstrap_servers}" }}
+targets:
+  - name: consumers
+    signals:
+      - kafka: {{ name: events, cluster: local, group: {group}, topic: {topic}{signal_extra} }}
+    worker: {{ ecs: {{ cluster: {}, service: {} }} }}
+    policy:
+      min: 1
+      max: 20
+      target_per_worker: 100
+      scale_out: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}
+      scale_in: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}
+{policy_extra}"#,
+            self.cluster, self.service
+        );
+        Config::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+    }
+
+    async fn run(&self, config: &Config, now: Timestamp) -> RunSummary {
+        run_once(
+            config,
+            &self.moto.settings(&self.table, &self.audit),
+            &self.moto.clients,
+            now,
+            ReconcileOptions::default(),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn a_need_for_8_workers_grows_4_partitions_to_8_or_caps_at_4() {
+    // 800 messages behind at 100 per worker: 8 workers on a 4-partition topic.
+    for grow in [true, false] {
+        let w = world(1).await;
+        let (topic, group) = (unique("grow"), unique("g"));
+        create_topic(&topic, 4).await;
+        produce(&topic, &[200; 4]);
+        commit(&topic, &group, &[(0, 0), (1, 0), (2, 0), (3, 0)]);
+        let extra = if grow { ", max_partitions: 8" } else { "" };
+        let c = w.config(&bootstrap(), &topic, &group, extra, "");
+        let summary = w.run(&c, Timestamp::now()).await;
+        let d = summary.reports[0].report.decision.as_ref().unwrap();
+        assert_eq!(
+            summary.reports[0].report.outcome,
+            Outcome::Applied,
+            "{}",
+            summary.table()
+        );
+        if grow {
+            assert_eq!(partition_count(&topic), 8, "{}", summary.table());
+            assert_eq!(d.partition_requests.len(), 1);
+            assert_eq!(w.moto.desired(&w.cluster, &w.service).await, 8);
+        } else {
+            assert_eq!(partition_count(&topic), 4);
+            assert_eq!(w.moto.desired(&w.cluster, &w.service).await, 4);
+            assert!(
+                d.bounded_by.contains(&Term::PartitionCap),
+                "{:?}",
+                d.bounded_by
+            );
+            assert!(
+                d.signals[0].detail.contains("capped at 4"),
+                "{}",
+                d.signals[0].detail
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_partition_is_flagged_and_does_not_drive_scale_out() {
+    let w = world(2).await;
+    let (topic, group) = (unique("stall"), unique("g"));
+    create_topic(&topic, 2).await;
+    produce(&topic, &[600, 10]);
+    // Partition 0 is stuck at 0 with 600 behind; partition 1 keeps up.
+    commit(&topic, &group, &[(0, 0), (1, 10)]);
+    let c = w.config(
+        &bootstrap(),
+        &topic,
+        &group,
+        "",
+        "      stuck_partition_observations: 2\n",
+    );
+    let t0 = Timestamp::now();
+    let mut last = None;
+    for i in 0..3 {
+        produce(&topic, &[0, 5]);
+        commit(&topic, &group, &[(1, 15 + 5 * i)]);
+        last = Some(w.run(&c, t0 + SignedDuration::from_secs(60 * i)).await);
+    }
+    let summary = last.unwrap();
+    let d = summary.reports[0].report.decision.as_ref().unwrap();
+    assert_eq!(
+        d.signals[0].stuck_partitions,
+        vec![0],
+        "{}",
+        summary.table()
+    );
+    assert!(
+        d.bounded_by.contains(&Term::StuckPartitions) || d.desired <= 2,
+        "{:?}",
+        d.steps
+    );
+    // 600 behind would want 6 workers; the stuck lag only holds the current 2.
+    assert_eq!(w.moto.desired(&w.cluster, &w.service).await, 2);
+}
+
+#[tokio::test]
+async fn a_broker_that_is_down_fails_the_signal_and_the_target_holds() {
+    let w = world(3).await;
+    // Nothing listens on port 1.
+    let c = w.config("127.0.0.1:1", "t", "g", "", "");
+    let summary = w.run(&c, Timestamp::now()).await;
+    let report = &summary.reports[0].report;
+    assert_eq!(report.outcome, Outcome::Refused, "{}", summary.table());
+    let e = report.error.as_deref().unwrap();
+    assert!(e.contains("kafka cluster local (127.0.0.1:1)"), "{e}");
+    assert_eq!(
+        w.moto.desired(&w.cluster, &w.service).await,
+        3,
+        "no scale-in on a signal we cannot read"
+    );
+}

@@ -1,0 +1,134 @@
+//! Helpers for tests against the local Kafka-protocol broker (noida-db):
+//! topics created explicitly with unique names, real produce and consume.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+/// host:port of the test broker.
+pub fn bootstrap() -> String {
+    std::env::var("QSCALE_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+fn config() -> ClientConfig {
+    let addr = bootstrap();
+    if std::net::TcpStream::connect(&addr).is_err() {
+        panic!("no Kafka broker at {addr}: start it with `scripts/services.sh start` (scripts/test.sh does)");
+    }
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &addr);
+    c
+}
+
+/// Creates a topic with `partitions` partitions.
+pub async fn create_topic(topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = config().create().unwrap();
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .unwrap();
+    for r in results {
+        r.unwrap_or_else(|(t, e)| panic!("creating topic {t}: {e}"));
+    }
+}
+
+/// Produces `counts[p]` messages to each partition `p` and waits for delivery.
+pub fn produce(topic: &str, counts: &[usize]) {
+    let producer: BaseProducer = config().create().unwrap();
+    for (p, &n) in counts.iter().enumerate() {
+        for i in 0..n {
+            let payload = format!("m{i}");
+            let mut record = BaseRecord::<(), str>::to(topic)
+                .payload(&payload)
+                .partition(p as i32);
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((_, r)) => {
+                        record = r;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(10)).unwrap();
+}
+
+/// Consumes `n` messages of `topic` from the beginning as `group`, commits
+/// what it consumed, and returns the count consumed per partition.
+pub fn consume_and_commit(topic: &str, group: &str, partitions: i32, n: usize) -> Vec<usize> {
+    let consumer: BaseConsumer = config()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut per_partition = vec![0; partitions as usize];
+    let mut done = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut last = TopicPartitionList::new();
+    while done < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "consumed only {done} of {n}"
+        );
+        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+            let m = m.unwrap();
+            per_partition[m.partition() as usize] += 1;
+            done += 1;
+            // Commit exactly what was consumed: the next offset per partition.
+            let _ = last
+                .set_partition_offset(topic, m.partition(), Offset::Offset(m.offset() + 1))
+                .or_else(|_| {
+                    last.add_partition_offset(topic, m.partition(), Offset::Offset(m.offset() + 1))
+                });
+        }
+    }
+    // The group reads every partition from the beginning: a partition nothing
+    // was polled from yet is committed at 0, not left without an offset.
+    for p in 0..partitions {
+        if per_partition[p as usize] == 0 {
+            last.add_partition_offset(topic, p, Offset::Offset(0))
+                .unwrap();
+        }
+    }
+    consumer.commit(&last, CommitMode::Sync).unwrap();
+    per_partition
+}
+
+/// Commits offsets for a group without consuming (to freeze a partition).
+pub fn commit(topic: &str, group: &str, offsets: &[(i32, i64)]) {
+    let consumer: BaseConsumer = config()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for &(p, o) in offsets {
+        tpl.add_partition_offset(topic, p, Offset::Offset(o))
+            .unwrap();
+    }
+    consumer.commit(&tpl, CommitMode::Sync).unwrap();
+}
+
+/// The topic's partition count.
+pub fn partition_count(topic: &str) -> usize {
+    let consumer: BaseConsumer = config().create().unwrap();
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(5))
+        .unwrap();
+    md.topics()[0].partitions().len()
+}
