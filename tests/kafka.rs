@@ -9,11 +9,12 @@ use qscale::aws::run::{run_once, RunSummary};
 use qscale::config::{
     Config, KafkaClusterConfig, KafkaSignal, MissingOffsetPolicy, PartitionCapMode,
 };
+use qscale::engine::partition_history::PartitionStatus;
 use qscale::engine::Term;
 use qscale::kafka::KafkaLagSource;
 use qscale::reconcile::{Outcome, ReconcileOptions};
 use qscale_integration::kafka::{
-    bootstrap, commit, consume_and_commit, create_topic, partition_count, produce,
+    bootstrap, commit, consume_and_commit, create_topic, partition_count, produce, Member,
 };
 use qscale_integration::{unique, Moto};
 
@@ -27,6 +28,7 @@ fn signal(topic: &str, group: &str, on_missing: MissingOffsetPolicy) -> KafkaSig
         partition_cap: PartitionCapMode::Partitions,
         allow_idle_consumers: false,
         max_partitions: None,
+        max_lag: None,
     }
 }
 
@@ -203,14 +205,16 @@ async fn a_need_for_8_workers_grows_4_partitions_to_8_or_caps_at_4() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_partition_is_flagged_and_does_not_drive_scale_out() {
     let w = world(2).await;
     let (topic, group) = (unique("stall"), unique("g"));
     create_topic(&topic, 2).await;
     produce(&topic, &[600, 10]);
-    // Partition 0 is stuck at 0 with 600 behind; partition 1 keeps up.
-    commit(&topic, &group, &[(0, 0), (1, 10)]);
+    // Partition 0 is committed at 0 and stays there: a member is in the group
+    // and keeps up with partition 1, but never moves partition 0.
+    commit(&topic, &group, &[(0, 0)]);
+    let _member = Member::join(&topic, &group, 0);
     let c = w.config(
         &bootstrap(),
         &topic,
@@ -222,7 +226,7 @@ async fn a_stalled_partition_is_flagged_and_does_not_drive_scale_out() {
     let mut last = None;
     for i in 0..3 {
         produce(&topic, &[0, 5]);
-        commit(&topic, &group, &[(1, 15 + 5 * i)]);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         last = Some(w.run(&c, t0 + SignedDuration::from_secs(60 * i)).await);
     }
     let summary = last.unwrap();
@@ -231,15 +235,64 @@ async fn a_stalled_partition_is_flagged_and_does_not_drive_scale_out() {
         d.signals[0].stuck_partitions,
         vec![0],
         "{}",
-        summary.table()
+        d.signals[0].detail
+    );
+    assert_eq!(
+        d.signals[0].partition_lag[0].status,
+        PartitionStatus::Stalled
     );
     assert!(
-        d.bounded_by.contains(&Term::StuckPartitions) || d.desired <= 2,
-        "{:?}",
-        d.steps
+        d.signals[0].detail.contains("1 member(s)"),
+        "{}",
+        d.signals[0].detail
     );
-    // 600 behind would want 6 workers; the stuck lag only holds the current 2.
-    assert_eq!(w.moto.desired(&w.cluster, &w.service).await, 2);
+    // 600 behind would want 6 workers; the stalled lag only holds the current 2.
+    assert_eq!(
+        w.moto.desired(&w.cluster, &w.service).await,
+        2,
+        "{}",
+        summary.table()
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_group_is_not_stuck_its_lag_drives_workers() {
+    let w = world(1).await;
+    let (topic, group) = (unique("stop"), unique("g"));
+    create_topic(&topic, 4).await;
+    produce(&topic, &[150; 4]);
+    // Committed long ago, nobody in the group now.
+    commit(&topic, &group, &[(0, 0), (1, 0), (2, 0), (3, 0)]);
+    let c = w.config(
+        &bootstrap(),
+        &topic,
+        &group,
+        "",
+        "      stuck_partition_observations: 2\n",
+    );
+    let t0 = Timestamp::now();
+    let mut last = None;
+    for i in 0..3 {
+        last = Some(w.run(&c, t0 + SignedDuration::from_secs(60 * i)).await);
+    }
+    let summary = last.unwrap();
+    let d = summary.reports[0].report.decision.as_ref().unwrap();
+    assert!(
+        d.signals[0].stuck_partitions.is_empty(),
+        "{}",
+        d.signals[0].detail
+    );
+    assert!(d.signals[0]
+        .partition_lag
+        .iter()
+        .all(|p| p.status == PartitionStatus::Stopped));
+    // 600 behind at 100 per worker: 6, capped at the 4 partitions.
+    assert_eq!(
+        w.moto.desired(&w.cluster, &w.service).await,
+        4,
+        "{}",
+        summary.table()
+    );
 }
 
 #[tokio::test]

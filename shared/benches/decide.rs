@@ -27,6 +27,7 @@ fn target() -> TargetConfig {
             partition_cap: PartitionCapMode::Partitions,
             allow_idle_consumers: false,
             max_partitions: None,
+            max_lag: None,
         })],
         worker: WorkerConfig::Ecs(EcsWorker {
             cluster: "c".into(),

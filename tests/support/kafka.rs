@@ -132,3 +132,73 @@ pub fn partition_count(topic: &str) -> usize {
         .unwrap();
     md.topics()[0].partitions().len()
 }
+
+/// A live group member in a background thread: subscribed to `topic` as
+/// `group`, it commits what it reads from every partition except `frozen`,
+/// until dropped.
+pub struct Member {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Member {
+    /// Joins the group and waits until it owns partitions.
+    pub fn join(topic: &str, group: &str, frozen: i32) -> Member {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let consumer: BaseConsumer = config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .create()
+            .unwrap();
+        consumer.subscribe(&[topic]).unwrap();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (stop2, topic) = (stop.clone(), topic.to_string());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let mut announced = false;
+            // Bounded: at most two minutes, in case the test never drops it.
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while !stop2.load(Ordering::Relaxed) && std::time::Instant::now() < deadline {
+                if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+                    if m.partition() != frozen {
+                        let mut tpl = TopicPartitionList::new();
+                        tpl.add_partition_offset(
+                            &topic,
+                            m.partition(),
+                            Offset::Offset(m.offset() + 1),
+                        )
+                        .unwrap();
+                        let _ = consumer.commit(&tpl, CommitMode::Sync);
+                    }
+                }
+                if !announced
+                    && consumer
+                        .assignment()
+                        .map(|a| a.count() > 0)
+                        .unwrap_or(false)
+                {
+                    announced = true;
+                    let _ = ready_tx.send(());
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the member got no partitions within 30 s");
+        Member {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

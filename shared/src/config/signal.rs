@@ -99,6 +99,11 @@ pub struct KafkaSignal {
     /// capping workers. Keyed ordering changes when partitions grow.
     #[serde(default)]
     pub max_partitions: Option<u32>,
+    /// Time-lag goal: when a (non-stalled) partition is further behind than
+    /// this, workers grow in proportion. Lag in seconds is interpolated from
+    /// the offset history kept in state.
+    #[serde(default)]
+    pub max_lag: Option<super::HumanDuration>,
 }
 
 fn one() -> u32 {

@@ -176,12 +176,17 @@ fn is_zero(v: &u32) -> bool {
 }
 
 /// Lag of one partition.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PartitionLag {
     /// Partition id.
     pub partition: i32,
     /// Messages behind.
     pub lag: u64,
+    /// Seconds behind (once two observations exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
+    /// Burrow-style status.
+    pub status: super::partition_history::PartitionStatus,
 }
 
 /// A request to grow a topic's partition count.

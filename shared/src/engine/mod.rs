@@ -6,6 +6,7 @@ mod cooldown;
 mod decision;
 mod floor;
 mod observation;
+pub mod partition_history;
 mod rate_limit;
 mod signals;
 mod stabilization;

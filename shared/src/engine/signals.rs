@@ -7,6 +7,9 @@ use jiff::Timestamp;
 
 use super::decision::{PartitionLag, PartitionRequest, SignalAssessment};
 use super::observation::{KafkaOffsets, Measurement, SignalReading, SqsDepth};
+use super::partition_history::{
+    classify, lag_seconds, production_rate, OffsetSample, PartitionStatus, HISTORY_LEN,
+};
 use super::state::{PartitionProgress, SignalHealth, TargetState, TimedValue};
 use crate::config::{
     KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig, SignalConfig, SqsSignal,
@@ -298,18 +301,6 @@ fn assess_sqs(
     }
 }
 
-/// Messages per second produced to each partition between the last two observations.
-fn partition_rates(progress: Option<&BTreeMap<i32, PartitionProgress>>) -> Option<Vec<f64>> {
-    progress?
-        .values()
-        .map(|p| {
-            let (at, high) = p.previous?;
-            let dt = p.observed_at.duration_since(at).as_secs_f64();
-            (dt > 0.0).then(|| (p.high_watermark - high).max(0) as f64 / dt)
-        })
-        .collect()
-}
-
 /// Consumers needed so that none owns more partitions than it can keep up
 /// with: the assignor may give one consumer the hottest partitions together,
 /// so with `k` partitions each, the `k` busiest must fit one worker at the
@@ -367,6 +358,8 @@ fn assess_kafka(
     let mut lags = Vec::with_capacity(offsets.partitions.len());
     let mut stuck = Vec::new();
     let (mut total, mut stuck_lag, mut with_lag) = (0u64, 0u64, 0u32);
+    let mut max_lag_seconds = 0.0f64;
+    let mut rates: Vec<Option<f64>> = Vec::with_capacity(offsets.partitions.len());
     let mut sorted: Vec<_> = offsets.partitions.iter().collect();
     sorted.sort_by_key(|p| p.partition);
     for p in sorted {
@@ -376,30 +369,55 @@ fn assess_kafka(
             p.committed_offset,
             cfg.on_missing_offset,
         );
+        let sample = OffsetSample {
+            at: observed_at,
+            high: p.high_watermark,
+            committed: p.committed_offset,
+        };
         let entry = match old.get(&p.partition) {
             // Older or replayed data does not advance the history.
-            Some(prev) if observed_at <= prev.observed_at => *prev,
-            Some(prev) => PartitionProgress {
-                committed_offset: p.committed_offset,
-                observed_at,
-                unchanged_observations: if lag > 0 && prev.committed_offset == p.committed_offset {
-                    prev.unchanged_observations.saturating_add(1)
-                } else {
-                    0
-                },
-                high_watermark: p.high_watermark,
-                previous: Some((prev.observed_at, prev.high_watermark)),
-            },
+            Some(prev) if observed_at <= prev.observed_at => prev.clone(),
+            Some(prev) => {
+                let mut history = prev.history.clone();
+                history.push(sample);
+                let excess = history.len().saturating_sub(HISTORY_LEN);
+                history.drain(..excess);
+                PartitionProgress {
+                    committed_offset: p.committed_offset,
+                    observed_at,
+                    unchanged_observations: if lag > 0
+                        && prev.committed_offset == p.committed_offset
+                    {
+                        prev.unchanged_observations.saturating_add(1)
+                    } else {
+                        0
+                    },
+                    history,
+                }
+            }
             None => PartitionProgress {
                 committed_offset: p.committed_offset,
                 observed_at,
                 unchanged_observations: 0,
-                high_watermark: p.high_watermark,
-                previous: None,
+                history: vec![sample],
             },
         };
-        let is_stuck =
-            lag > 0 && entry.unchanged_observations >= policy.stuck_partition_observations;
+        let status = classify(
+            &entry.history,
+            lag,
+            entry.unchanged_observations,
+            policy.stuck_partition_observations,
+            offsets.members,
+        );
+        let seconds = lag_seconds(&entry.history, p.committed_offset, observed_at)
+            .filter(|_| entry.history.len() >= 2 || lag == 0);
+        // Stalled: a consumer is there and not moving; more workers cannot help.
+        // Stopped (no members) is not stuck: workers are exactly what it needs.
+        let is_stuck = status == PartitionStatus::Stalled;
+        if !is_stuck {
+            max_lag_seconds = max_lag_seconds.max(seconds.unwrap_or(0.0));
+        }
+        rates.push(production_rate(&entry.history));
         progress.push((p.partition, entry));
         total = total.saturating_add(lag);
         if lag > 0 {
@@ -412,6 +430,8 @@ fn assess_kafka(
         lags.push(PartitionLag {
             partition: p.partition,
             lag,
+            lag_seconds: seconds,
+            status,
         });
     }
     next.partition_progress
@@ -421,7 +441,7 @@ fn assess_kafka(
     let target = policy.target_per_worker();
     let driving = total - stuck_lag;
     // Production rate × processing time = workers busy keeping up.
-    let rates = partition_rates(next.partition_progress.get(&cfg.name));
+    let rates: Option<Vec<f64>> = rates.into_iter().collect();
     let rate = rates.as_ref().map(|r| r.iter().sum::<f64>());
     let busy = rate.zip(policy.processing_time_s()).map(|(r, per)| r * per);
     let (mut exact, mut raw, mut need) = workers_needed(driving, busy, policy);
@@ -438,6 +458,20 @@ fn assess_kafka(
         exact = exact.max(consumers as f64);
         raw = consumers;
     }
+    // A time-lag goal: more than `max_lag` behind scales in proportion.
+    if let Some(goal) = cfg.max_lag.map(|g| g.as_secs_f64()).filter(|g| *g > 0.0) {
+        if max_lag_seconds > goal {
+            let by_time =
+                ceil_robust(previous.max(1) as f64 * max_lag_seconds / goal).max(previous + 1);
+            need.push_str(&format!(
+                "; {max_lag_seconds:.0}s behind, above max_lag {goal:.0}s: {by_time}"
+            ));
+            if by_time > raw {
+                exact = exact.max(by_time as f64);
+                raw = by_time;
+            }
+        }
+    }
     let mut wanted = if within_tolerance(exact, policy, previous) {
         previous
     } else {
@@ -445,6 +479,9 @@ fn assess_kafka(
     };
     let after_tolerance = wanted;
     let mut detail = format!("lag {total} over {partitions} partitions; {need}");
+    if let (Some(state), Some(members)) = (&offsets.group_state, offsets.members) {
+        detail.push_str(&format!("; group {state} with {members} member(s)"));
+    }
     if let Some(rate) = rate {
         detail.push_str(&format!("; produced {rate:.1} msg/s"));
     }

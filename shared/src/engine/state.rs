@@ -83,7 +83,7 @@ pub struct SignalHealth {
 }
 
 /// Whether a partition's committed offset is moving.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartitionProgress {
     /// Last committed offset seen.
@@ -92,12 +92,10 @@ pub struct PartitionProgress {
     pub observed_at: Timestamp,
     /// Observations in a row in which it did not move while the partition had lag.
     pub unchanged_observations: u32,
-    /// High watermark seen at `observed_at`.
+    /// Recent samples, newest last (at most `HISTORY_LEN`): production
+    /// rate, lag in seconds and status come from them.
     #[serde(default)]
-    pub high_watermark: i64,
-    /// The observation before, for the production rate: (time, high watermark).
-    #[serde(default)]
-    pub previous: Option<(Timestamp, i64)>,
+    pub history: Vec<super::partition_history::OffsetSample>,
 }
 
 /// A known event registered ahead of time: a floor from `start` (minus lead) to `end`.

@@ -38,6 +38,7 @@ fn kafka_signal(name: &str) -> KafkaSignal {
         partition_cap: PartitionCapMode::Partitions,
         allow_idle_consumers: false,
         max_partitions: None,
+        max_lag: None,
     }
 }
 
