@@ -14,7 +14,7 @@ use qscale::engine::Term;
 use qscale::kafka::KafkaLagSource;
 use qscale::reconcile::{Outcome, ReconcileOptions};
 use qscale_integration::kafka::{
-    bootstrap, commit, consume_and_commit, create_topic, partition_count, produce, Member,
+    bootstrap, commit, consume_and_commit, create_topic, partition_count, produce, read_all, Member,
 };
 use qscale_integration::{unique, Moto};
 
@@ -132,8 +132,27 @@ impl World {
         signal_extra: &str,
         policy_extra: &str,
     ) -> Config {
+        self.config_with(
+            bootstrap_servers,
+            topic,
+            group,
+            signal_extra,
+            policy_extra,
+            "",
+        )
+    }
+
+    fn config_with(
+        &self,
+        bootstrap_servers: &str,
+        topic: &str,
+        group: &str,
+        signal_extra: &str,
+        policy_extra: &str,
+        top_level: &str,
+    ) -> Config {
         let yaml = format!(
-            r#"
+            r#"{top_level}
 kafka_clusters:
   local: {{ bootstrap_servers: "{bootstrap_servers}" }}
 targets:
@@ -309,5 +328,33 @@ async fn a_broker_that_is_down_fails_the_signal_and_the_target_holds() {
         w.moto.desired(&w.cluster, &w.service).await,
         3,
         "no scale-in on a signal we cannot read"
+    );
+}
+
+#[tokio::test]
+async fn audit_events_are_produced_to_a_kafka_topic_and_acknowledged() {
+    let w = world(1).await;
+    let (topic, group, audit_topic) = (unique("work"), unique("g"), unique("audit"));
+    create_topic(&topic, 2).await;
+    create_topic(&audit_topic, 1).await;
+    produce(&topic, &[150, 150]);
+    commit(&topic, &group, &[(0, 0), (1, 0)]);
+    let top = format!("audit_kafka: {{ cluster: local, topic: {audit_topic} }}");
+    let c = w.config_with(&bootstrap(), &topic, &group, "", "", &top);
+    let summary = w.run(&c, Timestamp::now()).await;
+    assert_eq!(
+        summary.reports[0].report.outcome,
+        Outcome::Applied,
+        "{}",
+        summary.table()
+    );
+    let messages = read_all(&audit_topic);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let (key, payload) = &messages[0];
+    assert_eq!(key, "consumers");
+    let event: qscale::reconcile::AuditEvent = serde_json::from_str(payload).unwrap();
+    assert_eq!(
+        (event.previous, event.desired, event.outcome),
+        (1, 2, Outcome::Applied)
     );
 }

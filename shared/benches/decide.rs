@@ -82,5 +82,44 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The pure lag arithmetic alone for 10,000 partitions: lag, lag in seconds
+/// over a full 16-sample history, and status.
+fn bench_lag(c: &mut Criterion) {
+    use qscale::config::MissingOffsetPolicy;
+    use qscale::engine::partition_history::{classify, lag_seconds, OffsetSample, HISTORY_LEN};
+    let t0: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+    let histories: Vec<Vec<OffsetSample>> = (0..10_000i64)
+        .map(|p| {
+            (0..HISTORY_LEN as i64)
+                .map(|i| OffsetSample {
+                    at: t0 + jiff::SignedDuration::from_secs(60 * i),
+                    high: 1000 * i + p % 97,
+                    committed: Some(900 * i),
+                })
+                .collect()
+        })
+        .collect();
+    let now = t0 + jiff::SignedDuration::from_secs(60 * HISTORY_LEN as i64);
+    c.bench_function("kafka_lag_pure/10000", |b| {
+        b.iter(|| {
+            let mut total = 0u64;
+            let mut worst = 0.0f64;
+            for h in &histories {
+                let last = h[h.len() - 1];
+                let lag = qscale::engine::partition_lag(
+                    0,
+                    last.high,
+                    last.committed,
+                    MissingOffsetPolicy::Latest,
+                );
+                worst = worst.max(lag_seconds(h, last.committed, now).unwrap_or(0.0));
+                let _ = classify(h, lag, 0, 5, Some(4));
+                total += lag;
+            }
+            (total, worst)
+        })
+    });
+}
+
+criterion_group!(benches, bench, bench_lag);
 criterion_main!(benches);

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::aws::{AwsWorkers, SqsDepthSource};
+use crate::aws::{AwsAudit, AwsWorkers, SqsDepthSource};
 use crate::config::{SignalConfig, TargetConfig};
 use crate::engine::{PartitionRequest, SignalReading, WorkerObservation};
-use crate::kafka::{KafkaLagSource, KafkaPartitions};
-use crate::reconcile::{MetricSource, PortError, WorkerActuator};
+use crate::kafka::{KafkaAuditSink, KafkaLagSource, KafkaPartitions};
+use crate::reconcile::{AuditEvent, AuditSink, MetricSource, PortError, WorkerActuator};
 
 /// Every signal kind, each read by its own source; a target's signals are read concurrently.
 pub struct LiveSignals {
@@ -54,5 +54,25 @@ impl WorkerActuator for LiveFleet {
         request: &PartitionRequest,
     ) -> Result<(), PortError> {
         self.partitions.grow(target, request).await
+    }
+}
+
+/// Audit to AWS destinations and, if configured, a Kafka topic.
+pub struct LiveAudit {
+    /// EventBridge / SQS / log.
+    pub aws: AwsAudit,
+    /// Kafka topic.
+    pub kafka: Option<KafkaAuditSink>,
+}
+
+impl AuditSink for LiveAudit {
+    async fn publish(&self, event: &AuditEvent) -> Result<(), PortError> {
+        let (aws, kafka) = futures::join!(self.aws.publish(event), async {
+            match &self.kafka {
+                Some(k) => k.publish(event).await,
+                None => Ok(()),
+            }
+        });
+        aws.and(kafka)
     }
 }

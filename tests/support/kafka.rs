@@ -202,3 +202,34 @@ impl Drop for Member {
         }
     }
 }
+
+/// Every message on a single-partition topic as (key, payload), read from the
+/// beginning until none arrives for two seconds.
+pub fn read_all(topic: &str) -> Vec<(String, String)> {
+    let consumer: BaseConsumer = config()
+        .set("group.id", format!("reader-{topic}"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let mut idle_since = std::time::Instant::now();
+    while idle_since.elapsed() < Duration::from_secs(2) {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            let key = m
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .unwrap_or_default();
+            let payload = m
+                .payload()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default();
+            out.push((key, payload));
+            idle_since = std::time::Instant::now();
+        }
+    }
+    out
+}

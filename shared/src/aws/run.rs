@@ -12,8 +12,8 @@ use super::{
     ApiCalls, AwsAudit, AwsClients, AwsSettings, AwsWorkers, DynamoStateStore, SqsDepthSource,
 };
 use crate::config::Config;
-use crate::kafka::{KafkaLagSource, KafkaPartitions};
-use crate::live::{LiveFleet, LiveSignals};
+use crate::kafka::{KafkaAuditSink, KafkaLagSource, KafkaPartitions};
+use crate::live::{LiveAudit, LiveFleet, LiveSignals};
 use crate::reconcile::{reconcile, Outcome, Ports, ReconcileOptions, ReconcileReport};
 
 /// What one run did.
@@ -163,12 +163,21 @@ pub async fn run_once(
         &settings.state_table,
         calls.clone(),
     );
-    let audit = AwsAudit::new(
-        settings.audit.clone(),
-        clients.sqs.clone(),
-        clients.eventbridge.clone(),
-        calls.clone(),
-    );
+    let kafka_audit = config.audit_kafka.as_ref().and_then(|a| {
+        let cluster = config.kafka_clusters.get(&a.cluster)?;
+        KafkaAuditSink::new(a, cluster)
+            .map_err(|e| tracing::error!(error = %e, "kafka audit sink unavailable; audit goes to the other sinks"))
+            .ok()
+    });
+    let audit = LiveAudit {
+        aws: AwsAudit::new(
+            settings.audit.clone(),
+            clients.sqs.clone(),
+            clients.eventbridge.clone(),
+            calls.clone(),
+        ),
+        kafka: kafka_audit,
+    };
     let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
     futures::join!(
         store.prefetch(&names),

@@ -32,8 +32,20 @@ pub struct Config {
     pub tick_interval: HumanDuration,
     /// Kafka clusters referenced by Kafka signals, by name.
     pub kafka_clusters: BTreeMap<String, KafkaClusterConfig>,
+    /// Optional: audit events also produced to a Kafka topic.
+    pub audit_kafka: Option<KafkaAuditConfig>,
     /// The scaling targets.
     pub targets: Vec<TargetConfig>,
+}
+
+/// Where Kafka audit events go.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaAuditConfig {
+    /// A cluster under `kafka_clusters`.
+    pub cluster: String,
+    /// The topic.
+    pub topic: String,
 }
 
 impl Config {
@@ -44,7 +56,7 @@ impl Config {
 }
 
 /// One Kafka cluster.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaClusterConfig {
     /// `host:port,host:port`.
@@ -53,6 +65,23 @@ pub struct KafkaClusterConfig {
     /// Values are never logged.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for KafkaClusterConfig {
+    // Property values may be secrets (sasl.password): only their names are shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KafkaClusterConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field(
+                "properties",
+                &self
+                    .properties
+                    .keys()
+                    .map(|k| (k, "<redacted>"))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+            .finish()
+    }
 }
 
 /// One thing qscale scales.
@@ -111,6 +140,8 @@ struct RawConfig {
     tick_interval: HumanDuration,
     #[serde(default)]
     kafka_clusters: BTreeMap<String, KafkaClusterConfig>,
+    #[serde(default)]
+    audit_kafka: Option<KafkaAuditConfig>,
     targets: Vec<serde_norway::Value>,
 }
 
@@ -146,6 +177,7 @@ impl Config {
         let config = Config {
             tick_interval: raw.tick_interval,
             kafka_clusters: raw.kafka_clusters,
+            audit_kafka: raw.audit_kafka,
             targets,
         };
         errors.extend(validate::validate(&config));

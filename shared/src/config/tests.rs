@@ -164,3 +164,14 @@ fn number_without_unit_is_not_a_duration() {
         "{e:?}"
     );
 }
+
+#[test]
+fn kafka_secrets_never_show_in_debug_output() {
+    let yaml = format!(
+        "kafka_clusters:\n  main: {{ bootstrap_servers: b:9092, properties: {{ sasl.password: hunter2 }} }}\ntargets:{GOOD_TARGET}"
+    );
+    let c = Config::from_yaml(&yaml).unwrap();
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("sasl.password"), "{shown}");
+}

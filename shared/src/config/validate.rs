@@ -20,6 +20,17 @@ pub(super) fn validate(config: &Config) -> Vec<FieldError> {
             );
         }
     }
+    if let Some(a) = &config.audit_kafka {
+        if !config.kafka_clusters.contains_key(&a.cluster) {
+            push(
+                "audit_kafka.cluster".into(),
+                format!("{:?} is not defined under kafka_clusters", a.cluster),
+            );
+        }
+        if a.topic.trim().is_empty() {
+            push("audit_kafka.topic".into(), "must not be empty".into());
+        }
+    }
     let mut names = BTreeSet::new();
     for (i, target) in config.targets.iter().enumerate() {
         let at = format!("targets[{i}]");

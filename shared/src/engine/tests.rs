@@ -600,6 +600,34 @@ fn a_hot_partition_needs_consumers_that_do_not_share_it() {
     assert_eq!(even.desired, 6, "{}", even.explain());
 }
 
+#[test]
+fn a_time_lag_goal_scales_in_proportion_to_how_far_behind() {
+    // 10 msg/s produced; the group sits 120 s behind with a 60 s goal.
+    let mut k = kafka_signal("k");
+    k.max_lag = Some(HumanDuration::secs(60));
+    k.allow_idle_consumers = true;
+    let tg = target(plain(0, 100, 100_000.0), vec![SignalConfig::Kafka(k)]);
+    let mut state = TargetState::default();
+    let mut d = None;
+    for i in 0..5 {
+        let high = 600 * (i + 1);
+        let obs = kafka_obs(3, t(i * 60), &[(0, high, Some(high - 1200))]);
+        let next = decide(&tg, &state, &obs, t(i * 60));
+        state = next.next_state.clone();
+        d = Some(next);
+    }
+    let d = d.unwrap();
+    let lag = d.signals[0].partition_lag[0];
+    assert!((lag.lag_seconds.unwrap() - 120.0).abs() < 12.0, "{lag:?}");
+    // 120 s / 60 s × 3 workers = 6.
+    assert_eq!(d.desired, 6, "{}", d.explain());
+    assert!(
+        d.signals[0].detail.contains("above max_lag 60s"),
+        "{}",
+        d.signals[0].detail
+    );
+}
+
 // 8. Stuck partitions -----------------------------------------------------------
 
 #[test]

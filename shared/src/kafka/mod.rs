@@ -3,6 +3,7 @@
 //! `kafka_clusters` and are passed through to librdkafka; their values are
 //! never logged.
 
+mod audit;
 mod lag;
 mod partitions;
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use rdkafka::ClientConfig;
 
+pub use audit::KafkaAuditSink;
 pub use lag::KafkaLagSource;
 pub use partitions::KafkaPartitions;
 
