@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod config;
 pub mod engine;
+pub mod handlers;
 pub mod io;
 pub mod kafka;
 pub mod live;

@@ -66,7 +66,7 @@ async fn events_add_state_show_and_a_dry_run() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("--min 11 is above policy.max 10"),
+        text(&o).contains("min 11 is above policy.max 10 of web"),
         "{}",
         text(&o)
     );

@@ -132,6 +132,15 @@ where
     }
 }
 
+/// [`describe`] for callers outside this module.
+pub fn describe_error<E, R>(err: &aws_sdk_sqs::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    describe(err)
+}
+
 /// The service error code, if the service answered with one.
 pub(crate) fn error_code<E, R>(err: &aws_sdk_sqs::error::SdkError<E, R>) -> Option<&str>
 where

@@ -296,46 +296,53 @@ async fn events_add(
     config: Option<&std::path::Path>,
     aws: &AwsArgs,
 ) -> Result<ExitCode> {
-    use qscale::reconcile::{SaveError, StateStore};
+    use qscale::handlers::{prewarm, register, PrewarmPayload};
     if end <= start {
         return Err(anyhow!("--end {end} must be after --start {start}"));
     }
-    if let Some(path) = config {
-        let config = Config::load(path)
-            .with_context(|| format!("config {} is not valid", path.display()))?;
-        let t = config
-            .target(target)
-            .ok_or_else(|| anyhow!("no target named {target:?} in {}", path.display()))?;
-        if min > t.policy.max {
-            return Err(anyhow!(
-                "--min {min} is above policy.max {} of {target}: a floor never exceeds max",
-                t.policy.max
-            ));
-        }
-    }
-    let event = qscale::engine::RegisteredEvent {
-        name: name.unwrap_or_else(|| format!("event-{start}")),
-        start,
-        end,
-        min,
-    };
     let clients = qscale::aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
     let store =
         qscale::aws::DynamoStateStore::new(clients.dynamodb, &aws.state_table, Default::default());
-    // A reconcile may write between our read and write: read again and retry.
-    for _ in 0..5 {
-        let mut v = store.load(target).await?;
-        v.state.register_event(event.clone());
-        match store.save(target, &v.state, v.version).await {
-            Ok(version) => {
-                println!("registered {:?} on {target}: min {min} from {start} to {end} (state version {version})", event.name);
-                return Ok(ExitCode::SUCCESS);
-            }
-            Err(SaveError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
+    let payload = PrewarmPayload {
+        target: target.to_string(),
+        start,
+        end,
+        min,
+        name,
+    };
+    // The same registration the prewarm Lambda does; with --config, checked against it.
+    let result = match config {
+        Some(path) => {
+            let config = Config::load(path)
+                .with_context(|| format!("config {} is not valid", path.display()))?;
+            prewarm(&config, &store, payload)
+                .await
+                .map_err(|e| match e {
+                    qscale::handlers::HandlerError::Event(m) => anyhow!("{m}"),
+                    other => anyhow!(other),
+                })?
         }
-    }
-    Err(anyhow!("state of {target} kept changing; try again"))
+        None => {
+            let event = qscale::engine::RegisteredEvent {
+                name: payload.name.unwrap_or_else(|| format!("event-{start}")),
+                start,
+                end,
+                min,
+            };
+            register(&store, target, event).await?
+        }
+    };
+    println!(
+        "registered {:?} on {target}: min {min} from {start} to {end} (state version {}{})",
+        result.event.name,
+        result.version,
+        if result.changed {
+            ""
+        } else {
+            ", already registered"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_sim_config(path: Option<&std::path::Path>) -> Result<Config> {

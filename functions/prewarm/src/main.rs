@@ -1,0 +1,26 @@
+//! prewarm: EventBridge Scheduler payloads register a known event (a floor
+//! with its lead time) in the target's state; replays change nothing.
+
+use std::sync::Arc;
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use qscale::aws::DynamoStateStore;
+use qscale::handlers::{init_logging, prewarm, PrewarmPayload, PrewarmResult, Runtime};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let rt = Arc::new(Runtime::from_env().await?);
+    run(service_fn(move |event: LambdaEvent<PrewarmPayload>| {
+        let rt = rt.clone();
+        async move {
+            let store = DynamoStateStore::new(
+                rt.clients.dynamodb.clone(),
+                &rt.settings.state_table,
+                Default::default(),
+            );
+            Ok::<PrewarmResult, Error>(prewarm(&rt.config, &store, event.payload).await?)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,18 @@
+//! tick: on the EventBridge schedule, reconcile every target (or fan out).
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use qscale::handlers::{init_logging, tick, Runtime, TickSummary};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let rt = Arc::new(Runtime::from_env().await?);
+    run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| {
+        let rt = rt.clone();
+        async move { Ok::<TickSummary, Error>(tick(&rt, jiff::Timestamp::now()).await?) }
+    }))
+    .await
+}

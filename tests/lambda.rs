@@ -1,0 +1,226 @@
+//! Every Lambda handler invoked in-process with the sample events in
+//! `events/`, against moto and the local Kafka broker; each test checks the
+//! effect (service desired count, audit event, state item, control queue).
+//! The event files name resources `orders-queue`, `click-aggregator` and
+//! `clicks`; each test swaps in its own unique names.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
+use jiff::Timestamp;
+use qscale::aws::DynamoStateStore;
+use qscale::config::Config;
+use qscale::handlers::{
+    evaluate, prewarm, tick, AlarmStateChange, EvaluateResponse, PrewarmPayload, Runtime,
+};
+use qscale::reconcile::{Outcome, StateStore};
+use qscale_integration::kafka::{bootstrap, commit, create_topic, produce};
+use qscale_integration::{unique, Moto};
+
+fn event(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn every_sample_event_parses_with_the_handlers_types() {
+    let _: EventBridgeEvent = serde_json::from_str(&event("schedule.json")).unwrap();
+    let batch: SqsEvent = serde_json::from_str(&event("control-batch.json")).unwrap();
+    assert_eq!(batch.records.len(), 3);
+    for name in ["alarm-sqs-depth.json", "alarm-msk-lag.json"] {
+        let alarm: EventBridgeEvent<AlarmStateChange> = serde_json::from_str(&event(name)).unwrap();
+        assert_eq!(alarm.detail_type, "CloudWatch Alarm State Change");
+        assert_eq!(alarm.detail.state.value, "ALARM");
+    }
+    let p: PrewarmPayload = serde_json::from_str(&event("prewarm.json")).unwrap();
+    assert_eq!((p.target.as_str(), p.min), ("orders", 12));
+}
+
+struct Stack {
+    moto: Moto,
+    rt: Runtime,
+    orders_queue: String,
+    cluster: String,
+    audit: String,
+    topic: String,
+    group: String,
+}
+
+/// Resources for targets `orders` (SQS → ECS) and `clicks` (Kafka → ECS), and a Runtime on them.
+async fn stack(orders_backlog: usize, fanout_above: usize) -> Stack {
+    let moto = Moto::connect().await;
+    let (table, cluster) = (unique("state"), unique("c"));
+    moto.state_table(&table).await;
+    let audit = moto.queue_with(&unique("audit"), 0).await;
+    let control = moto.queue_with(&unique("control"), 0).await;
+    let orders_queue = unique("orders-queue");
+    moto.queue_with(&orders_queue, orders_backlog).await;
+    moto.ecs_service(&cluster, "orders-worker", 1).await;
+    moto.ecs_service(&cluster, "click-aggregator", 1).await;
+    let (topic, group) = (unique("clicks"), unique("click-aggregator"));
+    create_topic(&topic, 4).await;
+    produce(&topic, &[100; 4]);
+    commit(&topic, &group, &[(0, 0), (1, 0), (2, 0), (3, 0)]);
+    let yaml = format!(
+        r#"
+kafka_clusters:
+  main: {{ bootstrap_servers: "{}" }}
+targets:
+  - name: orders
+    signals: [ {{ sqs: {{ name: jobs, queue: {orders_queue} }} }} ]
+    worker: {{ ecs: {{ cluster: {cluster}, service: orders-worker }} }}
+    policy: {{ min: 0, max: 40, target_per_worker: 10, scale_out: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }} }}
+  - name: clicks
+    signals: [ {{ kafka: {{ name: events, cluster: main, group: {group}, topic: {topic} }} }} ]
+    worker: {{ ecs: {{ cluster: {cluster}, service: click-aggregator }} }}
+    policy: {{ min: 1, max: 40, target_per_worker: 100 }}
+"#,
+        bootstrap()
+    );
+    let rt = Runtime {
+        config: Config::from_yaml(&yaml).unwrap(),
+        settings: moto.settings(&table, &audit),
+        clients: moto.clients.clone(),
+        control_queue: Some(control),
+        fanout_above,
+        dry_run: false,
+        tick_budget: Duration::from_secs(30),
+    };
+    Stack {
+        moto,
+        rt,
+        orders_queue,
+        cluster,
+        audit,
+        topic,
+        group,
+    }
+}
+
+#[tokio::test]
+async fn tick_reconciles_every_target() {
+    let s = stack(250, 50).await;
+    let _: EventBridgeEvent = serde_json::from_str(&event("schedule.json")).unwrap();
+    let summary = tick(&s.rt, Timestamp::now()).await.unwrap();
+    assert_eq!(
+        (summary.targets, summary.applied, summary.failed),
+        (2, 2, 0),
+        "{summary:?}"
+    );
+    assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 25);
+    assert_eq!(s.moto.desired(&s.cluster, "click-aggregator").await, 4);
+    assert_eq!(s.moto.audit_events(&s.audit).await.len(), 2);
+}
+
+#[tokio::test]
+async fn tick_fans_out_above_the_threshold() {
+    let s = stack(250, 1).await;
+    let summary = tick(&s.rt, Timestamp::now()).await.unwrap();
+    assert_eq!(summary.fanned_out, 2);
+    assert_eq!(
+        s.moto.desired(&s.cluster, "orders-worker").await,
+        1,
+        "fan-out does not reconcile"
+    );
+    let mut bodies = s.moto.drain(s.rt.control_queue.as_deref().unwrap()).await;
+    bodies.sort();
+    assert_eq!(bodies.len(), 2);
+    assert!(
+        bodies[0].contains("\"target\":\"clicks\"") && bodies[1].contains("\"target\":\"orders\""),
+        "{bodies:?}"
+    );
+}
+
+#[tokio::test]
+async fn evaluate_a_control_batch_reports_only_the_bad_records() {
+    let s = stack(120, 50).await;
+    let batch: serde_json::Value = serde_json::from_str(&event("control-batch.json")).unwrap();
+    let EvaluateResponse::Batch(response) = evaluate(&s.rt, batch, Timestamp::now()).await.unwrap()
+    else {
+        panic!("an SQS batch gets a batch response");
+    };
+    let mut failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    failed.sort();
+    assert_eq!(failed, vec!["m-ghost", "m-poison"]);
+    assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 12);
+    let json = serde_json::to_value(EvaluateResponse::Batch(response)).unwrap();
+    assert!(
+        json["batchItemFailures"][0]["itemIdentifier"].is_string(),
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn an_sqs_depth_alarm_evaluates_its_target_at_once() {
+    let s = stack(90, 50).await;
+    let alarm = event("alarm-sqs-depth.json")
+        .replace("\"orders-queue\"", &format!("\"{}\"", s.orders_queue));
+    let response = evaluate(
+        &s.rt,
+        serde_json::from_str(&alarm).unwrap(),
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let EvaluateResponse::Alarm { alarm, outcomes } = response else {
+        panic!("alarm response")
+    };
+    assert_eq!(alarm, "orders-queue-depth");
+    assert_eq!(outcomes, vec![("orders".to_string(), Outcome::Applied)]);
+    assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 9);
+}
+
+#[tokio::test]
+async fn an_msk_lag_alarm_evaluates_the_kafka_target() {
+    let s = stack(0, 50).await;
+    let alarm = event("alarm-msk-lag.json")
+        .replace("\"click-aggregator\"", &format!("\"{}\"", s.group))
+        .replace("\"clicks\"", &format!("\"{}\"", s.topic));
+    let response = evaluate(
+        &s.rt,
+        serde_json::from_str(&alarm).unwrap(),
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let EvaluateResponse::Alarm { outcomes, .. } = response else {
+        panic!("alarm response")
+    };
+    assert_eq!(outcomes, vec![("clicks".to_string(), Outcome::Applied)]);
+    assert_eq!(s.moto.desired(&s.cluster, "click-aggregator").await, 4);
+}
+
+#[tokio::test]
+async fn prewarm_registers_the_event_once_even_when_replayed() {
+    let s = stack(0, 50).await;
+    let payload: PrewarmPayload = serde_json::from_str(&event("prewarm.json")).unwrap();
+    let store = DynamoStateStore::new(
+        s.moto.clients.dynamodb.clone(),
+        &s.rt.settings.state_table,
+        Default::default(),
+    );
+    let first = prewarm(&s.rt.config, &store, payload.clone())
+        .await
+        .unwrap();
+    assert!(first.changed);
+    let replay = prewarm(&s.rt.config, &store, payload).await.unwrap();
+    assert!(!replay.changed, "a replayed payload changes nothing");
+    assert_eq!(replay.version, first.version);
+    let state = store.load("orders").await.unwrap().state;
+    assert_eq!(state.events.len(), 1);
+    assert_eq!(
+        (state.events[0].name.as_str(), state.events[0].min),
+        ("black-friday-morning", 12)
+    );
+    let mut bad: PrewarmPayload = serde_json::from_str(&event("prewarm.json")).unwrap();
+    bad.min = 41;
+    let e = prewarm(&s.rt.config, &store, bad)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("min 41 is above policy.max 40 of orders"), "{e}");
+}
