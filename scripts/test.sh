@@ -13,6 +13,12 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== template.yaml (sam validate --lint, cfn-lint)"
+if ! python3 -c "import samcli, cfnlint" >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check aws-sam-cli cfn-lint
+fi
+SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" python3 -m samcli validate --lint --template template.yaml
+python3 -c 'import sys; from cfnlint.runner import main; sys.argv = ["cfn-lint", "template.yaml"]; sys.exit(main())'
 echo "== services"
 bash scripts/services.sh start
 trap 'bash scripts/services.sh stop' EXIT
