@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use qscale::handlers::{evaluate, init_logging, EvaluateResponse, Runtime};
+use qscale::handlers::{evaluate, init_logging, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,11 +12,7 @@ async fn main() -> Result<(), Error> {
     let rt = Arc::new(Runtime::from_env().await?);
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let rt = rt.clone();
-        async move {
-            Ok::<EvaluateResponse, Error>(
-                evaluate(&rt, event.payload, jiff::Timestamp::now()).await?,
-            )
-        }
+        async move { evaluate(&rt, event.payload, jiff::Timestamp::now()).await }
     }))
     .await
 }

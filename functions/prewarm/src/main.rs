@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use qscale::aws::DynamoStateStore;
-use qscale::handlers::{init_logging, prewarm, PrewarmPayload, PrewarmResult, Runtime};
+use qscale::handlers::{init_logging, prewarm, PrewarmPayload, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
                 &rt.settings.state_table,
                 Default::default(),
             );
-            Ok::<PrewarmResult, Error>(prewarm(&rt.config, &store, event.payload).await?)
+            prewarm(&rt.config, &store, event.payload).await
         }
     }))
     .await

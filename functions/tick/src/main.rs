@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use qscale::handlers::{init_logging, tick, Runtime, TickSummary};
+use qscale::handlers::{init_logging, tick, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let rt = Arc::new(Runtime::from_env().await?);
     run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| {
         let rt = rt.clone();
-        async move { Ok::<TickSummary, Error>(tick(&rt, jiff::Timestamp::now()).await?) }
+        async move { tick(&rt, jiff::Timestamp::now()).await }
     }))
     .await
 }

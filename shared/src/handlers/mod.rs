@@ -32,6 +32,27 @@ pub enum HandlerError {
     Port(#[from] crate::reconcile::PortError),
 }
 
+impl HandlerError {
+    /// Stable kind for Lambda's `errorType` (`qscale.Config`, `qscale.Event`, `qscale.Port`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HandlerError::Config(_) => "qscale.Config",
+            HandlerError::Event(_) => "qscale.Event",
+            HandlerError::Port(_) => "qscale.Port",
+        }
+    }
+}
+
+#[cfg(feature = "lambda")]
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.kind().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
 /// Everything a function needs, built once per cold start and reused.
 pub struct Runtime {
     /// The config.
