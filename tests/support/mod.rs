@@ -105,6 +105,22 @@ impl Moto {
         url
     }
 
+    /// A queue's ARN.
+    pub async fn queue_arn(&self, url: &str) -> String {
+        let attr = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+        self.clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(attr.clone())
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .unwrap()[&attr]
+            .clone()
+    }
+
     /// Sends `n` messages, ten per batch.
     pub async fn send(&self, url: &str, n: usize) {
         use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -221,18 +237,7 @@ impl Moto {
     /// returns (bus name, queue URL).
     pub async fn event_bus_to_queue(&self, bus: &str) -> (String, String) {
         let queue = self.queue_with(&format!("{bus}-sink"), 0).await;
-        let arn = self
-            .clients
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&queue)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes()
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
+        let arn = self.queue_arn(&queue).await;
         let eb = &self.clients.eventbridge;
         eb.create_event_bus().name(bus).send().await.unwrap();
         eb.put_rule()
@@ -345,18 +350,7 @@ impl Moto {
 
     /// A disabled SQS event-source mapping (enabled ones make moto try Docker).
     pub async fn event_source_mapping(&self, function: &str, queue_url: &str, max: i32) -> String {
-        let arn = self
-            .clients
-            .sqs
-            .get_queue_attributes()
-            .queue_url(queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes()
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
+        let arn = self.queue_arn(queue_url).await;
         self.clients
             .lambda
             .create_event_source_mapping()

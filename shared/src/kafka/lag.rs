@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{client_config, describe_cluster, REQUEST_TIMEOUT};
+use super::{client_config, REQUEST_TIMEOUT};
 use crate::config::{KafkaClusterConfig, KafkaSignal};
 use crate::engine::{KafkaOffsets, Measurement, PartitionOffsets, SignalReading};
 use crate::reconcile::PortError;
@@ -30,13 +30,7 @@ impl KafkaLagSource {
     }
 
     fn consumer(&self, signal: &KafkaSignal) -> Result<(Arc<BaseConsumer>, String), PortError> {
-        let cluster = self.clusters.get(&signal.cluster).ok_or_else(|| {
-            PortError::new(
-                format!("kafka cluster {}", signal.cluster),
-                "not defined under kafka_clusters",
-            )
-        })?;
-        let name = describe_cluster(&signal.cluster, cluster);
+        let (cluster, name) = super::cluster(&self.clusters, &signal.cluster)?;
         let key = (signal.cluster.clone(), signal.group.clone());
         if let Some(c) = self.consumers.lock().unwrap().get(&key) {
             return Ok((c.clone(), name));

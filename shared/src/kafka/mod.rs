@@ -34,6 +34,20 @@ pub(crate) fn client_config(cluster: &KafkaClusterConfig) -> ClientConfig {
     c
 }
 
+/// The configured cluster named `name`, and how errors name it.
+pub(crate) fn cluster<'a>(
+    clusters: &'a std::collections::BTreeMap<String, KafkaClusterConfig>,
+    name: &str,
+) -> Result<(&'a KafkaClusterConfig, String), crate::reconcile::PortError> {
+    let cluster = clusters.get(name).ok_or_else(|| {
+        crate::reconcile::PortError::new(
+            format!("kafka cluster {name}"),
+            "not defined under kafka_clusters",
+        )
+    })?;
+    Ok((cluster, describe_cluster(name, cluster)))
+}
+
 /// How a cluster is named in errors: its name and servers, never its properties.
 pub(crate) fn describe_cluster(name: &str, cluster: &KafkaClusterConfig) -> String {
     format!("kafka cluster {name} ({})", cluster.bootstrap_servers)

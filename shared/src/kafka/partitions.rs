@@ -8,7 +8,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-use super::{client_config, describe_cluster, REQUEST_TIMEOUT};
+use super::{client_config, REQUEST_TIMEOUT};
 use crate::config::{KafkaClusterConfig, SignalConfig, TargetConfig};
 use crate::engine::PartitionRequest;
 use crate::reconcile::PortError;
@@ -38,13 +38,7 @@ impl KafkaPartitions {
                 "not a Kafka signal of this target",
             ));
         };
-        let cluster = self.clusters.get(&signal.cluster).ok_or_else(|| {
-            PortError::new(
-                format!("kafka cluster {}", signal.cluster),
-                "not defined under kafka_clusters",
-            )
-        })?;
-        let name = describe_cluster(&signal.cluster, cluster);
+        let (cluster, name) = super::cluster(&self.clusters, &signal.cluster)?;
         let cap = signal.max_partitions.unwrap_or(0);
         let to = request.to.min(cap) as usize;
         let config = client_config(cluster);
