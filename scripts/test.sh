@@ -26,6 +26,7 @@ export QSCALE_TEST_AWS_ENDPOINT="http://127.0.0.1:${QSCALE_MOTO_PORT:-5000}"
 export QSCALE_TEST_KAFKA="127.0.0.1:${QSCALE_KAFKA_PORT:-9092}"
 echo "== cargo test"
 # Benches are compiled by clippy above; tests run in the same (dev) profile.
-cargo test --workspace --locked 2>&1 | tee target/test-output.txt
+mkdir -p .qscale-run
+cargo test --workspace --locked 2>&1 | tee .qscale-run/test-output.txt
 # One summary line for the whole run.
-awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.txt
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, i }' .qscale-run/test-output.txt
