@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 if ! python3 -c "import ziglang" >/dev/null 2>&1 || ! command -v cargo-lambda >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check cargo-lambda ziglang
 fi
+. scripts/lambda-cross-env.sh
 cargo lambda build --release --arm64 -p qscale-tick -p qscale-evaluate -p qscale-prewarm
 python3 - <<'PY'
 import os
