@@ -68,6 +68,19 @@ fn world(backlog: u64, desired: u32, now: Timestamp) -> World {
     w
 }
 
+/// Makes the target's only signal read as failed.
+fn fail_signal(w: &World, error: &str) {
+    w.metrics.set(
+        "orders",
+        BTreeMap::from([(
+            "q".to_string(),
+            SignalReading::Failed {
+                error: error.into(),
+            },
+        )]),
+    );
+}
+
 fn run(w: &World, now: Timestamp, dry_run: bool) -> ReconcileReport {
     let ports = Ports {
         metrics: &w.metrics,
@@ -178,15 +191,7 @@ fn failed_actuation_is_forgotten_and_audited() {
 #[test]
 fn untrusted_signal_is_refused_and_audited() {
     let w = world(0, 4, now());
-    w.metrics.set(
-        "orders",
-        BTreeMap::from([(
-            "q".to_string(),
-            SignalReading::Failed {
-                error: "queue q: timeout".into(),
-            },
-        )]),
-    );
+    fail_signal(&w, "queue q: timeout");
     let r = run(&w, now(), false);
     assert_eq!(r.outcome, Outcome::Refused);
     assert!(w.workers.calls().is_empty());
@@ -197,15 +202,7 @@ fn untrusted_signal_is_refused_and_audited() {
 #[test]
 fn dry_run_still_reports_a_refusal() {
     let w = world(0, 4, now());
-    w.metrics.set(
-        "orders",
-        BTreeMap::from([(
-            "q".to_string(),
-            SignalReading::Failed {
-                error: "queue q: does not exist".into(),
-            },
-        )]),
-    );
+    fail_signal(&w, "queue q: does not exist");
     let r = run(&w, now(), true);
     assert_eq!(r.outcome, Outcome::Refused);
     assert!(r
