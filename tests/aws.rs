@@ -3,12 +3,12 @@
 
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
-use qscale::aws::run::{run_once, RunSummary};
-use qscale::aws::DynamoStateStore;
-use qscale::config::Config;
-use qscale::engine::{Direction, RegisteredEvent, Term};
-use qscale::reconcile::{Outcome, ReconcileOptions, StateStore};
+use qscale_aws::DynamoStateStore;
+use qscale_core::config::Config;
+use qscale_core::engine::{Direction, RegisteredEvent, Term};
+use qscale_core::reconcile::{Outcome, ReconcileOptions, StateStore};
 use qscale_integration::{unique, Moto};
+use qscale_live::run::{run_once, RunSummary};
 
 /// A target on an SQS queue and an ECS service, with the policy lines given.
 fn ecs_target(name: &str, queue: &str, cluster: &str, service: &str, policy: &str) -> String {
@@ -419,7 +419,7 @@ async fn audit_events_reach_an_eventbridge_bus_and_its_rule_targets() {
         &policy(0, 20, 10, ""),
     )]);
     let mut settings = f.moto.settings(&f.table, &f.audit);
-    settings.audit = qscale::aws::AuditTargets {
+    settings.audit = qscale_aws::AuditTargets {
         event_bus: Some(bus),
         queue_url: None,
     };
@@ -447,7 +447,7 @@ async fn audit_events_reach_an_eventbridge_bus_and_its_rule_targets() {
         ),
         (Some("qscale"), Some("qscale.scaling"))
     );
-    let event: qscale::reconcile::AuditEvent =
+    let event: qscale_core::reconcile::AuditEvent =
         serde_json::from_value(envelope["detail"].clone()).unwrap();
     assert_eq!(
         (

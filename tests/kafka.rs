@@ -5,18 +5,18 @@
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
-use qscale::aws::run::{run_once, RunSummary};
-use qscale::config::{
+use qscale_core::config::{
     Config, KafkaClusterConfig, KafkaSignal, MissingOffsetPolicy, PartitionCapMode,
 };
-use qscale::engine::partition_history::PartitionStatus;
-use qscale::engine::Term;
-use qscale::kafka::KafkaLagSource;
-use qscale::reconcile::{Outcome, ReconcileOptions};
+use qscale_core::engine::partition_history::PartitionStatus;
+use qscale_core::engine::Term;
+use qscale_core::reconcile::{Outcome, ReconcileOptions};
 use qscale_integration::kafka::{
     bootstrap, commit, consume_and_commit, create_topic, partition_count, produce, read_all, Member,
 };
 use qscale_integration::{unique, Moto};
+use qscale_kafka::KafkaLagSource;
+use qscale_live::run::{run_once, RunSummary};
 
 fn signal(topic: &str, group: &str, on_missing: MissingOffsetPolicy) -> KafkaSignal {
     KafkaSignal {
@@ -54,7 +54,7 @@ async fn lag_per_partition_is_exact_after_consuming_300_of_1000() {
     assert_eq!(offsets.partitions.len(), 4);
     let mut total = 0;
     for p in &offsets.partitions {
-        let lag = qscale::engine::partition_lag(
+        let lag = qscale_core::engine::partition_lag(
             p.low_watermark,
             p.high_watermark,
             p.committed_offset,
@@ -87,7 +87,7 @@ async fn a_group_without_committed_offsets_follows_on_missing_offset() {
             .partitions
             .iter()
             .map(|p| {
-                qscale::engine::partition_lag(
+                qscale_core::engine::partition_lag(
                     p.low_watermark,
                     p.high_watermark,
                     p.committed_offset,
@@ -352,7 +352,7 @@ async fn audit_events_are_produced_to_a_kafka_topic_and_acknowledged() {
     assert_eq!(messages.len(), 1, "{messages:?}");
     let (key, payload) = &messages[0];
     assert_eq!(key, "consumers");
-    let event: qscale::reconcile::AuditEvent = serde_json::from_str(payload).unwrap();
+    let event: qscale_core::reconcile::AuditEvent = serde_json::from_str(payload).unwrap();
     assert_eq!(
         (event.previous, event.desired, event.outcome),
         (1, 2, Outcome::Applied)

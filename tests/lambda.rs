@@ -9,14 +9,14 @@ use std::time::Duration;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use jiff::Timestamp;
-use qscale::aws::DynamoStateStore;
-use qscale::config::Config;
-use qscale::handlers::{
-    evaluate, prewarm, tick, AlarmStateChange, EvaluateResponse, PrewarmPayload, Runtime,
-};
-use qscale::reconcile::{Outcome, StateStore};
+use qscale_aws::DynamoStateStore;
+use qscale_core::config::Config;
+use qscale_core::reconcile::{Outcome, StateStore};
 use qscale_integration::kafka::{bootstrap, commit, create_topic, produce};
 use qscale_integration::{unique, Moto};
+use qscale_lambda::{
+    evaluate, prewarm, tick, AlarmStateChange, EvaluateResponse, PrewarmPayload, Runtime,
+};
 
 fn event(name: &str) -> String {
     std::fs::read_to_string(format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()

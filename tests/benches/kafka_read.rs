@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use qscale::config::{KafkaClusterConfig, KafkaSignal, MissingOffsetPolicy, PartitionCapMode};
-use qscale::kafka::KafkaLagSource;
+use qscale_core::config::{KafkaClusterConfig, KafkaSignal, MissingOffsetPolicy, PartitionCapMode};
 use qscale_integration::kafka::{bootstrap, commit, create_topic, produce};
 use qscale_integration::unique;
+use qscale_kafka::KafkaLagSource;
 
 fn bench(c: &mut Criterion) {
     let (topic, group) = (unique("bench"), unique("g"));

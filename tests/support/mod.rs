@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::Credentials;
-use qscale::aws::{AuditTargets, AwsClients, AwsSettings};
-use qscale::reconcile::AuditEvent;
+use qscale_aws::{AuditTargets, AwsClients, AwsSettings};
+use qscale_core::reconcile::AuditEvent;
 
 /// The moto server under test and clients pointed at it.
 pub struct Moto {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use qscale::handlers::{evaluate, init_logging, Runtime};
+use qscale_lambda::{evaluate, init_logging, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

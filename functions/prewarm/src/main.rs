@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use qscale::aws::DynamoStateStore;
-use qscale::handlers::{init_logging, prewarm, PrewarmPayload, Runtime};
+use qscale_aws::DynamoStateStore;
+use qscale_lambda::{init_logging, prewarm, PrewarmPayload, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use qscale::handlers::{init_logging, tick, Runtime};
+use qscale_lambda::{init_logging, tick, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,0 +1,148 @@
+//! Real adapters on the AWS SDK for Rust: SQS depth, ECS and Lambda
+//! workers, DynamoDB state, EventBridge/SQS audit. Clients are built once
+//! per invocation and shared.
+
+mod audit;
+mod sqs;
+mod state;
+mod workers;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+pub use audit::{AuditTargets, AwsAudit};
+pub use sqs::SqsDepthSource;
+pub use state::DynamoStateStore;
+pub use workers::AwsWorkers;
+
+/// Where qscale's own AWS resources are and how to reach AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// Endpoint override (an emulator such as moto); `None` for AWS.
+    pub endpoint_url: Option<String>,
+    /// DynamoDB table holding per-target state.
+    pub state_table: String,
+    /// Audit destinations.
+    pub audit: AuditTargets,
+    /// Targets reconciled at once.
+    pub concurrency: usize,
+}
+
+/// The SDK clients of one invocation.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// ECS.
+    pub ecs: aws_sdk_ecs::Client,
+    /// Lambda.
+    pub lambda: aws_sdk_lambda::Client,
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// EventBridge.
+    pub eventbridge: aws_sdk_eventbridge::Client,
+}
+
+impl AwsClients {
+    /// Clients from the environment's credentials and region, with standard
+    /// retries (3 attempts, backoff, throttling and 5xx) and a timeout on every call.
+    pub async fn from_env(endpoint_url: Option<&str>) -> AwsClients {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(5))
+                    .operation_timeout(Duration::from_secs(15))
+                    .build(),
+            );
+        if let Some(url) = endpoint_url {
+            loader = loader.endpoint_url(url);
+            // A local emulator needs a region and some credentials, not real ones.
+            if std::env::var_os("AWS_REGION").is_none()
+                && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+            {
+                loader = loader.region(Region::new("us-east-1"));
+            }
+            if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+                loader = loader.credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                    "qscale-local",
+                    "qscale-local",
+                    None,
+                    None,
+                    "qscale-local",
+                ));
+            }
+        }
+        AwsClients::from_sdk_config(&loader.load().await)
+    }
+
+    /// Clients sharing one SDK config.
+    pub fn from_sdk_config(config: &SdkConfig) -> AwsClients {
+        AwsClients {
+            sqs: aws_sdk_sqs::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(config),
+            lambda: aws_sdk_lambda::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            eventbridge: aws_sdk_eventbridge::Client::new(config),
+        }
+    }
+}
+
+/// AWS API calls made, by operation (the "calls per target per tick" measure).
+#[derive(Debug, Default)]
+pub struct ApiCalls(Mutex<BTreeMap<&'static str, u64>>);
+
+impl ApiCalls {
+    /// Counts one call.
+    pub fn count(&self, operation: &'static str) {
+        *self.0.lock().unwrap().entry(operation).or_default() += 1;
+    }
+    /// Calls so far by operation.
+    pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+        self.0.lock().unwrap().clone()
+    }
+    /// All calls so far.
+    pub fn total(&self) -> u64 {
+        self.0.lock().unwrap().values().sum()
+    }
+}
+
+/// An SDK error as one line: the service's code and message when it sent
+/// one, the full error chain otherwise.
+pub(crate) fn describe<E, R>(err: &aws_sdk_sqs::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err.as_service_error() {
+        Some(e) => match (e.code(), e.message()) {
+            (Some(code), Some(msg)) => format!("{code}: {msg}"),
+            (Some(code), None) => code.to_string(),
+            _ => aws_sdk_sqs::error::DisplayErrorContext(err).to_string(),
+        },
+        None => aws_sdk_sqs::error::DisplayErrorContext(err).to_string(),
+    }
+}
+
+/// [`describe`] for callers outside this module.
+pub fn describe_error<E, R>(err: &aws_sdk_sqs::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    describe(err)
+}
+
+/// The service error code, if the service answered with one.
+pub(crate) fn error_code<E, R>(err: &aws_sdk_sqs::error::SdkError<E, R>) -> Option<&str>
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code())
+}

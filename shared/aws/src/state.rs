@@ -1,0 +1,205 @@
+//! Per-target state in DynamoDB: one item per target (`target` key), the
+//! state as JSON, and a `version` every write is conditional on, so two
+//! invocations can never both act on one target. Items expire 30 days after
+//! their last write (TTL attribute `expires_at`) if a target is removed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+
+use super::{describe, error_code, ApiCalls};
+use qscale_core::engine::TargetState;
+use qscale_core::reconcile::{PortError, SaveError, StateStore, VersionedState};
+
+const TTL_SECONDS: i64 = 30 * 24 * 3600;
+
+/// State store on a DynamoDB table with partition key `target` (string).
+pub struct DynamoStateStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    calls: Arc<ApiCalls>,
+    prefetched: Mutex<HashMap<String, Result<VersionedState, PortError>>>,
+}
+
+impl DynamoStateStore {
+    /// A store on `table`.
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        calls: Arc<ApiCalls>,
+    ) -> Self {
+        DynamoStateStore {
+            client,
+            table: table.into(),
+            calls,
+            prefetched: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn resource(&self, target: &str) -> String {
+        format!("state of {target} in dynamodb table {}", self.table)
+    }
+
+    fn parse(
+        &self,
+        target: &str,
+        item: &HashMap<String, AttributeValue>,
+    ) -> Result<VersionedState, PortError> {
+        let bad = |what: String| PortError::new(self.resource(target), what);
+        let version = match item.get("version") {
+            Some(AttributeValue::N(n)) => n
+                .parse()
+                .map_err(|_| bad(format!("version {n:?} is not a number")))?,
+            other => return Err(bad(format!("version attribute is {other:?}, not a number"))),
+        };
+        let state = match item.get("state") {
+            Some(AttributeValue::S(json)) => {
+                serde_json::from_str(json).map_err(|e| bad(format!("state is not valid: {e}")))?
+            }
+            other => {
+                return Err(bad(format!(
+                    "state attribute is {other:?}, not a JSON string"
+                )))
+            }
+        };
+        Ok(VersionedState { state, version })
+    }
+
+    /// Reads the state of many targets, 100 per `BatchGetItem` (consistent reads).
+    pub async fn prefetch(&self, targets: &[&str]) {
+        for chunk in targets.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|t| HashMap::from([("target".to_string(), AttributeValue::S(t.to_string()))]))
+                .collect();
+            let request = match KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+            {
+                Ok(r) => r,
+                Err(_) => return,
+            };
+            self.calls.count("dynamodb:BatchGetItem");
+            let Ok(out) = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+            else {
+                // Not fatal: each target falls back to its own GetItem.
+                return;
+            };
+            let mut prefetched = self.prefetched.lock().unwrap();
+            let unprocessed: Vec<String> = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .map(|k| {
+                    k.keys()
+                        .iter()
+                        .filter_map(|key| match key.get("target") {
+                            Some(AttributeValue::S(s)) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let items = out
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .cloned()
+                .unwrap_or_default();
+            for t in chunk {
+                if unprocessed.iter().any(|u| u == t) {
+                    continue;
+                }
+                let found = items
+                    .iter()
+                    .find(|i| matches!(i.get("target"), Some(AttributeValue::S(s)) if s == t));
+                let value = match found {
+                    Some(item) => self.parse(t, item),
+                    None => Ok(VersionedState::default()),
+                };
+                prefetched.insert(t.to_string(), value);
+            }
+        }
+    }
+
+    /// Reads one target's state with a consistent `GetItem`.
+    pub async fn get(&self, target: &str) -> Result<VersionedState, PortError> {
+        self.calls.count("dynamodb:GetItem");
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("target", AttributeValue::S(target.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| PortError::new(self.resource(target), describe(&e)))?;
+        match out.item() {
+            Some(item) => self.parse(target, item),
+            None => Ok(VersionedState::default()),
+        }
+    }
+}
+
+impl StateStore for DynamoStateStore {
+    async fn load(&self, target: &str) -> Result<VersionedState, PortError> {
+        let prefetched = self.prefetched.lock().unwrap().remove(target);
+        match prefetched {
+            Some(v) => v,
+            None => self.get(target).await,
+        }
+    }
+
+    async fn save(
+        &self,
+        target: &str,
+        state: &TargetState,
+        expected: u64,
+    ) -> Result<u64, SaveError> {
+        let version = expected + 1;
+        let json = serde_json::to_string(state).map_err(|e| {
+            PortError::new(self.resource(target), format!("cannot encode state: {e}"))
+        })?;
+        let now = jiff::Timestamp::now();
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("target", AttributeValue::S(target.to_string()))
+            .item("version", AttributeValue::N(version.to_string()))
+            .item("state", AttributeValue::S(json))
+            .item("updated_at", AttributeValue::S(now.to_string()))
+            .item(
+                "expires_at",
+                AttributeValue::N((now.as_second() + TTL_SECONDS).to_string()),
+            );
+        // DynamoDB rejects declared names a condition does not use: declare per branch.
+        put = if expected == 0 {
+            put.condition_expression("attribute_not_exists(#t)")
+                .expression_attribute_names("#t", "target")
+        } else {
+            put.condition_expression("#v = :expected")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+        };
+        self.calls.count("dynamodb:PutItem");
+        match put.send().await {
+            Ok(_) => Ok(version),
+            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => {
+                Err(SaveError::Conflict {
+                    target: target.to_string(),
+                    expected,
+                })
+            }
+            Err(e) => Err(SaveError::Store(PortError::new(
+                self.resource(target),
+                describe(&e),
+            ))),
+        }
+    }
+}

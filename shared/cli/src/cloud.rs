@@ -1,0 +1,229 @@
+//! The commands that talk to AWS and Kafka (`run`, `state`, `events`):
+//! built with the default `cloud` feature only, so the demo build needs no SDK.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+
+use qscale_core::config::Config;
+
+#[derive(Args)]
+pub(crate) struct AwsArgs {
+    /// AWS endpoint override, e.g. a local moto server (http://127.0.0.1:5000).
+    #[arg(long, env = "QSCALE_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// DynamoDB table with per-target state (partition key `target`, string).
+    #[arg(long, env = "QSCALE_STATE_TABLE", default_value = "qscale-state")]
+    state_table: String,
+}
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Reconcile once and exit (required: qscale is driven by a schedule, not a loop).
+    #[arg(long, required = true)]
+    once: bool,
+    /// The YAML config.
+    #[arg(long)]
+    config: PathBuf,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Decide and audit; change nothing (no state write, no scaling).
+    #[arg(long)]
+    dry_run: bool,
+    /// EventBridge bus for audit events.
+    #[arg(long, env = "QSCALE_AUDIT_BUS")]
+    audit_bus: Option<String>,
+    /// SQS queue URL for audit events.
+    #[arg(long, env = "QSCALE_AUDIT_QUEUE")]
+    audit_queue: Option<String>,
+    /// Targets reconciled at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Also print CloudWatch Embedded Metric Format lines.
+    #[arg(long)]
+    emf: bool,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum StateCommand {
+    /// Print a target's stored state and version as JSON.
+    Show {
+        /// Target name.
+        target: String,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum EventsCommand {
+    /// Register a known event: at least MIN workers from START (minus the lead) to END.
+    /// Registering the same name again replaces it.
+    Add {
+        /// Target name.
+        #[arg(long)]
+        target: String,
+        /// Start, RFC 3339.
+        #[arg(long)]
+        start: Timestamp,
+        /// End, RFC 3339.
+        #[arg(long)]
+        end: Timestamp,
+        /// Floor during the event.
+        #[arg(long)]
+        min: u32,
+        /// Event name (default: derived from the start).
+        #[arg(long)]
+        name: Option<String>,
+        /// Config to check the target and its max against.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+}
+
+/// Runs `qscale run`.
+pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
+    runtime()?.block_on(run_once(args))
+}
+
+/// Runs `qscale state ...`.
+pub(crate) fn state(command: StateCommand) -> Result<ExitCode> {
+    match command {
+        StateCommand::Show { target, aws } => runtime()?.block_on(state_show(&target, &aws)),
+    }
+}
+
+/// Runs `qscale events ...`.
+pub(crate) fn events(command: EventsCommand) -> Result<ExitCode> {
+    match command {
+        EventsCommand::Add {
+            target,
+            start,
+            end,
+            min,
+            name,
+            config,
+            aws,
+        } => runtime()?.block_on(events_add(
+            &target,
+            start,
+            end,
+            min,
+            name,
+            config.as_deref(),
+            &aws,
+        )),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn run_once(args: &RunArgs) -> Result<ExitCode> {
+    let config = Config::load(&args.config)
+        .with_context(|| format!("config {} is not valid", args.config.display()))?;
+    let clients = qscale_aws::AwsClients::from_env(args.aws.endpoint_url.as_deref()).await;
+    let settings = qscale_aws::AwsSettings {
+        endpoint_url: args.aws.endpoint_url.clone(),
+        state_table: args.aws.state_table.clone(),
+        audit: qscale_aws::AuditTargets {
+            event_bus: args.audit_bus.clone(),
+            queue_url: args.audit_queue.clone(),
+        },
+        concurrency: args.concurrency,
+    };
+    let now = Timestamp::now();
+    let options = qscale_core::reconcile::ReconcileOptions {
+        dry_run: args.dry_run,
+    };
+    let summary = qscale_live::run::run_once(&config, &settings, &clients, now, options).await;
+    if args.emf {
+        for line in summary.emf_lines(now) {
+            println!("{line}");
+        }
+    }
+    print!("{}", summary.table());
+    Ok(if summary.failures() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn state_show(target: &str, aws: &AwsArgs) -> Result<ExitCode> {
+    use qscale_core::reconcile::StateStore;
+    let clients = qscale_aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
+    let store =
+        qscale_aws::DynamoStateStore::new(clients.dynamodb, &aws.state_table, Default::default());
+    let v = store.load(target).await?;
+    let out = serde_json::json!({ "target": target, "version": v.version, "state": v.state });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn events_add(
+    target: &str,
+    start: Timestamp,
+    end: Timestamp,
+    min: u32,
+    name: Option<String>,
+    config: Option<&std::path::Path>,
+    aws: &AwsArgs,
+) -> Result<ExitCode> {
+    use qscale_lambda::{prewarm, register, PrewarmPayload};
+    if end <= start {
+        return Err(anyhow!("--end {end} must be after --start {start}"));
+    }
+    let clients = qscale_aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
+    let store =
+        qscale_aws::DynamoStateStore::new(clients.dynamodb, &aws.state_table, Default::default());
+    let payload = PrewarmPayload {
+        target: target.to_string(),
+        start,
+        end,
+        min,
+        name,
+    };
+    // The same registration the prewarm Lambda does; with --config, checked against it.
+    let result = match config {
+        Some(path) => {
+            let config = Config::load(path)
+                .with_context(|| format!("config {} is not valid", path.display()))?;
+            prewarm(&config, &store, payload)
+                .await
+                .map_err(|e| match e {
+                    qscale_lambda::HandlerError::Event(m) => anyhow!("{m}"),
+                    other => anyhow!(other),
+                })?
+        }
+        None => {
+            let event = qscale_core::engine::RegisteredEvent {
+                name: payload.name.unwrap_or_else(|| format!("event-{start}")),
+                start,
+                end,
+                min,
+            };
+            register(&store, target, event).await?
+        }
+    };
+    println!(
+        "registered {:?} on {target}: min {min} from {start} to {end} (state version {}{})",
+        result.event.name,
+        result.version,
+        if result.changed {
+            ""
+        } else {
+            ", already registered"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,99 @@
+//! `qscale`: validate configs, decide and explain, simulate and backtest; with
+//! the default `cloud` feature also reconcile against AWS and Kafka (`run`),
+//! read state and register events.
+
+#[cfg(feature = "cloud")]
+mod cloud;
+mod decide;
+mod io;
+mod simulate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Queue-driven worker autoscaler.
+#[derive(Parser)]
+#[command(name = "qscale", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a config file; lists every error with its field path. Exit 1 on any.
+    Validate {
+        /// The YAML config.
+        config: PathBuf,
+    },
+    /// Decide one target's worker count; prints the Decision as JSON.
+    Decide(decide::DecideArgs),
+    /// Same inputs as `decide`; prints the chain from backlog to count for humans.
+    Explain(decide::DecideArgs),
+    /// Simulate a trace under qscale and the baselines. With no arguments:
+    /// the bundled demo (embedded config, flash-crowd trace).
+    Simulate(simulate::SimulateArgs),
+    /// One reconcile of every target against AWS (or an emulator); prints a summary.
+    /// Exit 1 if any target failed (the others are still reconciled).
+    #[cfg(feature = "cloud")]
+    Run(cloud::RunArgs),
+    /// Per-target state in the state table.
+    #[cfg(feature = "cloud")]
+    State {
+        #[command(subcommand)]
+        command: cloud::StateCommand,
+    },
+    /// Known events: floors registered ahead of time for pre-warming.
+    #[cfg(feature = "cloud")]
+    Events {
+        #[command(subcommand)]
+        command: cloud::EventsCommand,
+    },
+    /// Every bundled trace under every policy.
+    Backtest {
+        /// Write results.csv and one SVG per trace here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of all randomness.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Validate { config } => Ok(decide::validate(&config)),
+        Command::Decide(args) => {
+            let d = decide::decide_from(&args)?;
+            println!("{}", serde_json::to_string_pretty(&d)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain(args) => {
+            let d = decide::decide_from(&args)?;
+            print!("{}", d.explain());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate(args) => simulate::simulate(&args),
+        #[cfg(feature = "cloud")]
+        Command::Run(args) => cloud::run(&args),
+        #[cfg(feature = "cloud")]
+        Command::State { command } => cloud::state(command),
+        #[cfg(feature = "cloud")]
+        Command::Events { command } => cloud::events(command),
+        Command::Backtest { out, seed } => simulate::backtest(out.as_deref(), seed),
+    }
+}

@@ -1,0 +1,123 @@
+//! `simulate` and `backtest`: the simulator's commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+
+use qscale_core::config::Config;
+use qscale_sim as sim;
+
+#[derive(Args)]
+pub(crate) struct SimulateArgs {
+    /// YAML config (default: the embedded demo config).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Target to simulate (default: the first, or the one the bundled trace uses).
+    #[arg(long)]
+    target: Option<String>,
+    /// A bundled trace name or a CSV file `t_seconds,rate` (default: flash_crowd).
+    #[arg(long, default_value = "flash_crowd")]
+    trace: String,
+    /// Policies to run, comma-separated: qscale, keda-hpa, aws-target-tracking, static-peak.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "qscale,keda-hpa,aws-target-tracking,static-peak"
+    )]
+    policy: Vec<String>,
+    /// Seed of all randomness.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// qscale's metric read delay in seconds, for `--metric-source live`.
+    #[arg(long, default_value_t = 0)]
+    metric_delay: u32,
+    /// qscale's metric source: `live` (the queue API) or `cloudwatch`
+    /// (one-minute datapoints, a minute late).
+    #[arg(long, default_value = "live", value_parser = ["live", "cloudwatch"])]
+    metric_source: String,
+    /// Write results.csv and an SVG figure here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn load_sim_config(path: Option<&std::path::Path>) -> Result<Config> {
+    match path {
+        Some(p) => Config::load(p).with_context(|| format!("config {} is not valid", p.display())),
+        None => Config::from_yaml(sim::DEMO_CONFIG).context("embedded demo config"),
+    }
+}
+
+pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
+    let config = load_sim_config(args.config.as_deref())?;
+    let (mut spec, default_target) = match sim::SimSpec::bundled(&args.trace) {
+        Some((spec, target)) => (spec, Some(target)),
+        None => {
+            let text = std::fs::read_to_string(&args.trace).with_context(|| {
+                format!(
+                    "trace {:?} is neither a bundled trace {:?} nor a readable CSV file",
+                    args.trace,
+                    sim::BUNDLED
+                )
+            })?;
+            let trace = sim::Trace::from_csv(&args.trace, &text)?;
+            (sim::SimSpec::new(trace, sim::QueueModel::Sqs), None)
+        }
+    };
+    let target_name = args
+        .target
+        .as_deref()
+        .or(default_target.filter(|t| config.target(t).is_some()))
+        .unwrap_or(&config.targets[0].name);
+    let target = config
+        .target(target_name)
+        .ok_or_else(|| anyhow!("no target named {target_name:?} in the config"))?;
+    if default_target.is_none() || args.target.is_some() {
+        spec.queue = sim::SimSpec::queue_for(target);
+    }
+    spec.seed = args.seed;
+    spec.metric_read = match args.metric_source.as_str() {
+        "cloudwatch" => sim::MetricRead::CloudWatchMinute,
+        _ => sim::MetricRead::Live {
+            delay_s: args.metric_delay,
+        },
+    };
+    let results = sim::compare(&spec, &config, target, &args.policy).map_err(|e| anyhow!(e))?;
+    println!(
+        "trace {} ({} h), target {}, seed {}, SLO {} s, {} ms messages, {} s start-up",
+        spec.trace.name,
+        spec.trace.duration_s() as f64 / 3600.0,
+        target.name,
+        spec.seed,
+        spec.slo_s,
+        spec.workers.service_mean_s * 1000.0,
+        spec.workers.startup_s
+    );
+    print!("{}", sim::report::table(&results));
+    if let Some(dir) = &args.out {
+        for p in sim::report::write(dir, &results).map_err(|e| anyhow!(e))? {
+            println!("wrote {}", p.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn backtest(out: Option<&std::path::Path>, seed: u64) -> Result<ExitCode> {
+    let config = load_sim_config(None)?;
+    let names: Vec<String> = sim::POLICIES.iter().map(|s| s.to_string()).collect();
+    let mut all = Vec::new();
+    for trace in sim::BUNDLED {
+        let (mut spec, target) = sim::SimSpec::bundled(trace).expect("bundled");
+        spec.seed = seed;
+        let target = config.target(target).expect("demo target");
+        all.extend(sim::compare(&spec, &config, target, &names).map_err(|e| anyhow!(e))?);
+    }
+    print!("{}", sim::report::table(&all));
+    if let Some(dir) = out {
+        for p in sim::report::write(dir, &all).map_err(|e| anyhow!(e))? {
+            println!("wrote {}", p.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

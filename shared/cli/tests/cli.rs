@@ -1,0 +1,145 @@
+//! The `qscale` binary end to end: validate, decide, explain.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// `shared/`, the parent of this crate.
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+fn qscale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qscale"))
+        .args(args)
+        // Paths in these tests are relative to `shared/`, where `configs/` is.
+        .current_dir(SHARED)
+        .output()
+        .expect("run qscale")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn tmp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qscale-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const DECIDE: &[&str] = &[
+    "decide",
+    "--config",
+    "configs/example.yaml",
+    "--target",
+    "orders",
+    "--observations",
+    "configs/example-observations.json",
+    "--now",
+    "2026-11-23T10:00:30Z",
+];
+
+#[test]
+fn validate_accepts_the_example() {
+    let o = qscale(&["validate", "configs/example.yaml"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("ok, 2 target(s)"));
+}
+
+#[test]
+fn validate_lists_every_error_and_exits_1() {
+    let example = std::fs::read_to_string(format!("{SHARED}/configs/example.yaml")).unwrap();
+    let broken = example
+        .replace("cooldown: 5m", "cooldown: 5 minuts")
+        .replace("max: 24", "max: 24\n      maxx: 3");
+    let path = tmp("broken.yaml", &broken);
+    let o = qscale(&["validate", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("targets[0].policy.scale_in.cooldown: \"5 minuts\" is not a duration"),
+        "{out}"
+    );
+    assert!(
+        out.contains("targets[1].policy.maxx: unknown field `maxx`"),
+        "{out}"
+    );
+    assert!(out.contains("2 error(s)"), "{out}");
+}
+
+#[test]
+fn decide_prints_the_documented_json_contract() {
+    let o = qscale(DECIDE);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["schema_version"], 1);
+    assert_eq!(d["previous"], 10);
+    assert_eq!(d["desired"], 15);
+    assert_eq!(d["direction"], "scale_out");
+    assert_eq!(d["signals"][0]["backlog"], 1500);
+    assert_eq!(d["bounded_by"][0], "target_tracking");
+    assert_eq!(d["next_state"]["actions"][0]["to"], 15);
+}
+
+#[test]
+fn state_from_one_decision_feeds_the_next() {
+    // Scale out to 15, then a drop in backlog 60s later stays put (5m scale-in window).
+    let first: serde_json::Value = serde_json::from_slice(&qscale(DECIDE).stdout).unwrap();
+    let state = tmp("state.json", &first["next_state"].to_string());
+    let obs = std::fs::read_to_string(format!("{SHARED}/configs/example-observations.json"))
+        .unwrap()
+        .replace(
+            "\"desired\": 10, \"running\": 10",
+            "\"desired\": 15, \"running\": 15",
+        )
+        .replace("1400", "100")
+        .replace("10:00:00Z", "10:01:20Z");
+    let obs = tmp("obs2.json", &obs);
+    let o = qscale(&[
+        "explain",
+        "--config",
+        "configs/example.yaml",
+        "--target",
+        "orders",
+        "--observations",
+        obs.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--now",
+        "2026-11-23T10:01:30Z",
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("* scale_in_stabilization"), "{out}");
+    assert!(out.contains("result: orders: stay at 15"), "{out}");
+}
+
+#[test]
+fn bad_inputs_name_the_field() {
+    let obs = tmp(
+        "typo.json",
+        r#"{"worker":{"desired":1,"running":1},"signals":{"orders-q":{"status":"failed","error":"x"}}}"#,
+    );
+    let mut args = DECIDE.to_vec();
+    args[6] = obs.to_str().unwrap();
+    let o = qscale(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err.contains("signals.orders-q: \"orders-q\" is not a signal of target \"orders\""),
+        "{err}"
+    );
+
+    let obs = tmp("type.json", r#"{"worker":{"desired":"ten","running":1}}"#);
+    args[6] = obs.to_str().unwrap();
+    let err = String::from_utf8_lossy(&qscale(&args).stderr).into_owned();
+    assert!(
+        err.contains("worker.desired: invalid type: string \"ten\""),
+        "{err}"
+    );
+
+    let mut args = DECIDE.to_vec();
+    args[4] = "nope";
+    let err = String::from_utf8_lossy(&qscale(&args).stderr).into_owned();
+    assert!(err.contains("no target named \"nope\""), "{err}");
+}

@@ -1,0 +1,127 @@
+//! `decide` on a Kafka target with 1, 100 and 10,000 partitions, with a
+//! state carried from a previous tick (partition history present).
+
+use std::collections::BTreeMap;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use jiff::Timestamp;
+
+use qscale_core::config::{
+    EcsWorker, KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig, SignalConfig,
+    TargetConfig, WorkerConfig,
+};
+use qscale_core::engine::{
+    decide, KafkaOffsets, Measurement, Observations, PartitionOffsets, SignalReading,
+    WorkerObservation,
+};
+
+fn target() -> TargetConfig {
+    TargetConfig {
+        name: "bench".into(),
+        signals: vec![SignalConfig::Kafka(KafkaSignal {
+            name: "k".into(),
+            cluster: "main".into(),
+            group: "g".into(),
+            topic: "t".into(),
+            on_missing_offset: MissingOffsetPolicy::Earliest,
+            partition_cap: PartitionCapMode::Partitions,
+            allow_idle_consumers: false,
+            max_partitions: None,
+            max_lag: None,
+        })],
+        worker: WorkerConfig::Ecs(EcsWorker {
+            cluster: "c".into(),
+            service: "s".into(),
+        }),
+        policy: PolicyConfig::with_target(1, 10_000, 1000.0),
+        schedules: vec![],
+    }
+}
+
+fn observations(partitions: i32, at: Timestamp, shift: i64) -> Observations {
+    let parts = (0..partitions)
+        .map(|p| PartitionOffsets {
+            partition: p,
+            low_watermark: 0,
+            high_watermark: 10_000 + (p as i64 * 7919) % 5000 + shift,
+            committed_offset: (p % 10 != 0).then_some(9_000 + shift),
+        })
+        .collect();
+    Observations {
+        worker: WorkerObservation {
+            desired: 20,
+            running: 20,
+            pending: 0,
+            deployment_in_progress: false,
+        },
+        signals: BTreeMap::from([(
+            "k".to_string(),
+            SignalReading::Ok {
+                observed_at: at,
+                measurement: Measurement::Kafka(KafkaOffsets {
+                    partitions: parts,
+                    ..Default::default()
+                }),
+            },
+        )]),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let tg = target();
+    let t0: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+    let t1: Timestamp = "2026-11-23T10:01:00Z".parse().unwrap();
+    let mut group = c.benchmark_group("decide_kafka");
+    for n in [1, 100, 10_000] {
+        let warm = decide(&tg, &Default::default(), &observations(n, t0, 0), t0).next_state;
+        let obs = observations(n, t1, 50);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| decide(&tg, &warm, &obs, t1))
+        });
+    }
+    group.finish();
+}
+
+/// The pure lag arithmetic alone for 10,000 partitions: lag, lag in seconds
+/// over a full 16-sample history, and status.
+fn bench_lag(c: &mut Criterion) {
+    use qscale_core::config::MissingOffsetPolicy;
+    use qscale_core::engine::partition_history::{
+        classify, lag_seconds, OffsetSample, HISTORY_LEN,
+    };
+    let t0: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+    let histories: Vec<Vec<OffsetSample>> = (0..10_000i64)
+        .map(|p| {
+            (0..HISTORY_LEN as i64)
+                .map(|i| OffsetSample {
+                    at: t0 + jiff::SignedDuration::from_secs(60 * i),
+                    high: 1000 * i + p % 97,
+                    committed: Some(900 * i),
+                })
+                .collect()
+        })
+        .collect();
+    let now = t0 + jiff::SignedDuration::from_secs(60 * HISTORY_LEN as i64);
+    c.bench_function("kafka_lag_pure/10000", |b| {
+        b.iter(|| {
+            let mut total = 0u64;
+            let mut worst = 0.0f64;
+            for h in &histories {
+                let last = h[h.len() - 1];
+                let lag = qscale_core::engine::partition_lag(
+                    0,
+                    last.high,
+                    last.committed,
+                    MissingOffsetPolicy::Latest,
+                );
+                worst = worst.max(lag_seconds(h, last.committed, now).unwrap_or(0.0));
+                let _ = classify(h, lag, 0, 5, Some(4));
+                total += lag;
+            }
+            (total, worst)
+        })
+    });
+}
+
+criterion_group!(benches, bench, bench_lag);
+criterion_main!(benches);

@@ -1,0 +1,177 @@
+use super::*;
+
+const EXAMPLE: &str = include_str!("../../../configs/example.yaml");
+
+fn errors(yaml: &str) -> Vec<String> {
+    match Config::from_yaml(yaml) {
+        Ok(_) => panic!("expected errors for:\n{yaml}"),
+        Err(ConfigError::Invalid(e)) => e.iter().map(|e| e.to_string()).collect(),
+        Err(e) => panic!("unexpected {e}"),
+    }
+}
+
+const GOOD_TARGET: &str = r#"
+  - name: a
+    signals: [ { sqs: { name: q, queue: q1 } } ]
+    worker: { ecs: { cluster: c, service: s } }
+    policy: { min: 0, max: 10, target_per_worker: 5 }
+"#;
+
+#[test]
+fn example_config_loads_with_defaults() {
+    let c = Config::from_yaml(EXAMPLE).unwrap();
+    assert_eq!(c.targets.len(), 2);
+    let orders = c.target("orders").unwrap();
+    assert_eq!(
+        orders.policy.scale_out,
+        DirectionConfig::default_scale_out()
+    );
+    assert_eq!(orders.policy.tolerance, 0.1);
+    let clicks = c.target("clicks").unwrap();
+    // 60s / 20ms = 3000 messages per worker.
+    assert!((clicks.policy.target_per_worker() - 3000.0).abs() < 1e-9);
+    assert_eq!(
+        clicks.policy.untrusted_data.fallback,
+        Fallback::CurrentIfHigher(4)
+    );
+}
+
+#[test]
+fn bad_duration_names_path_and_value() {
+    let yaml = format!(
+        "targets:{GOOD_TARGET}{}",
+        GOOD_TARGET.replace("name: a", "name: b").replace(
+            "target_per_worker: 5 }",
+            "target_per_worker: 5, scale_in: { cooldown: 5 minuts, stabilization: 0s, rate_limits: {} } }"
+        )
+    );
+    let e = errors(&yaml);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("targets[1].policy.scale_in.cooldown: \"5 minuts\" is not a duration"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn unknown_field_is_rejected_with_its_path() {
+    let yaml = format!(
+        "targets:{}",
+        GOOD_TARGET.replace("max: 10", "max: 10, mxa: 3")
+    );
+    let e = errors(&yaml);
+    assert!(
+        e[0].starts_with("targets[0].policy.mxa: unknown field `mxa`"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn every_broken_target_is_reported() {
+    let yaml = format!(
+        "targets:{}{}{}",
+        GOOD_TARGET.replace("min: 0", "min: 20"),
+        GOOD_TARGET
+            .replace("name: a", "name: b")
+            .replace("ecs:", "eks:"),
+        GOOD_TARGET.replace("queue: q1", "queue: q1, include_delayed: maybe")
+    );
+    let e = errors(&yaml);
+    let joined = e.join("\n");
+    assert!(
+        joined.contains("targets[0].policy.min: 20 is above policy.max 10"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("targets[1].worker.eks: unknown variant `eks`"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("targets[2].signals[0].sqs.include_delayed"),
+        "{joined}"
+    );
+    assert_eq!(e.len(), 3, "{joined}");
+}
+
+#[test]
+fn semantic_errors_name_field_and_value() {
+    let yaml = r#"
+targets:
+  - name: k
+    signals:
+      - kafka: { name: t, cluster: nope, group: g, topic: t, max_partitions: 0 }
+      - sqs: { name: t, queue: "" }
+    worker: { lambda_concurrency: { function: f } }
+    policy:
+      min: 0
+      max: 4
+      target_per_worker: -1
+      tolerance: 1.5
+      untrusted_data: { fallback: { static: 9 } }
+      scale_out:
+        cooldown: 0s
+        stabilization: 0s
+        rate_limits: { policies: [ { pods: { value: 0, period: 0s } } ] }
+    schedules:
+      - { name: s, cron: "0 8 * * *", timezone: Mars/Olympus, duration: 1h, min: 2 }
+      - { name: s2, cron: "0 8 * * *", duration: 1h, min: 9 }
+"#;
+    let joined = errors(yaml).join("\n");
+    let want = "targets[0].schedules[0].timezone: \"Mars/Olympus\" is not an IANA time zone";
+    assert!(joined.contains(want), "missing {want:?} in\n{joined}");
+    // The zone error is a parse error: fix it and the semantic errors show.
+    let joined = errors(&yaml.replace("Mars/Olympus", "UTC")).join("\n");
+    for want in [
+        "targets[0].policy.target_per_worker: -1 must be a number above 0",
+        "targets[0].policy.tolerance: 1.5 must be at least 0 and below 1",
+        "targets[0].policy.untrusted_data.fallback: 9 is above policy.max 4",
+        "targets[0].policy.scale_out.rate_limits.policies[0].value: 0 must be at least 1",
+        "targets[0].policy.scale_out.rate_limits.policies[0].period: must be above 0s",
+        "targets[0].signals[0].kafka.cluster: \"nope\" is not defined under kafka_clusters",
+        "targets[0].signals[0].kafka.max_partitions: 0 must be at least 1",
+        "targets[0].signals[1].sqs.name: \"t\" is used by another signal of this target",
+        "targets[0].signals[1].sqs.queue: must not be empty",
+        "targets[0].schedules[1].min: 9 is above policy.max 4",
+    ] {
+        assert!(joined.contains(want), "missing {want:?} in\n{joined}");
+    }
+}
+
+#[test]
+fn duplicate_target_names_and_missing_target_value() {
+    let yaml = format!("targets:{GOOD_TARGET}{GOOD_TARGET}");
+    let e = errors(&yaml);
+    assert_eq!(
+        e,
+        vec!["targets[1].name: \"a\" is used by another target".to_string()]
+    );
+    let e = errors(&format!(
+        "targets:{}",
+        GOOD_TARGET.replace("target_per_worker: 5", "tolerance: 0.2")
+    ));
+    assert_eq!(
+        e,
+        vec!["targets[0].policy: one of target_per_worker or latency is required".to_string()]
+    );
+}
+
+#[test]
+fn number_without_unit_is_not_a_duration() {
+    let yaml = format!("tick_interval: 60\ntargets:{GOOD_TARGET}");
+    let e = errors(&yaml);
+    assert!(
+        e[0].starts_with("tick_interval: 60 is not a duration"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn kafka_secrets_never_show_in_debug_output() {
+    let yaml = format!(
+        "kafka_clusters:\n  main: {{ bootstrap_servers: b:9092, properties: {{ sasl.password: hunter2 }} }}\ntargets:{GOOD_TARGET}"
+    );
+    let c = Config::from_yaml(&yaml).unwrap();
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("sasl.password"), "{shown}");
+}

@@ -1,0 +1,202 @@
+//! Consumer-group lag from the broker: partitions from metadata, the group's
+//! committed offsets, low and high watermarks (batched ListOffsets), and the
+//! group's state and member count.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{client_config, REQUEST_TIMEOUT};
+use qscale_core::config::{KafkaClusterConfig, KafkaSignal};
+use qscale_core::engine::{KafkaOffsets, Measurement, PartitionOffsets, SignalReading};
+use qscale_core::reconcile::PortError;
+
+/// Reads Kafka signals. One consumer per (cluster, group) per invocation.
+pub struct KafkaLagSource {
+    clusters: BTreeMap<String, KafkaClusterConfig>,
+    consumers: Mutex<HashMap<(String, String), Arc<BaseConsumer>>>,
+}
+
+impl KafkaLagSource {
+    /// A source for these clusters.
+    pub fn new(clusters: BTreeMap<String, KafkaClusterConfig>) -> Self {
+        KafkaLagSource {
+            clusters,
+            consumers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn consumer(&self, signal: &KafkaSignal) -> Result<(Arc<BaseConsumer>, String), PortError> {
+        let (cluster, name) = super::cluster(&self.clusters, &signal.cluster)?;
+        let key = (signal.cluster.clone(), signal.group.clone());
+        if let Some(c) = self.consumers.lock().unwrap().get(&key) {
+            return Ok((c.clone(), name));
+        }
+        let consumer: BaseConsumer = client_config(cluster)
+            .set("group.id", &signal.group)
+            .set("enable.auto.commit", "false")
+            // Reading metadata must never create the topic.
+            .set("allow.auto.create.topics", "false")
+            .create()
+            .map_err(|e| PortError::new(name.clone(), format!("cannot create a client: {e}")))?;
+        let consumer = Arc::new(consumer);
+        self.consumers.lock().unwrap().insert(key, consumer.clone());
+        Ok((consumer, name))
+    }
+
+    /// Offsets of every partition of the signal's topic for its group (blocking).
+    pub fn read_offsets(&self, signal: &KafkaSignal) -> Result<KafkaOffsets, PortError> {
+        let (consumer, cluster) = self.consumer(signal)?;
+        let topic = &signal.topic;
+        let err = |what: &str, e: &dyn std::fmt::Display| {
+            PortError::new(cluster.clone(), format!("{what} of topic {topic}: {e}"))
+        };
+        let metadata = consumer
+            .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
+            .map_err(|e| err("metadata", &e))?;
+        let t = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .ok_or_else(|| {
+                PortError::new(
+                    cluster.clone(),
+                    format!("topic {topic} is not in the metadata"),
+                )
+            })?;
+        if let Some(e) = t.error() {
+            let e = rdkafka::error::RDKafkaErrorCode::from(e);
+            return Err(PortError::new(
+                cluster.clone(),
+                format!("topic {topic}: {e}"),
+            ));
+        }
+        let mut ids: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+        ids.sort_unstable();
+        if ids.is_empty() {
+            return Err(PortError::new(
+                cluster.clone(),
+                format!("topic {topic} has no partitions"),
+            ));
+        }
+        let list = |offset: Offset| {
+            let mut tpl = TopicPartitionList::new();
+            for &p in &ids {
+                let _ = tpl.add_partition_offset(topic, p, offset);
+            }
+            tpl
+        };
+        let committed = consumer
+            .committed_offsets(list(Offset::Invalid), REQUEST_TIMEOUT)
+            .map_err(|e| err("committed offsets", &e))?;
+        let watermarks = self
+            .watermarks(&consumer, topic, &ids, &list)
+            .map_err(|e| err("watermarks", &e))?;
+        let partitions =
+            ids.iter()
+                .map(|&p| {
+                    let committed_offset = committed.find_partition(topic, p).and_then(|e| match e
+                        .offset()
+                    {
+                        Offset::Offset(n) if n >= 0 => Some(n),
+                        _ => None,
+                    });
+                    let (low, high) = watermarks[&p];
+                    PartitionOffsets {
+                        partition: p,
+                        low_watermark: low,
+                        high_watermark: high,
+                        committed_offset,
+                    }
+                })
+                .collect();
+        let (group_state, members) =
+            match consumer.fetch_group_list(Some(&signal.group), REQUEST_TIMEOUT) {
+                Ok(groups) => groups
+                    .groups()
+                    .iter()
+                    .find(|g| g.name() == signal.group)
+                    .map(|g| (Some(g.state().to_string()), Some(g.members().len() as u32)))
+                    .unwrap_or((None, None)),
+                // Group details are for the reasons; lag does not depend on them.
+                Err(_) => (None, None),
+            };
+        Ok(KafkaOffsets {
+            partitions,
+            group_state,
+            members,
+        })
+    }
+
+    /// Low and high watermarks: two batched ListOffsets (earliest, latest),
+    /// or one request per partition if the broker refuses those.
+    fn watermarks(
+        &self,
+        consumer: &BaseConsumer,
+        topic: &str,
+        ids: &[i32],
+        list: &dyn Fn(Offset) -> TopicPartitionList,
+    ) -> Result<HashMap<i32, (i64, i64)>, rdkafka::error::KafkaError> {
+        let batched = || -> Result<HashMap<i32, (i64, i64)>, rdkafka::error::KafkaError> {
+            let low = consumer.offsets_for_times(list(Offset::Beginning), REQUEST_TIMEOUT)?;
+            let high = consumer.offsets_for_times(list(Offset::End), REQUEST_TIMEOUT)?;
+            let mut out = HashMap::new();
+            for &p in ids {
+                let get = |tpl: &TopicPartitionList| match tpl
+                    .find_partition(topic, p)
+                    .map(|e| e.offset())
+                {
+                    Some(Offset::Offset(n)) if n >= 0 => Some(n),
+                    _ => None,
+                };
+                match (get(&low), get(&high)) {
+                    (Some(l), Some(h)) => out.insert(p, (l, h)),
+                    _ => {
+                        return Err(rdkafka::error::KafkaError::OffsetFetch(
+                            rdkafka::error::RDKafkaErrorCode::InvalidPartitions,
+                        ))
+                    }
+                };
+            }
+            Ok(out)
+        };
+        batched().or_else(|_| {
+            ids.iter()
+                .map(|&p| {
+                    consumer
+                        .fetch_watermarks(topic, p, REQUEST_TIMEOUT)
+                        .map(|w| (p, w))
+                })
+                .collect()
+        })
+    }
+
+    /// One signal's reading (broker calls run off the async runtime).
+    pub async fn read_signal(
+        self: &Arc<Self>,
+        signal: &KafkaSignal,
+        now: Timestamp,
+    ) -> SignalReading {
+        let (me, s) = (self.clone(), signal.clone());
+        let result = tokio::task::spawn_blocking(move || me.read_offsets(&s))
+            .await
+            .unwrap_or_else(|e| {
+                Err(PortError::new(
+                    format!("kafka cluster {}", signal.cluster),
+                    format!("reader panicked: {e}"),
+                ))
+            });
+        match result {
+            Ok(offsets) => SignalReading::Ok {
+                observed_at: now,
+                measurement: Measurement::Kafka(offsets),
+            },
+            Err(e) => SignalReading::Failed {
+                error: e.to_string(),
+            },
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Real Kafka adapters on rdkafka (bundled librdkafka): consumer-group lag
+//! as a metric source, and partition growth. Connection settings come from
+//! `kafka_clusters` and are passed through to librdkafka; their values are
+//! never logged.
+
+mod audit;
+mod lag;
+mod partitions;
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+
+pub use audit::KafkaAuditSink;
+pub use lag::KafkaLagSource;
+pub use partitions::KafkaPartitions;
+
+use qscale_core::config::KafkaClusterConfig;
+
+/// Default timeout of each broker request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// librdkafka settings for a cluster: bootstrap servers, the user's
+/// properties (security, SASL), and ours.
+pub(crate) fn client_config(cluster: &KafkaClusterConfig) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &cluster.bootstrap_servers);
+    for (k, v) in &cluster.properties {
+        c.set(k, v);
+    }
+    c.set("socket.timeout.ms", "5000")
+        // Fail fast when no broker answers, instead of retrying for a minute.
+        .set("socket.connection.setup.timeout.ms", "3000");
+    c
+}
+
+/// The configured cluster named `name`, and how errors name it.
+pub(crate) fn cluster<'a>(
+    clusters: &'a std::collections::BTreeMap<String, KafkaClusterConfig>,
+    name: &str,
+) -> Result<(&'a KafkaClusterConfig, String), qscale_core::reconcile::PortError> {
+    let cluster = clusters.get(name).ok_or_else(|| {
+        qscale_core::reconcile::PortError::new(
+            format!("kafka cluster {name}"),
+            "not defined under kafka_clusters",
+        )
+    })?;
+    Ok((cluster, describe_cluster(name, cluster)))
+}
+
+/// How a cluster is named in errors: its name and servers, never its properties.
+pub(crate) fn describe_cluster(name: &str, cluster: &KafkaClusterConfig) -> String {
+    format!("kafka cluster {name} ({})", cluster.bootstrap_servers)
+}

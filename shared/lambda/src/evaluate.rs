@@ -1,0 +1,145 @@
+//! Evaluate on demand: a batch from the SQS control queue (each message
+//! names a target), or an alarm state change naming its target by metric.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{targets_for_alarm, AlarmStateChange, HandlerError, Runtime};
+use qscale_core::reconcile::{Outcome, ReconcileOptions};
+use qscale_live::run::run_once;
+
+/// A control-queue message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlMessage {
+    /// Target to reconcile now.
+    pub target: String,
+    /// Why (for the logs).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What evaluate answers.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum EvaluateResponse {
+    /// To the SQS event source: which records failed (only those are retried).
+    Batch(SqsBatchResponse),
+    /// For an alarm: which targets were reconciled and how.
+    Alarm {
+        /// The alarm.
+        alarm: String,
+        /// (target, outcome).
+        outcomes: Vec<(String, Outcome)>,
+    },
+}
+
+/// Handles an SQS batch or an alarm state change event.
+pub async fn evaluate(
+    rt: &Runtime,
+    event: serde_json::Value,
+    now: Timestamp,
+) -> Result<EvaluateResponse, HandlerError> {
+    if event.get("Records").is_some() {
+        let batch: SqsEvent = serde_json::from_value(event)
+            .map_err(|e| HandlerError::Event(format!("not an SQS batch: {e}")))?;
+        return Ok(EvaluateResponse::Batch(
+            evaluate_batch(rt, &batch, now).await,
+        ));
+    }
+    let alarm: EventBridgeEvent<AlarmStateChange> = serde_json::from_value(event).map_err(|e| {
+        HandlerError::Event(format!(
+            "neither an SQS batch nor an alarm state change: {e}"
+        ))
+    })?;
+    if alarm.detail_type != "CloudWatch Alarm State Change" {
+        return Err(HandlerError::Event(format!(
+            "detail-type {:?} is not \"CloudWatch Alarm State Change\"",
+            alarm.detail_type
+        )));
+    }
+    let names: Vec<&str> = targets_for_alarm(&rt.config, &alarm.detail)
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    let outcomes = reconcile(rt, &names, now).await;
+    tracing::info!(alarm = %alarm.detail.alarm_name, state = %alarm.detail.state.value, targets = ?names, "alarm evaluated");
+    Ok(EvaluateResponse::Alarm {
+        alarm: alarm.detail.alarm_name,
+        outcomes: outcomes.into_iter().collect(),
+    })
+}
+
+async fn reconcile(rt: &Runtime, names: &[&str], now: Timestamp) -> BTreeMap<String, Outcome> {
+    if names.is_empty() {
+        return BTreeMap::new();
+    }
+    let summary = run_once(
+        &rt.config_for(names),
+        &rt.settings,
+        &rt.clients,
+        now,
+        ReconcileOptions {
+            dry_run: rt.dry_run,
+        },
+    )
+    .await;
+    for r in &summary.reports {
+        if let Some(e) = &r.report.error {
+            tracing::warn!(target_name = %r.report.target, outcome = ?r.report.outcome, error = %e, "reconcile");
+        }
+    }
+    summary
+        .reports
+        .into_iter()
+        .map(|r| (r.report.target, r.report.outcome))
+        .collect()
+}
+
+/// Reconciles each named target once; reports the records that must be
+/// retried: unreadable messages (they reach the DLQ after the queue's
+/// maxReceiveCount), unknown targets, and failed reconciles.
+async fn evaluate_batch(rt: &Runtime, batch: &SqsEvent, now: Timestamp) -> SqsBatchResponse {
+    let mut failures = Vec::new();
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for record in &batch.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let parsed = record
+            .body
+            .as_deref()
+            .ok_or_else(|| "no body".to_string())
+            .and_then(|b| serde_json::from_str::<ControlMessage>(b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(m) if rt.config.target(&m.target).is_some() => wanted.push((id, m.target)),
+            Ok(m) => {
+                tracing::error!(message_id = %id, target_name = %m.target, "no such target in the config");
+                failures.push(id);
+            }
+            Err(e) => {
+                tracing::error!(message_id = %id, error = %e, body = ?record.body, "unreadable control message");
+                failures.push(id);
+            }
+        }
+    }
+    let names: BTreeSet<&str> = wanted.iter().map(|(_, t)| t.as_str()).collect();
+    let outcomes = reconcile(rt, &names.into_iter().collect::<Vec<_>>(), now).await;
+    for (id, target) in &wanted {
+        if outcomes.get(target).is_none_or(|o| *o == Outcome::Failed) {
+            failures.push(id.clone());
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    response
+}

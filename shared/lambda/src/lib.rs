@@ -1,0 +1,181 @@
+//! What the Lambda functions do, as library functions: each function crate
+//! under `functions/` parses its event, calls one of these, and reports.
+//! They run the same `reconcile` as the CLI and the simulator.
+
+mod alarm;
+mod evaluate;
+mod prewarm;
+mod tick;
+
+use std::time::Duration;
+
+pub use alarm::{targets_for_alarm, AlarmStateChange};
+pub use evaluate::{evaluate, ControlMessage, EvaluateResponse};
+pub use prewarm::{prewarm, register, PrewarmPayload, PrewarmResult};
+pub use tick::{tick, TickSummary};
+
+use qscale_aws::{AuditTargets, AwsClients, AwsSettings};
+use qscale_core::config::{Config, ConfigError};
+
+/// Why a handler could not do its job (the invocation fails and is retried
+/// or sent to a DLQ by AWS).
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Configuration (environment or config file) is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The event is not what this function accepts.
+    #[error("event: {0}")]
+    Event(String),
+    /// A call to AWS or Kafka failed.
+    #[error("{0}")]
+    Port(#[from] qscale_core::reconcile::PortError),
+}
+
+impl HandlerError {
+    /// Stable kind for Lambda's `errorType` (`qscale.Config`, `qscale.Event`, `qscale.Port`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HandlerError::Config(_) => "qscale.Config",
+            HandlerError::Event(_) => "qscale.Event",
+            HandlerError::Port(_) => "qscale.Port",
+        }
+    }
+}
+
+#[cfg(feature = "lambda")]
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.kind().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// Everything a function needs, built once per cold start and reused.
+pub struct Runtime {
+    /// The config.
+    pub config: Config,
+    /// AWS settings.
+    pub settings: AwsSettings,
+    /// SDK clients.
+    pub clients: AwsClients,
+    /// SQS control queue (fan-out and manual requests).
+    pub control_queue: Option<String>,
+    /// Above this many targets, tick fans out instead of reconciling itself.
+    pub fanout_above: usize,
+    /// Decide and audit only.
+    pub dry_run: bool,
+    /// Time tick may spend reconciling before it gives up (inside the function timeout).
+    pub tick_budget: Duration,
+}
+
+/// Names of the environment variables the functions read.
+pub mod env {
+    /// The config as YAML text (small configs; Lambda environments hold 4 KB).
+    pub const CONFIG_YAML: &str = "QSCALE_CONFIG_YAML";
+    /// Or a path to the config file (packaged with the function).
+    pub const CONFIG_PATH: &str = "QSCALE_CONFIG_PATH";
+    /// DynamoDB state table.
+    pub const STATE_TABLE: &str = "QSCALE_STATE_TABLE";
+    /// EventBridge bus for audit events.
+    pub const AUDIT_BUS: &str = "QSCALE_AUDIT_BUS";
+    /// SQS queue for audit events.
+    pub const AUDIT_QUEUE: &str = "QSCALE_AUDIT_QUEUE";
+    /// SQS control queue.
+    pub const CONTROL_QUEUE: &str = "QSCALE_CONTROL_QUEUE";
+    /// Fan-out threshold (default 50).
+    pub const FANOUT_ABOVE: &str = "QSCALE_FANOUT_ABOVE";
+    /// `true` for dry runs.
+    pub const DRY_RUN: &str = "QSCALE_DRY_RUN";
+    /// Endpoint override (local emulators).
+    pub const ENDPOINT_URL: &str = "QSCALE_ENDPOINT_URL";
+    /// Targets reconciled at once (default 16).
+    pub const CONCURRENCY: &str = "QSCALE_CONCURRENCY";
+    /// Seconds tick may spend (default 50).
+    pub const TICK_BUDGET_SECONDS: &str = "QSCALE_TICK_BUDGET_SECONDS";
+}
+
+impl Runtime {
+    /// From the environment (see [`env`]); every problem names the variable and value.
+    pub async fn from_env() -> Result<Runtime, HandlerError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let config = match (var(env::CONFIG_YAML), var(env::CONFIG_PATH)) {
+            (Some(yaml), _) => Config::from_yaml(&yaml),
+            (None, Some(path)) => Config::load(std::path::Path::new(&path)),
+            (None, None) => {
+                return Err(HandlerError::Config(format!(
+                    "set {} or {}",
+                    env::CONFIG_YAML,
+                    env::CONFIG_PATH
+                )))
+            }
+        }
+        .map_err(|e: ConfigError| HandlerError::Config(e.to_string()))?;
+        let number = |name: &str, default: u64| -> Result<u64, HandlerError> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse().map_err(|_| {
+                    HandlerError::Config(format!("{name}={v:?} is not a whole number"))
+                }),
+            }
+        };
+        let dry_run = match var(env::DRY_RUN).as_deref().map(str::trim) {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(HandlerError::Config(format!(
+                    "{}={other:?} is not true or false",
+                    env::DRY_RUN
+                )))
+            }
+        };
+        let endpoint = var(env::ENDPOINT_URL);
+        let clients = AwsClients::from_env(endpoint.as_deref()).await;
+        Ok(Runtime {
+            settings: AwsSettings {
+                endpoint_url: endpoint,
+                state_table: var(env::STATE_TABLE).unwrap_or_else(|| "qscale-state".into()),
+                audit: AuditTargets {
+                    event_bus: var(env::AUDIT_BUS),
+                    queue_url: var(env::AUDIT_QUEUE),
+                },
+                concurrency: number(env::CONCURRENCY, 16)? as usize,
+            },
+            config,
+            clients,
+            control_queue: var(env::CONTROL_QUEUE),
+            fanout_above: number(env::FANOUT_ABOVE, 50)? as usize,
+            dry_run,
+            tick_budget: Duration::from_secs(number(env::TICK_BUDGET_SECONDS, 50)?),
+        })
+    }
+
+    /// The config restricted to some targets (same clusters and audit).
+    pub fn config_for(&self, names: &[&str]) -> Config {
+        Config {
+            targets: self
+                .config
+                .targets
+                .iter()
+                .filter(|t| names.contains(&t.name.as_str()))
+                .cloned()
+                .collect(),
+            ..self.config.clone()
+        }
+    }
+}
+
+/// JSON logs for CloudWatch (level from `RUST_LOG`, default info).
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .without_time()
+        .with_current_span(false)
+        .try_init();
+}

@@ -1,0 +1,218 @@
+//! One reconcile of every target against AWS and Kafka: what
+//! `qscale run --once` and the tick Lambda do.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::{LiveAudit, LiveFleet, LiveSignals};
+use qscale_aws::{
+    ApiCalls, AwsAudit, AwsClients, AwsSettings, AwsWorkers, DynamoStateStore, SqsDepthSource,
+};
+use qscale_core::config::Config;
+use qscale_core::reconcile::{reconcile, Outcome, Ports, ReconcileOptions, ReconcileReport};
+use qscale_kafka::{KafkaAuditSink, KafkaLagSource, KafkaPartitions};
+
+/// What one run did.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// One report per target, in config order.
+    pub reports: Vec<TargetRun>,
+    /// AWS API calls made, by operation.
+    pub api_calls: std::collections::BTreeMap<&'static str, u64>,
+    /// Wall time of the whole run.
+    pub elapsed: std::time::Duration,
+}
+
+/// One target's reconcile and how long it took.
+#[derive(Debug)]
+pub struct TargetRun {
+    /// The report.
+    pub report: ReconcileReport,
+    /// Time spent on this target.
+    pub elapsed: std::time::Duration,
+}
+
+impl RunSummary {
+    /// Targets whose reconcile failed.
+    pub fn failures(&self) -> usize {
+        self.reports
+            .iter()
+            .filter(|r| r.report.outcome == Outcome::Failed)
+            .count()
+    }
+
+    /// API calls per target.
+    pub fn calls_per_target(&self) -> f64 {
+        self.api_calls.values().sum::<u64>() as f64 / self.reports.len().max(1) as f64
+    }
+
+    /// A table for humans.
+    pub fn table(&self) -> String {
+        use std::fmt::Write;
+        let mut out = format!(
+            "{:<24} {:<10} {:>9} {:<40} {}\n",
+            "target", "outcome", "count", "shaped by", "error"
+        );
+        for r in &self.reports {
+            let rep = &r.report;
+            let (count, terms) = match &rep.decision {
+                Some(d) => (
+                    format!("{} -> {}", d.previous, d.desired),
+                    d.bounded_by
+                        .iter()
+                        .map(|t| t.name())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                None => ("-".into(), String::new()),
+            };
+            let _ = writeln!(
+                out,
+                "{:<24} {:<10} {:>9} {:<40} {}",
+                rep.target,
+                format!("{:?}", rep.outcome).to_lowercase(),
+                count,
+                terms,
+                rep.error.as_deref().unwrap_or("")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{} target(s), {} failed, {} API calls ({:.2} per target), {:.0} ms",
+            self.reports.len(),
+            self.failures(),
+            self.api_calls.values().sum::<u64>(),
+            self.calls_per_target(),
+            self.elapsed.as_secs_f64() * 1000.0
+        );
+        out
+    }
+
+    /// CloudWatch Embedded Metric Format lines, one per target (no API calls:
+    /// CloudWatch Logs turns them into metrics).
+    pub fn emf_lines(&self, at: Timestamp) -> Vec<String> {
+        self.reports
+            .iter()
+            .map(|r| {
+                let rep = &r.report;
+                let backlog: u64 = rep
+                    .decision
+                    .iter()
+                    .flat_map(|d| d.signals.iter().filter_map(|s| s.backlog))
+                    .sum();
+                let (desired, actual) = rep
+                    .decision
+                    .as_ref()
+                    .map_or((0, 0), |d| (d.desired, d.running));
+                json!({
+                    "_aws": {
+                        "Timestamp": at.as_millisecond(),
+                        "CloudWatchMetrics": [{
+                            "Namespace": "qscale",
+                            "Dimensions": [["Target"]],
+                            "Metrics": [
+                                {"Name": "Backlog", "Unit": "Count"},
+                                {"Name": "BacklogPerWorker", "Unit": "Count"},
+                                {"Name": "DesiredWorkers", "Unit": "Count"},
+                                {"Name": "ActualWorkers", "Unit": "Count"},
+                                {"Name": "DecisionLatency", "Unit": "Milliseconds"},
+                                {"Name": "Errors", "Unit": "Count"}
+                            ]
+                        }]
+                    },
+                    "Target": rep.target,
+                    "Backlog": backlog,
+                    "BacklogPerWorker": backlog as f64 / actual.max(1) as f64,
+                    "DesiredWorkers": desired,
+                    "ActualWorkers": actual,
+                    "DecisionLatency": r.elapsed.as_secs_f64() * 1000.0,
+                    "Errors": u32::from(rep.outcome == Outcome::Failed),
+                    "Outcome": format!("{:?}", rep.outcome).to_lowercase(),
+                })
+                .to_string()
+            })
+            .collect()
+    }
+}
+
+/// Reconciles every target of `config` once at `now`. One target's failure
+/// never stops the others: it is in its report and the audit stream.
+pub async fn run_once(
+    config: &Config,
+    settings: &AwsSettings,
+    clients: &AwsClients,
+    now: Timestamp,
+    options: ReconcileOptions,
+) -> RunSummary {
+    let started = Instant::now();
+    let calls = Arc::new(ApiCalls::default());
+    let metrics = LiveSignals {
+        sqs: SqsDepthSource::new(clients.sqs.clone(), calls.clone()),
+        kafka: Arc::new(KafkaLagSource::new(config.kafka_clusters.clone())),
+    };
+    let fleet = LiveFleet {
+        workers: AwsWorkers::new(clients.ecs.clone(), clients.lambda.clone(), calls.clone()),
+        partitions: KafkaPartitions::new(config.kafka_clusters.clone()),
+    };
+    let store = DynamoStateStore::new(
+        clients.dynamodb.clone(),
+        &settings.state_table,
+        calls.clone(),
+    );
+    let kafka_audit = config.audit_kafka.as_ref().and_then(|a| {
+        let cluster = config.kafka_clusters.get(&a.cluster)?;
+        KafkaAuditSink::new(a, cluster)
+            .map_err(|e| tracing::error!(error = %e, "kafka audit sink unavailable; audit goes to the other sinks"))
+            .ok()
+    });
+    let audit = LiveAudit {
+        aws: AwsAudit::new(
+            settings.audit.clone(),
+            clients.sqs.clone(),
+            clients.eventbridge.clone(),
+            calls.clone(),
+        ),
+        kafka: kafka_audit,
+    };
+    let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
+    futures::join!(
+        store.prefetch(&names),
+        fleet.workers.prefetch(&config.targets)
+    );
+
+    let ports = Ports {
+        metrics: &metrics,
+        actuator: &fleet,
+        store: &store,
+        audit: &audit,
+    };
+    let mut reports: Vec<(usize, TargetRun)> =
+        futures::stream::iter(config.targets.iter().enumerate())
+            .map(|(i, target)| {
+                let ports = &ports;
+                async move {
+                    let t0 = Instant::now();
+                    let report = reconcile(target, now, ports, options).await;
+                    (
+                        i,
+                        TargetRun {
+                            report,
+                            elapsed: t0.elapsed(),
+                        },
+                    )
+                }
+            })
+            .buffer_unordered(settings.concurrency.max(1))
+            .collect()
+            .await;
+    reports.sort_by_key(|(i, _)| *i);
+    RunSummary {
+        reports: reports.into_iter().map(|(_, r)| r).collect(),
+        api_calls: calls.snapshot(),
+        elapsed: started.elapsed(),
+    }
+}

@@ -1,0 +1,593 @@
+//! The simulated world: messages, a queue or a partitioned topic, workers.
+//! Discrete time in 1 s steps; all randomness from one seeded generator.
+
+use std::collections::VecDeque;
+
+use hdrhistogram::Histogram;
+use rand::{Rng, RngCore};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, LogNormal, Poisson};
+
+use qscale_core::engine::{KafkaOffsets, PartitionOffsets, SqsDepth, WorkerObservation};
+
+/// Pre-drawn service times (a power of two).
+const SERVICE_TABLE: usize = 1 << 16;
+
+/// How messages are held.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueModel {
+    /// One SQS-like queue: any worker takes the oldest visible message.
+    Sqs,
+    /// A topic with partitions; one consumer per partition at most.
+    Kafka {
+        /// Partition count.
+        partitions: usize,
+        /// Share of traffic on partition 0 (key skew); the rest is uniform.
+        hot_share: f64,
+        /// Pause of every consumer whenever group membership changes, seconds.
+        rebalance_pause_s: u32,
+    },
+}
+
+/// Worker and message parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerModel {
+    /// Mean processing time of one message, seconds.
+    pub service_mean_s: f64,
+    /// Coefficient of variation of processing time (log-normal).
+    pub service_cv: f64,
+    /// Time from "desired" to "running", seconds.
+    pub startup_s: f64,
+    /// Uniform jitter added to the start-up, ± seconds.
+    pub startup_jitter_s: f64,
+}
+
+/// A run of messages that arrived in the same second.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    arrived: u32,
+    count: u32,
+}
+
+/// Messages waiting, oldest first, in run-length buckets.
+#[derive(Debug, Default, Clone)]
+struct Backlog {
+    buckets: VecDeque<Bucket>,
+    len: u64,
+    produced: u64,
+    taken: u64,
+}
+
+impl Backlog {
+    fn push(&mut self, t: u32, n: u32) {
+        if n == 0 {
+            return;
+        }
+        match self.buckets.back_mut() {
+            Some(b) if b.arrived == t => b.count += n,
+            _ => self.buckets.push_back(Bucket {
+                arrived: t,
+                count: n,
+            }),
+        }
+        self.len += n as u64;
+        self.produced += n as u64;
+    }
+    fn pop(&mut self) -> Option<u32> {
+        let b = self.buckets.front_mut()?;
+        let t = b.arrived;
+        b.count -= 1;
+        if b.count == 0 {
+            self.buckets.pop_front();
+        }
+        self.len -= 1;
+        self.taken += 1;
+        Some(t)
+    }
+    fn oldest(&self) -> Option<u32> {
+        self.buckets.front().map(|b| b.arrived)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Starting { ready_at: u32 },
+    Running,
+    Draining,
+}
+
+#[derive(Debug, Clone)]
+struct Worker {
+    phase: Phase,
+    /// Seconds of work left on the current message.
+    remaining: f64,
+    /// Partition of the current message (Kafka), to commit on completion.
+    partition: Option<usize>,
+    /// Assigned partitions (Kafka).
+    assigned: Vec<usize>,
+}
+
+/// What the metric sources can see at one second.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Visible messages (SQS) or total lag (Kafka).
+    pub visible: u64,
+    /// Messages being processed.
+    pub in_flight: u64,
+    /// Kafka: (produced, committed) per partition.
+    pub partitions: Vec<(u64, u64)>,
+    /// Workers running.
+    pub running: u32,
+}
+
+impl Snapshot {
+    /// The SQS reading.
+    pub fn sqs(&self) -> SqsDepth {
+        SqsDepth {
+            visible: self.visible,
+            in_flight: self.in_flight,
+            delayed: 0,
+        }
+    }
+    /// The Kafka reading.
+    pub fn kafka(&self) -> KafkaOffsets {
+        KafkaOffsets {
+            group_state: None,
+            members: Some(self.running),
+            partitions: self
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(i, &(produced, committed))| PartitionOffsets {
+                    partition: i as i32,
+                    low_watermark: 0,
+                    high_watermark: produced as i64,
+                    committed_offset: Some(committed as i64),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Accumulated results.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    /// Paid worker-seconds (starting, running and draining workers).
+    pub paid_s: f64,
+    /// Seconds workers spent processing.
+    pub busy_s: f64,
+    /// Message waits, milliseconds.
+    pub waits_ms: Histogram<u64>,
+    /// Seconds in which the oldest waiting message was older than the SLO.
+    pub slo_violation_s: u64,
+    /// Most messages waiting at once.
+    pub peak_backlog: u64,
+    /// Messages finished.
+    pub completed: u64,
+    /// Changes of the desired count.
+    pub actions: u32,
+    /// Direction changes within 10 minutes of the previous action.
+    pub flaps: u32,
+    last_action: Option<(u32, bool)>,
+}
+
+/// The simulated system.
+pub struct World {
+    queue: QueueModel,
+    model: WorkerModel,
+    rng: ChaCha8Rng,
+    /// Service times pre-drawn from the log-normal; each message picks one at
+    /// random (drawing a log-normal per message was most of a day's run time).
+    service_table: Vec<f64>,
+    /// One backlog (SQS) or one per partition (Kafka).
+    backlogs: Vec<Backlog>,
+    hot_share: f64,
+    workers: Vec<Worker>,
+    desired: u32,
+    paused_until: u32,
+    /// Messages in progress after the last step, in total and per backlog
+    /// (counted while processing, so snapshots need no extra pass).
+    in_flight: u64,
+    in_flight_by_backlog: Vec<u64>,
+    /// Snapshots per second, newest last, for delayed metric reads.
+    history: VecDeque<Snapshot>,
+    history_len: usize,
+    slo_s: u32,
+    /// Results so far.
+    pub tally: Tally,
+    /// Current second.
+    pub t: u32,
+}
+
+impl World {
+    /// A world with `initial` running workers.
+    pub fn new(
+        queue: QueueModel,
+        model: WorkerModel,
+        rng: ChaCha8Rng,
+        initial: u32,
+        slo_s: u32,
+        history_len: usize,
+    ) -> World {
+        let cv2 = model.service_cv * model.service_cv;
+        let sigma = (1.0 + cv2).ln().sqrt();
+        let mu = model.service_mean_s.ln() - sigma * sigma / 2.0;
+        let (n, hot_share) = match &queue {
+            QueueModel::Sqs => (1, 1.0),
+            QueueModel::Kafka {
+                partitions,
+                hot_share,
+                ..
+            } => ((*partitions).max(1), *hot_share),
+        };
+        let mut rng = rng;
+        let service = LogNormal::new(mu, sigma.max(1e-9)).expect("valid log-normal");
+        let service_table = (0..SERVICE_TABLE)
+            .map(|_| service.sample(&mut rng))
+            .collect();
+        let mut w = World {
+            queue,
+            model,
+            rng,
+            service_table,
+            backlogs: vec![Backlog::default(); n],
+            in_flight: 0,
+            in_flight_by_backlog: vec![0; n],
+            hot_share,
+            workers: Vec::new(),
+            desired: initial,
+            paused_until: 0,
+            history: VecDeque::new(),
+            history_len: history_len.max(1),
+            slo_s,
+            tally: Tally {
+                paid_s: 0.0,
+                busy_s: 0.0,
+                waits_ms: Histogram::new_with_bounds(1, 7 * 86_400_000, 3).expect("bounds"),
+                slo_violation_s: 0,
+                peak_backlog: 0,
+                completed: 0,
+                actions: 0,
+                flaps: 0,
+                last_action: None,
+            },
+            t: 0,
+        };
+        for _ in 0..initial {
+            w.add_worker(Phase::Running);
+        }
+        w.rebalance();
+        w.record_snapshot();
+        w
+    }
+
+    fn add_worker(&mut self, phase: Phase) {
+        self.workers.push(Worker {
+            phase,
+            remaining: 0.0,
+            partition: None,
+            assigned: Vec::new(),
+        });
+    }
+
+    /// Range assignment of partitions over running consumers, and a pause.
+    fn rebalance(&mut self) {
+        let QueueModel::Kafka {
+            partitions,
+            rebalance_pause_s,
+            ..
+        } = self.queue
+        else {
+            return;
+        };
+        let consumers: Vec<usize> = (0..self.workers.len())
+            .filter(|&i| self.workers[i].phase == Phase::Running)
+            .collect();
+        for w in &mut self.workers {
+            w.assigned.clear();
+        }
+        if !consumers.is_empty() {
+            for p in 0..partitions {
+                let c = consumers[p * consumers.len().min(partitions) / partitions];
+                self.workers[c].assigned.push(p);
+            }
+        }
+        self.paused_until = self.t + rebalance_pause_s;
+    }
+
+    /// Advances one second with `arrivals_rate` messages/s expected.
+    pub fn step(&mut self, rate: f64) {
+        self.t += 1;
+        let t = self.t;
+        // Arrivals.
+        if rate > 0.0 {
+            if self.backlogs.len() == 1 {
+                let n = self.poisson(rate);
+                self.backlogs[0].push(t, n);
+            } else {
+                let parts = self.backlogs.len();
+                let cold = (1.0 - self.hot_share) / (parts - 1) as f64;
+                for p in 0..parts {
+                    let share = if p == 0 { self.hot_share } else { cold };
+                    let n = self.poisson(rate * share);
+                    self.backlogs[p].push(t, n);
+                }
+            }
+        }
+        // Starting workers become running.
+        let mut joined = false;
+        for w in &mut self.workers {
+            if let Phase::Starting { ready_at } = w.phase {
+                if t >= ready_at {
+                    w.phase = Phase::Running;
+                    joined = true;
+                }
+            }
+        }
+        if joined {
+            self.rebalance();
+        }
+        self.process(t);
+        self.tally.paid_s += self.workers.len() as f64;
+        let backlog: u64 = self.backlogs.iter().map(|b| b.len).sum();
+        self.tally.peak_backlog = self.tally.peak_backlog.max(backlog);
+        if let Some(oldest) = self.backlogs.iter().filter_map(|b| b.oldest()).min() {
+            if t.saturating_sub(oldest) > self.slo_s {
+                self.tally.slo_violation_s += 1;
+            }
+        }
+        self.record_snapshot();
+    }
+
+    fn poisson(&mut self, mean: f64) -> u32 {
+        if mean <= 0.0 {
+            return 0;
+        }
+        Poisson::new(mean)
+            .map(|d| d.sample(&mut self.rng) as u32)
+            .unwrap_or(0)
+    }
+
+    /// One second of work for every running or draining worker.
+    fn process(&mut self, t: u32) {
+        let kafka_paused = matches!(self.queue, QueueModel::Kafka { .. }) && t < self.paused_until;
+        self.in_flight = 0;
+        self.in_flight_by_backlog.iter_mut().for_each(|c| *c = 0);
+        let mut i = 0;
+        while i < self.workers.len() {
+            let phase = self.workers[i].phase;
+            if matches!(phase, Phase::Starting { .. }) {
+                i += 1;
+                continue;
+            }
+            let mut budget = 1.0f64;
+            let mut exit = false;
+            loop {
+                let w = &mut self.workers[i];
+                if w.remaining > 0.0 {
+                    let used = w.remaining.min(budget);
+                    w.remaining -= used;
+                    budget -= used;
+                    self.tally.busy_s += used;
+                    if w.remaining > 1e-12 {
+                        break;
+                    }
+                    w.remaining = 0.0;
+                    self.tally.completed += 1;
+                }
+                if w.phase == Phase::Draining {
+                    exit = true;
+                    break;
+                }
+                if budget <= 1e-12 || kafka_paused {
+                    break;
+                }
+                // Take the next message.
+                let source = match self.queue {
+                    QueueModel::Sqs => Some(0),
+                    QueueModel::Kafka { .. } => w
+                        .assigned
+                        .iter()
+                        .copied()
+                        .filter(|&p| self.backlogs[p].len > 0)
+                        .min_by_key(|&p| self.backlogs[p].oldest()),
+                };
+                let Some(p) = source else { break };
+                let Some(arrived) = self.backlogs[p].pop() else {
+                    break;
+                };
+                // Arrivals are spread over their second; service starts `1 - budget` in.
+                let wait_s = (t as f64 - arrived as f64) + (1.0 - budget) - 0.5;
+                let _ = self
+                    .tally
+                    .waits_ms
+                    .record((wait_s.max(0.001) * 1000.0) as u64);
+                let s = self.service_table[self.rng.next_u32() as usize & (SERVICE_TABLE - 1)];
+                let w = &mut self.workers[i];
+                w.remaining = s;
+                w.partition = Some(p);
+            }
+            if exit {
+                self.workers.swap_remove(i);
+            } else {
+                let w = &self.workers[i];
+                if let (true, Some(p)) = (w.remaining > 0.0, w.partition) {
+                    self.in_flight += 1;
+                    self.in_flight_by_backlog[p] += 1;
+                }
+                i += 1;
+            }
+        }
+    }
+
+    fn record_snapshot(&mut self) {
+        let snap = Snapshot {
+            visible: self.backlogs.iter().map(|b| b.len).sum(),
+            in_flight: self.in_flight,
+            partitions: self
+                .backlogs
+                .iter()
+                .zip(&self.in_flight_by_backlog)
+                // A message in progress is not committed yet.
+                .map(|(b, &f)| (b.produced, b.taken - f))
+                .collect(),
+            running: self.running(),
+        };
+        self.history.push_back(snap);
+        while self.history.len() > self.history_len {
+            self.history.pop_front();
+        }
+    }
+
+    /// The snapshot `delay_s` seconds ago (or the oldest kept).
+    pub fn snapshot(&self, delay_s: u32) -> &Snapshot {
+        let idx = self.history.len().saturating_sub(1 + delay_s as usize);
+        &self.history[idx]
+    }
+
+    /// What CloudWatch shows now: the previous full minute's averages (its
+    /// datapoints arrive about a minute late), offsets as at that minute's end.
+    pub fn cloudwatch_minute(&self) -> Snapshot {
+        let (mut visible, mut in_flight, mut running, mut n) = (0u64, 0u64, 0u64, 0u64);
+        let len = self.history.len();
+        for ago in 60..120usize {
+            if let Some(s) = len.checked_sub(1 + ago).map(|i| &self.history[i]) {
+                visible += s.visible;
+                in_flight += s.in_flight;
+                running += s.running as u64;
+                n += 1;
+            }
+        }
+        let mut snap = self.snapshot(60).clone();
+        let mean = |sum: u64| (sum + n / 2).checked_div(n);
+        if let (Some(v), Some(f), Some(r)) = (mean(visible), mean(in_flight), mean(running)) {
+            snap.visible = v;
+            snap.in_flight = f;
+            snap.running = r as u32;
+        }
+        snap
+    }
+
+    /// Mean of `visible` and `running` over snapshots `from..to` seconds ago.
+    pub fn window_mean(&self, from_s: u32, to_s: u32) -> (f64, f64) {
+        let len = self.history.len();
+        let (mut v, mut r, mut n) = (0.0, 0.0, 0.0);
+        for ago in to_s..from_s {
+            if let Some(s) = len.checked_sub(1 + ago as usize).map(|i| &self.history[i]) {
+                v += s.visible as f64;
+                r += s.running as f64;
+                n += 1.0;
+            }
+        }
+        if n == 0.0 {
+            (0.0, 0.0)
+        } else {
+            (v / n, r / n)
+        }
+    }
+
+    fn running(&self) -> u32 {
+        self.workers
+            .iter()
+            .filter(|w| w.phase == Phase::Running)
+            .count() as u32
+    }
+
+    /// The fleet as an ECS-like API reports it.
+    pub fn observe(&self) -> WorkerObservation {
+        WorkerObservation {
+            desired: self.desired,
+            running: self.running(),
+            pending: self
+                .workers
+                .iter()
+                .filter(|w| matches!(w.phase, Phase::Starting { .. }))
+                .count() as u32,
+            deployment_in_progress: false,
+        }
+    }
+
+    /// Messages waiting now.
+    pub fn backlog(&self) -> u64 {
+        self.backlogs.iter().map(|b| b.len).sum()
+    }
+
+    /// Age of the oldest waiting message, seconds.
+    pub fn oldest_age(&self) -> u32 {
+        self.backlogs
+            .iter()
+            .filter_map(|b| b.oldest())
+            .min()
+            .map_or(0, |o| self.t.saturating_sub(o))
+    }
+
+    /// Workers paid for now.
+    pub fn paid_workers(&self) -> u32 {
+        self.workers.len() as u32
+    }
+
+    /// Sets the desired count: new workers start, surplus ones stop (starting
+    /// first, then idle, then busy ones drain their current message).
+    pub fn set_desired(&mut self, desired: u32) {
+        if desired == self.desired {
+            return;
+        }
+        let out = desired > self.desired;
+        self.tally.actions += 1;
+        if let Some((at, was_out)) = self.tally.last_action {
+            if was_out != out && self.t.saturating_sub(at) <= 600 {
+                self.tally.flaps += 1;
+            }
+        }
+        self.tally.last_action = Some((self.t, out));
+        self.desired = desired;
+        let active = self
+            .workers
+            .iter()
+            .filter(|w| w.phase != Phase::Draining)
+            .count() as u32;
+        if desired > active {
+            for _ in active..desired {
+                let jitter = if self.model.startup_jitter_s > 0.0 {
+                    self.rng
+                        .random_range(-self.model.startup_jitter_s..=self.model.startup_jitter_s)
+                } else {
+                    0.0
+                };
+                let ready_at = self.t + (self.model.startup_s + jitter).max(0.0).round() as u32;
+                self.add_worker(Phase::Starting { ready_at });
+            }
+            return;
+        }
+        let mut surplus = active - desired;
+        let mut membership_changed = false;
+        // Starting workers first (newest first), then idle, then busy.
+        for pass in 0..3 {
+            let mut i = self.workers.len();
+            while surplus > 0 && i > 0 {
+                i -= 1;
+                let w = &self.workers[i];
+                let pick = match pass {
+                    0 => matches!(w.phase, Phase::Starting { .. }),
+                    1 => w.phase == Phase::Running && w.remaining <= 0.0,
+                    _ => w.phase == Phase::Running,
+                };
+                if !pick {
+                    continue;
+                }
+                surplus -= 1;
+                if pass == 0 || pass == 1 {
+                    membership_changed |= pass == 1;
+                    self.workers.remove(i);
+                } else {
+                    membership_changed = true;
+                    self.workers[i].phase = Phase::Draining;
+                    self.workers[i].assigned.clear();
+                }
+            }
+        }
+        if membership_changed {
+            self.rebalance();
+        }
+    }
+}
