@@ -1,7 +1,14 @@
 //! qscale against the moto server over HTTP: the production adapters (AWS SDK
 //! with an endpoint override), no in-process mocks. `scripts/test.sh` starts moto.
+//! Over 400 lines on purpose: one end-to-end scenario per test, each reading
+//! alone; faults and the API-call budget have their own files under `aws/`.
 
-use futures::StreamExt;
+// The crate root is this file, so its modules are named by path.
+#[path = "aws/api_calls.rs"]
+mod api_calls;
+#[path = "aws/faults.rs"]
+mod faults;
+
 use jiff::{SignedDuration, Timestamp};
 use qscale_aws::DynamoStateStore;
 use qscale_core::config::Config;
@@ -458,151 +465,4 @@ async fn audit_events_reach_an_eventbridge_bus_and_its_rule_targets() {
         ),
         ("eb", 1, 7, Outcome::Applied)
     );
-}
-
-mod faults {
-    //! Faults injected by a proxy in front of moto: the SDK's real retry path runs.
-    use super::*;
-    use qscale_integration::fault_proxy::{Fault, FaultProxy, Rule};
-    use qscale_integration::moto_addr;
-
-    async fn through(rules: Vec<Rule>) -> (FaultProxy, Fixture) {
-        let f = fixture().await;
-        let proxy = FaultProxy::start(moto_addr(), rules).await;
-        (proxy, f)
-    }
-
-    async fn run_via(proxy: &FaultProxy, f: &Fixture, c: &Config) -> RunSummary {
-        let via = Moto::connect_via(&proxy.endpoint).await;
-        run_once(
-            c,
-            &f.moto.settings(&f.table, &f.audit),
-            &via.clients,
-            now(),
-            ReconcileOptions::default(),
-        )
-        .await
-    }
-
-    #[tokio::test]
-    async fn throttling_and_5xx_are_retried_and_the_target_still_scales() {
-        let rules = vec![
-            Rule {
-                operation: "GetQueueAttributes",
-                fault: Fault::Throttle,
-                times: 1,
-            },
-            Rule {
-                operation: "UpdateService",
-                fault: Fault::ServerError,
-                times: 1,
-            },
-        ];
-        let (proxy, f) = through(rules).await;
-        let (cluster, service) = (unique("c"), unique("s"));
-        let url = f.moto.queue_with(&unique("q"), 60).await;
-        f.moto.ecs_service(&cluster, &service, 1).await;
-        let c = config(&[ecs_target(
-            "retry",
-            &url,
-            &cluster,
-            &service,
-            &policy(0, 20, 10, ""),
-        )]);
-        let summary = run_via(&proxy, &f, &c).await;
-        assert_eq!(
-            summary.reports[0].report.outcome,
-            Outcome::Applied,
-            "{}",
-            summary.table()
-        );
-        assert_eq!(f.moto.desired(&cluster, &service).await, 6);
-        assert_eq!(
-            proxy.count("GetQueueAttributes"),
-            2,
-            "one throttled, one retried"
-        );
-        assert_eq!(proxy.count("UpdateService"), 2, "one 500, one retried");
-    }
-
-    #[tokio::test]
-    async fn access_denied_names_the_queue_and_nothing_moves() {
-        let rules = vec![Rule {
-            operation: "GetQueueAttributes",
-            fault: Fault::AccessDenied,
-            times: u32::MAX,
-        }];
-        let (proxy, f) = through(rules).await;
-        let (cluster, service) = (unique("c"), unique("s"));
-        let url = f.moto.queue_with(&unique("q"), 60).await;
-        f.moto.ecs_service(&cluster, &service, 3).await;
-        let c = config(&[ecs_target(
-            "denied",
-            &url,
-            &cluster,
-            &service,
-            &policy(0, 20, 10, ""),
-        )]);
-        let summary = run_via(&proxy, &f, &c).await;
-        let report = &summary.reports[0].report;
-        assert_eq!(report.outcome, Outcome::Refused, "{}", summary.table());
-        let e = report.error.as_deref().unwrap();
-        assert!(e.contains(&format!("queue {url}: access denied")), "{e}");
-        assert_eq!(
-            proxy.count("GetQueueAttributes"),
-            1,
-            "access denied is not retried"
-        );
-        assert_eq!(f.moto.desired(&cluster, &service).await, 3);
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_hundred_targets_cost_at_most_three_api_calls_each_per_steady_tick() {
-    let f = fixture().await;
-    let mut specs = Vec::new();
-    for _ in 0..20 {
-        let cluster = unique("c");
-        for _ in 0..10 {
-            specs.push((cluster.clone(), unique("s"), unique("q")));
-        }
-    }
-    // Set up 200 queues and 200 services, 16 at a time against the one emulator.
-    let urls: Vec<String> = futures::stream::iter(specs.iter().map(|(cluster, service, queue)| {
-        let moto = &f.moto;
-        async move {
-            moto.ecs_service(cluster, service, 2).await;
-            moto.queue_with(queue, 15).await
-        }
-    }))
-    .buffered(16)
-    .collect()
-    .await;
-    let p = policy(1, 20, 10, "");
-    let targets: Vec<String> = specs
-        .iter()
-        .zip(&urls)
-        .enumerate()
-        .map(|(i, ((cluster, service, _), url))| {
-            ecs_target(&format!("t{i}"), url, cluster, service, &p)
-        })
-        .collect();
-    let c = config(&targets);
-    let t0 = now();
-    let first = f.run(&c, t0, false).await;
-    assert_eq!(first.failures(), 0, "{}", first.table());
-    let steady = f.run(&c, t0 + SignedDuration::from_secs(60), false).await;
-    assert!(
-        steady
-            .reports
-            .iter()
-            .all(|r| r.report.outcome == Outcome::Unchanged),
-        "{}",
-        steady.table()
-    );
-    // BatchGetItem per 100 targets, DescribeServices per 10 services,
-    // one GetQueueAttributes and one PutItem each: 2.11 per target.
-    assert!(steady.calls_per_target() <= 3.0, "{:?}", steady.api_calls);
-    assert_eq!(steady.api_calls.get("ecs:DescribeServices"), Some(&20));
-    assert_eq!(steady.api_calls.get("dynamodb:BatchGetItem"), Some(&2));
 }

@@ -2,6 +2,7 @@
 //! Decision`. No I/O, no clock, no randomness. Every term that can change the
 //! count is a step in the decision's chain, so each result is explainable.
 
+mod chain;
 mod cooldown;
 mod decision;
 mod floor;
@@ -29,6 +30,7 @@ pub use state::{
 };
 
 use crate::config::TargetConfig;
+use chain::{explanation, Chain};
 use stabilization::Window;
 
 /// Decides the worker count of one target.
@@ -203,42 +205,6 @@ pub fn decide(
         bounded_by,
         explanation,
         next_state: next,
-    }
-}
-
-/// The running count and the steps that shaped it.
-struct Chain {
-    value: u32,
-    steps: Vec<Step>,
-}
-
-impl Chain {
-    fn new(start: u32) -> Self {
-        Chain {
-            value: start,
-            steps: Vec::new(),
-        }
-    }
-
-    /// Records a term; it binds if it changed the count.
-    fn set(&mut self, term: Term, value: u32, detail: String) {
-        self.steps.push(Step {
-            term,
-            value,
-            binding: value != self.value,
-            detail,
-        });
-        self.value = value;
-    }
-
-    fn binding_terms(&self) -> Vec<Term> {
-        let mut terms = Vec::new();
-        for s in self.steps.iter().filter(|s| s.binding) {
-            if !terms.contains(&s.term) {
-                terms.push(s.term);
-            }
-        }
-        terms
     }
 }
 
@@ -434,39 +400,6 @@ fn trim(next: &mut TargetState, target: &TargetConfig, now: Timestamp) {
         .signed();
     next.actions.retain(|a| a.at + horizon > now);
     next.events.retain(|e| e.end > now);
-}
-
-fn explanation(
-    target: &str,
-    previous: u32,
-    desired: u32,
-    direction: Direction,
-    assessed: &[signals::AssessedSignal],
-    bounded_by: &[Term],
-) -> String {
-    let verb = match direction {
-        Direction::None => format!("stay at {desired}"),
-        Direction::ScaleOut => format!("scale out {previous} -> {desired}"),
-        Direction::ScaleIn => format!("scale in {previous} -> {desired}"),
-    };
-    let signals = assessed
-        .iter()
-        .map(|a| match (a.wanted, a.assessment.backlog) {
-            (Some(w), Some(b)) => format!("{} backlog {b} wants {w}", a.assessment.signal),
-            _ => format!("{} untrusted", a.assessment.signal),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let terms = if bounded_by.is_empty() {
-        "nothing".to_string()
-    } else {
-        bounded_by
-            .iter()
-            .map(|t| t.name())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!("{target}: {verb} ({signals}; shaped by {terms})")
 }
 
 #[cfg(test)]

@@ -1,0 +1,175 @@
+//! From one signal's reading to the workers it alone wants: whether the
+//! reading can be trusted (here), then sizing by kind: [`sqs`] depth or
+//! [`kafka`] lag (stuck partitions, partition caps), both through [`sizing`].
+
+mod kafka;
+mod sizing;
+mod sqs;
+
+pub use kafka::partition_lag;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+
+use super::decision::{PartitionRequest, SignalAssessment};
+use super::observation::{KafkaOffsets, Measurement, SignalReading};
+use super::state::{SignalHealth, TargetState};
+use crate::config::{PolicyConfig, SignalConfig};
+use kafka::assess_kafka;
+use sqs::{assess_sqs, average_busy};
+
+/// A signal after assessment, with what the pipeline needs beyond the public record.
+#[derive(Debug)]
+pub(crate) struct AssessedSignal {
+    pub assessment: SignalAssessment,
+    /// Workers this signal wants (after tolerance, stuck rule and cap); `None` when untrusted.
+    pub wanted: Option<u32>,
+    /// Backlog counted, for activation.
+    pub backlog: u64,
+    /// Stage values for the explanation chain: ceil(backlog/target),
+    /// after tolerance, after the stuck-partition rule (the cap gives `wanted`).
+    pub stages: Option<[u32; 3]>,
+    /// The partition cap bound this signal.
+    pub capped: bool,
+    /// Some stuck partition has lag.
+    pub stuck_with_lag: bool,
+    /// Growth asked for.
+    pub partition_request: Option<PartitionRequest>,
+}
+
+/// Assesses every configured signal and updates health and partition progress in `next`.
+pub(crate) fn assess_all(
+    signals: &[SignalConfig],
+    policy: &PolicyConfig,
+    readings: &BTreeMap<String, SignalReading>,
+    previous: u32,
+    now: Timestamp,
+    next: &mut TargetState,
+) -> Vec<AssessedSignal> {
+    let configured: BTreeSet<&str> = signals.iter().map(|s| s.name()).collect();
+    next.signal_health
+        .retain(|name, _| configured.contains(name.as_str()));
+    next.partition_progress
+        .retain(|name, _| configured.contains(name.as_str()));
+    next.busy_samples
+        .retain(|name, _| configured.contains(name.as_str()));
+
+    signals
+        .iter()
+        .map(|signal| {
+            let reading = readings.get(signal.name());
+            let measured = trusted_measurement(signal, reading, policy, now);
+            let mut assessed = match measured {
+                Ok((observed_at, Measurement::Sqs(depth))) => {
+                    let SignalConfig::Sqs(cfg) = signal else {
+                        unreachable!("kind checked")
+                    };
+                    let busy = average_busy(cfg, depth, policy, observed_at, now, next);
+                    assess_sqs(cfg, depth, policy, previous, busy)
+                }
+                Ok((observed_at, Measurement::Kafka(offsets))) => {
+                    let SignalConfig::Kafka(cfg) = signal else {
+                        unreachable!("kind checked")
+                    };
+                    assess_kafka(cfg, offsets, policy, previous, observed_at, next)
+                }
+                Err(why) => untrusted(signal, why),
+            };
+            let name = signal.name().to_string();
+            if assessed.wanted.is_some() {
+                next.signal_health.remove(&name);
+            } else {
+                let health = next.signal_health.entry(name).or_insert(SignalHealth {
+                    consecutive_failures: 0,
+                    last_failure_at: Timestamp::MIN,
+                });
+                // A replay of the same tick does not count twice.
+                if now > health.last_failure_at {
+                    health.consecutive_failures = health.consecutive_failures.saturating_add(1);
+                    health.last_failure_at = now;
+                }
+                assessed.assessment.consecutive_failures = health.consecutive_failures;
+            }
+            assessed
+        })
+        .collect()
+}
+
+/// The measurement if it can be trusted: present, ok, of the right kind,
+/// fresh and internally consistent; otherwise why not.
+fn trusted_measurement<'a>(
+    signal: &SignalConfig,
+    reading: Option<&'a SignalReading>,
+    policy: &PolicyConfig,
+    now: Timestamp,
+) -> Result<(Timestamp, &'a Measurement), String> {
+    let (observed_at, measurement) = match reading {
+        None => return Err("no reading for this signal".into()),
+        Some(SignalReading::Failed { error }) => return Err(format!("read failed: {error}")),
+        Some(SignalReading::Ok {
+            observed_at,
+            measurement,
+        }) => (*observed_at, measurement),
+    };
+    if measurement.kind() != signal.kind() {
+        return Err(format!(
+            "reading is a {} measurement but the signal is {}",
+            measurement.kind(),
+            signal.kind()
+        ));
+    }
+    let max_age = policy.untrusted_data.max_signal_age;
+    let age = now.duration_since(observed_at);
+    if age > max_age.signed() {
+        return Err(format!(
+            "stale: observed at {observed_at}, older than max_signal_age {max_age}"
+        ));
+    }
+    if let Measurement::Kafka(k) = measurement {
+        check_offsets(k)?;
+    }
+    Ok((observed_at, measurement))
+}
+
+fn check_offsets(k: &KafkaOffsets) -> Result<(), String> {
+    if k.partitions.is_empty() {
+        return Err("topic reported no partitions".into());
+    }
+    let mut seen = BTreeSet::new();
+    for p in &k.partitions {
+        if !seen.insert(p.partition) {
+            return Err(format!("partition {} reported twice", p.partition));
+        }
+        if p.low_watermark < 0 || p.low_watermark > p.high_watermark {
+            return Err(format!(
+                "partition {}: watermarks low {} / high {} are inconsistent",
+                p.partition, p.low_watermark, p.high_watermark
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn untrusted(signal: &SignalConfig, why: String) -> AssessedSignal {
+    AssessedSignal {
+        assessment: SignalAssessment {
+            signal: signal.name().to_string(),
+            kind: signal.kind().to_string(),
+            trusted: false,
+            backlog: None,
+            recommendation: None,
+            partitions: None,
+            partition_lag: Vec::new(),
+            stuck_partitions: Vec::new(),
+            consecutive_failures: 0,
+            detail: why,
+        },
+        wanted: None,
+        backlog: 0,
+        stages: None,
+        capped: false,
+        stuck_with_lag: false,
+        partition_request: None,
+    }
+}

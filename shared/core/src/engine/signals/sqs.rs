@@ -1,0 +1,96 @@
+//! An SQS queue's depth as a signal: backlog from visible (+ in-flight,
+//! + delayed), keep-up from in-flight messages averaged over a window.
+
+use jiff::Timestamp;
+
+use super::sizing::{within_tolerance, workers_needed};
+use super::AssessedSignal;
+use crate::config::{PolicyConfig, SqsSignal};
+use crate::engine::decision::SignalAssessment;
+use crate::engine::observation::SqsDepth;
+use crate::engine::state::{TargetState, TimedValue};
+
+/// Busy workers behind an SQS signal, averaged over the keep-up window:
+/// each in-flight message occupies a worker (or one of its slots).
+pub(super) fn average_busy(
+    cfg: &SqsSignal,
+    depth: &SqsDepth,
+    policy: &PolicyConfig,
+    observed_at: Timestamp,
+    now: Timestamp,
+    next: &mut TargetState,
+) -> f64 {
+    let busy = depth.in_flight as f64 / cfg.in_flight_per_worker.max(1) as f64;
+    let samples = next.busy_samples.entry(cfg.name.clone()).or_default();
+    samples.retain(|s| s.at != observed_at);
+    samples.push(TimedValue {
+        at: observed_at,
+        value: busy,
+    });
+    samples.sort_by_key(|s| s.at);
+    let cutoff = now - policy.keep_up_window.signed();
+    samples.retain(|s| s.at > cutoff || s.at == observed_at);
+    samples.iter().map(|s| s.value).sum::<f64>() / samples.len() as f64
+}
+
+pub(super) fn assess_sqs(
+    cfg: &SqsSignal,
+    depth: &SqsDepth,
+    policy: &PolicyConfig,
+    previous: u32,
+    busy: f64,
+) -> AssessedSignal {
+    let in_flight = if cfg.include_in_flight {
+        depth.in_flight
+    } else {
+        0
+    };
+    let delayed = if cfg.include_delayed {
+        depth.delayed
+    } else {
+        0
+    };
+    let backlog = depth
+        .visible
+        .saturating_add(in_flight)
+        .saturating_add(delayed);
+    let (exact, raw, need) = workers_needed(backlog, Some(busy), policy);
+    let wanted = if within_tolerance(exact, policy, previous) {
+        previous
+    } else {
+        raw
+    };
+    AssessedSignal {
+        assessment: SignalAssessment {
+            signal: cfg.name.clone(),
+            kind: "sqs".into(),
+            trusted: true,
+            backlog: Some(backlog),
+            recommendation: Some(wanted),
+            partitions: None,
+            partition_lag: Vec::new(),
+            stuck_partitions: Vec::new(),
+            consecutive_failures: 0,
+            detail: format!(
+                "backlog {backlog} = visible {}{}{}; {need}",
+                depth.visible,
+                if cfg.include_in_flight {
+                    format!(" + in-flight {}", depth.in_flight)
+                } else {
+                    String::new()
+                },
+                if cfg.include_delayed {
+                    format!(" + delayed {}", depth.delayed)
+                } else {
+                    String::new()
+                },
+            ),
+        },
+        wanted: Some(wanted),
+        backlog,
+        stages: Some([raw, wanted, wanted]),
+        capped: false,
+        stuck_with_lag: false,
+        partition_request: None,
+    }
+}

@@ -1,0 +1,155 @@
+//! Engine tests: one per mechanism, the anchors' published examples, and
+//! properties over random inputs.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use proptest::prelude::*;
+
+use super::*;
+use crate::config::{
+    DirectionConfig, Fallback, HumanDuration, KafkaSignal, LatencyTarget, MissingOffsetPolicy,
+    PartitionCapMode, PolicyConfig, RateLimitPolicy, RateLimits, ScheduleConfig, SelectPolicy,
+    SignalConfig, SqsSignal, TargetConfig, WorkerConfig,
+};
+
+fn t(s: i64) -> Timestamp {
+    // 2026-11-23T00:00:00Z, a Monday.
+    Timestamp::from_second(1_795_392_000 + s).unwrap()
+}
+
+fn sqs_signal(name: &str) -> SignalConfig {
+    SignalConfig::Sqs(SqsSignal {
+        name: name.into(),
+        queue: format!("{name}-url"),
+        include_in_flight: true,
+        include_delayed: false,
+        in_flight_per_worker: 1,
+    })
+}
+
+fn kafka_signal(name: &str) -> KafkaSignal {
+    KafkaSignal {
+        name: name.into(),
+        cluster: "main".into(),
+        group: "g".into(),
+        topic: "t".into(),
+        on_missing_offset: MissingOffsetPolicy::Latest,
+        partition_cap: PartitionCapMode::Partitions,
+        allow_idle_consumers: false,
+        max_partitions: None,
+        max_lag: None,
+    }
+}
+
+fn target(policy: PolicyConfig, signals: Vec<SignalConfig>) -> TargetConfig {
+    TargetConfig {
+        name: "t".into(),
+        signals,
+        worker: WorkerConfig::Ecs(crate::config::EcsWorker {
+            cluster: "c".into(),
+            service: "s".into(),
+        }),
+        policy,
+        schedules: vec![],
+    }
+}
+
+/// A policy with no cooldowns, windows or rate limits: pure target tracking.
+fn plain(min: u32, max: u32, per_worker: f64) -> PolicyConfig {
+    let mut p = PolicyConfig::with_target(min, max, per_worker);
+    for d in [&mut p.scale_out, &mut p.scale_in] {
+        d.cooldown = HumanDuration::secs(0);
+        d.stabilization = HumanDuration::secs(0);
+        d.rate_limits.policies.clear();
+    }
+    p
+}
+
+fn worker(desired: u32) -> WorkerObservation {
+    WorkerObservation {
+        desired,
+        running: desired,
+        pending: 0,
+        deployment_in_progress: false,
+    }
+}
+
+fn sqs_obs(desired: u32, at: Timestamp, depth: SqsDepth) -> Observations {
+    Observations {
+        worker: worker(desired),
+        signals: BTreeMap::from([(
+            "q".to_string(),
+            SignalReading::Ok {
+                observed_at: at,
+                measurement: Measurement::Sqs(depth),
+            },
+        )]),
+    }
+}
+
+fn visible(n: u64) -> SqsDepth {
+    SqsDepth {
+        visible: n,
+        in_flight: 0,
+        delayed: 0,
+    }
+}
+
+fn failed(desired: u32) -> Observations {
+    Observations {
+        worker: worker(desired),
+        signals: BTreeMap::from([(
+            "q".to_string(),
+            SignalReading::Failed {
+                error: "queue q: timeout".into(),
+            },
+        )]),
+    }
+}
+
+fn kafka_obs(desired: u32, at: Timestamp, parts: &[(i64, i64, Option<i64>)]) -> Observations {
+    Observations {
+        worker: worker(desired),
+        signals: BTreeMap::from([(
+            "k".to_string(),
+            SignalReading::Ok {
+                observed_at: at,
+                measurement: Measurement::Kafka(KafkaOffsets {
+                    partitions: parts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &(low, high, committed))| PartitionOffsets {
+                            partition: i as i32,
+                            low_watermark: low,
+                            high_watermark: high,
+                            committed_offset: committed,
+                        })
+                        .collect(),
+                    ..Default::default()
+                }),
+            },
+        )]),
+    }
+}
+
+fn decide_sqs(policy: PolicyConfig, desired: u32, depth: SqsDepth) -> Decision {
+    decide(
+        &target(policy, vec![sqs_signal("q")]),
+        &TargetState::default(),
+        &sqs_obs(desired, t(0), depth),
+        t(0),
+    )
+}
+
+fn cooled(out: u64, inn: u64) -> PolicyConfig {
+    let mut p = plain(0, 100, 10.0);
+    p.scale_out.cooldown = HumanDuration::secs(out);
+    p.scale_in.cooldown = HumanDuration::secs(inn);
+    p
+}
+
+mod limits;
+mod properties;
+mod safety;
+mod signals;

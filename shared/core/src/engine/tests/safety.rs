@@ -1,0 +1,249 @@
+//! Floors, untrusted data, deployments, and state that stays bounded.
+
+use super::*;
+
+// 9. Floors ------------------------------------------------------------------------
+
+#[test]
+fn schedule_floor_applies_lead_early_and_overrides_scale_in_but_not_max() {
+    let mut p = cooled(0, 3600);
+    p.max = 8;
+    let mut tg = target(p, vec![sqs_signal("q")]);
+    tg.schedules.push(ScheduleConfig {
+        name: "morning".into(),
+        cron: "0 8 * * *".parse().unwrap(),
+        timezone: "Europe/Paris".parse().unwrap(),
+        duration: HumanDuration::secs(3600),
+        min: 6,
+        lead: Some(HumanDuration::secs(600)),
+    });
+    // 2026-11-23 08:00 Paris = 07:00Z = t(25200); lead 10 min → 06:50Z.
+    let before = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(1, t(24_599), visible(0)),
+        t(24_599),
+    );
+    assert_eq!(before.desired, 0);
+    let lead = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(1, t(24_600), visible(0)),
+        t(24_600),
+    );
+    assert_eq!(lead.desired, 6);
+    assert_eq!(lead.bounded_by, vec![Term::TargetTracking, Term::Floor]);
+    tg.schedules[0].min = 20;
+    let capped = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(1, t(25_000), visible(0)),
+        t(25_000),
+    );
+    assert_eq!(capped.desired, 8, "a floor never exceeds max");
+}
+
+#[test]
+fn registered_event_floor_overrides_cooldown_and_expires() {
+    let tg = target(cooled(0, 3600), vec![sqs_signal("q")]);
+    let mut state = TargetState::default();
+    state.actions.push(ScalingAction {
+        at: t(0),
+        from: 10,
+        to: 3,
+    });
+    state.register_event(RegisteredEvent {
+        name: "launch".into(),
+        start: t(1000),
+        end: t(2000),
+        min: 12,
+    });
+    // Default lead 5m: the floor starts at t(700) even inside the scale-in cooldown.
+    let d = decide(&tg, &state, &sqs_obs(3, t(650), visible(0)), t(650));
+    assert_eq!(d.desired, 3);
+    let d = decide(&tg, &state, &sqs_obs(3, t(700), visible(0)), t(700));
+    assert_eq!(d.desired, 12);
+    let after = decide(
+        &tg,
+        &d.next_state,
+        &sqs_obs(12, t(2000), visible(0)),
+        t(2000),
+    );
+    assert!(
+        after.next_state.events.is_empty(),
+        "expired events are trimmed"
+    );
+    assert!(after.desired < 12 || after.bounded_by.contains(&Term::ScaleInCooldown));
+}
+
+// 10. Untrusted data -------------------------------------------------------------
+
+#[test]
+fn failed_or_stale_signal_never_scales_in() {
+    let tg = target(plain(0, 100, 10.0), vec![sqs_signal("q")]);
+    let d = decide(&tg, &TargetState::default(), &failed(7), t(0));
+    assert_eq!(d.desired, 7);
+    assert_eq!(d.bounded_by, vec![]);
+    assert!(d.steps.iter().any(|s| s.term == Term::NoTrustedSignal));
+    // Stale: observed 10 minutes ago with max_signal_age 5m.
+    let d = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(7, t(0), visible(0)),
+        t(600),
+    );
+    assert_eq!(d.desired, 7);
+    assert!(
+        d.signals[0].detail.starts_with("stale"),
+        "{}",
+        d.signals[0].detail
+    );
+    // A trusted second signal may scale out, never in, while the first fails.
+    let tg2 = target(plain(0, 100, 10.0), vec![sqs_signal("q"), sqs_signal("r")]);
+    let mut obs = failed(7);
+    obs.signals.insert(
+        "r".into(),
+        SignalReading::Ok {
+            observed_at: t(0),
+            measurement: Measurement::Sqs(visible(10)),
+        },
+    );
+    let d = decide(&tg2, &TargetState::default(), &obs, t(0));
+    assert_eq!(d.desired, 7);
+    assert!(d.bounded_by.contains(&Term::UntrustedSignal));
+}
+
+#[test]
+fn fallback_after_more_than_n_failures_and_replays_do_not_count() {
+    let mut p = plain(0, 100, 10.0);
+    p.untrusted_data.failures_before_fallback = 2;
+    p.untrusted_data.fallback = Fallback::Static(4);
+    let tg = target(p, vec![sqs_signal("q")]);
+    let mut state = TargetState::default();
+    let mut desired = vec![];
+    for i in 0..3 {
+        let d = decide(&tg, &state, &failed(9), t(i * 60));
+        // Replaying the same tick counts nothing twice.
+        let replay = decide(&tg, &d.next_state, &failed(9), t(i * 60));
+        assert_eq!(replay.next_state, d.next_state);
+        desired.push(d.desired);
+        state = d.next_state;
+    }
+    assert_eq!(desired, vec![9, 9, 4]);
+    // One good reading resets the run.
+    let d = decide(&tg, &state, &sqs_obs(4, t(200), visible(40)), t(200));
+    assert!(d.next_state.signal_health.is_empty());
+    assert_eq!(Fallback::CurrentIfHigher(4).apply(9), 9);
+    assert_eq!(Fallback::CurrentIfLower(4).apply(9), 4);
+    assert_eq!(Fallback::Hold.apply(9), 9);
+}
+
+#[test]
+fn wrong_kind_and_inconsistent_offsets_are_untrusted() {
+    let tg = target(plain(0, 100, 10.0), vec![sqs_signal("k")]);
+    let d = decide(
+        &tg,
+        &TargetState::default(),
+        &kafka_obs(3, t(0), &[(0, 10, None)]),
+        t(0),
+    );
+    assert!(!d.signals[0].trusted);
+    let tgk = target(
+        plain(0, 100, 10.0),
+        vec![SignalConfig::Kafka(kafka_signal("k"))],
+    );
+    let d = decide(
+        &tgk,
+        &TargetState::default(),
+        &kafka_obs(3, t(0), &[(50, 10, None)]),
+        t(0),
+    );
+    assert!(!d.signals[0].trusted);
+    assert!(
+        d.signals[0].detail.contains("inconsistent"),
+        "{}",
+        d.signals[0].detail
+    );
+    assert_eq!(d.desired, 3);
+}
+
+// 11. Deployments -------------------------------------------------------------------
+
+#[test]
+fn deployment_in_progress_suspends_scale_in_only() {
+    let tg = target(plain(0, 100, 10.0), vec![sqs_signal("q")]);
+    let mut obs = sqs_obs(8, t(0), visible(10));
+    obs.worker.deployment_in_progress = true;
+    obs.worker.running = 6;
+    obs.worker.pending = 2;
+    let d = decide(&tg, &TargetState::default(), &obs, t(0));
+    assert_eq!(d.desired, 8);
+    assert_eq!((d.running, d.pending), (6, 2));
+    assert!(d.bounded_by.contains(&Term::DeploymentInProgress));
+    obs.signals.insert(
+        "q".into(),
+        SignalReading::Ok {
+            observed_at: t(0),
+            measurement: Measurement::Sqs(visible(150)),
+        },
+    );
+    assert_eq!(decide(&tg, &TargetState::default(), &obs, t(0)).desired, 15);
+}
+
+#[test]
+fn event_source_mapping_counts_stay_in_aws_range() {
+    let mut tg = target(plain(0, 5000, 10.0), vec![sqs_signal("q")]);
+    tg.worker = WorkerConfig::LambdaEventSourceMapping(crate::config::EventSourceMappingWorker {
+        uuid: "u".into(),
+    });
+    let low = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(3, t(0), visible(0)),
+        t(0),
+    );
+    assert_eq!(low.desired, 2);
+    assert!(low.bounded_by.contains(&Term::WorkerLimits));
+    let high = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(900, t(0), visible(20_000)),
+        t(0),
+    );
+    assert_eq!(high.desired, 1000);
+    assert!(
+        high.explanation.contains("worker_limits"),
+        "{}",
+        high.explanation
+    );
+}
+
+// State stays bounded --------------------------------------------------------------
+
+#[test]
+fn state_is_trimmed_to_what_windows_need() {
+    let tg = target(
+        PolicyConfig::with_target(0, 100, 10.0),
+        vec![sqs_signal("q")],
+    );
+    let mut state = TargetState::default();
+    let mut desired = 0;
+    for i in 0..2000 {
+        let backlog = if i % 2 == 0 { 500 } else { 0 };
+        let d = decide(
+            &tg,
+            &state,
+            &sqs_obs(desired, t(i * 15), visible(backlog)),
+            t(i * 15),
+        );
+        desired = d.desired;
+        state = d.next_state;
+    }
+    // 300s window at a 15s tick: at most 21 recommendations.
+    assert!(
+        state.recommendations.len() <= 21,
+        "{}",
+        state.recommendations.len()
+    );
+    assert!(state.actions.len() <= 21, "{}", state.actions.len());
+}

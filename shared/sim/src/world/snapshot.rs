@@ -1,0 +1,46 @@
+//! What the metric sources can see of the world at one second, and its
+//! readings in the engine's terms.
+
+use qscale_core::engine::{KafkaOffsets, PartitionOffsets, SqsDepth};
+
+/// What the metric sources can see at one second.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Visible messages (SQS) or total lag (Kafka).
+    pub visible: u64,
+    /// Messages being processed.
+    pub in_flight: u64,
+    /// Kafka: (produced, committed) per partition.
+    pub partitions: Vec<(u64, u64)>,
+    /// Workers running.
+    pub running: u32,
+}
+
+impl Snapshot {
+    /// The SQS reading.
+    pub fn sqs(&self) -> SqsDepth {
+        SqsDepth {
+            visible: self.visible,
+            in_flight: self.in_flight,
+            delayed: 0,
+        }
+    }
+    /// The Kafka reading.
+    pub fn kafka(&self) -> KafkaOffsets {
+        KafkaOffsets {
+            group_state: None,
+            members: Some(self.running),
+            partitions: self
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(i, &(produced, committed))| PartitionOffsets {
+                    partition: i as i32,
+                    low_watermark: 0,
+                    high_watermark: produced as i64,
+                    committed_offset: Some(committed as i64),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Faults injected by a proxy in front of moto: the SDK's real retry path runs.
+
+use super::*;
+use qscale_integration::fault_proxy::{Fault, FaultProxy, Rule};
+use qscale_integration::moto_addr;
+
+async fn through(rules: Vec<Rule>) -> (FaultProxy, Fixture) {
+    let f = fixture().await;
+    let proxy = FaultProxy::start(moto_addr(), rules).await;
+    (proxy, f)
+}
+
+async fn run_via(proxy: &FaultProxy, f: &Fixture, c: &Config) -> RunSummary {
+    let via = Moto::connect_via(&proxy.endpoint).await;
+    run_once(
+        c,
+        &f.moto.settings(&f.table, &f.audit),
+        &via.clients,
+        now(),
+        ReconcileOptions::default(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn throttling_and_5xx_are_retried_and_the_target_still_scales() {
+    let rules = vec![
+        Rule {
+            operation: "GetQueueAttributes",
+            fault: Fault::Throttle,
+            times: 1,
+        },
+        Rule {
+            operation: "UpdateService",
+            fault: Fault::ServerError,
+            times: 1,
+        },
+    ];
+    let (proxy, f) = through(rules).await;
+    let (cluster, service) = (unique("c"), unique("s"));
+    let url = f.moto.queue_with(&unique("q"), 60).await;
+    f.moto.ecs_service(&cluster, &service, 1).await;
+    let c = config(&[ecs_target(
+        "retry",
+        &url,
+        &cluster,
+        &service,
+        &policy(0, 20, 10, ""),
+    )]);
+    let summary = run_via(&proxy, &f, &c).await;
+    assert_eq!(
+        summary.reports[0].report.outcome,
+        Outcome::Applied,
+        "{}",
+        summary.table()
+    );
+    assert_eq!(f.moto.desired(&cluster, &service).await, 6);
+    assert_eq!(
+        proxy.count("GetQueueAttributes"),
+        2,
+        "one throttled, one retried"
+    );
+    assert_eq!(proxy.count("UpdateService"), 2, "one 500, one retried");
+}
+
+#[tokio::test]
+async fn access_denied_names_the_queue_and_nothing_moves() {
+    let rules = vec![Rule {
+        operation: "GetQueueAttributes",
+        fault: Fault::AccessDenied,
+        times: u32::MAX,
+    }];
+    let (proxy, f) = through(rules).await;
+    let (cluster, service) = (unique("c"), unique("s"));
+    let url = f.moto.queue_with(&unique("q"), 60).await;
+    f.moto.ecs_service(&cluster, &service, 3).await;
+    let c = config(&[ecs_target(
+        "denied",
+        &url,
+        &cluster,
+        &service,
+        &policy(0, 20, 10, ""),
+    )]);
+    let summary = run_via(&proxy, &f, &c).await;
+    let report = &summary.reports[0].report;
+    assert_eq!(report.outcome, Outcome::Refused, "{}", summary.table());
+    let e = report.error.as_deref().unwrap();
+    assert!(e.contains(&format!("queue {url}: access denied")), "{e}");
+    assert_eq!(
+        proxy.count("GetQueueAttributes"),
+        1,
+        "access denied is not retried"
+    );
+    assert_eq!(f.moto.desired(&cluster, &service).await, 3);
+}
