@@ -13,6 +13,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The demo's build (the CLI without its `cloud` feature) must compile too.
+cargo clippy -p qscale --no-default-features --locked -- -D warnings
 echo "== template.yaml (sam validate --lint, cfn-lint)"
 if ! python3 -c "import samcli, cfnlint" >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check aws-sam-cli cfn-lint
