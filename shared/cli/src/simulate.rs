@@ -20,11 +20,12 @@ pub(crate) struct SimulateArgs {
     /// A bundled trace name or a CSV file `t_seconds,rate` (default: flash_crowd).
     #[arg(long, default_value = "flash_crowd")]
     trace: String,
-    /// Policies to run, comma-separated: qscale, keda-hpa, aws-target-tracking, static-peak.
+    /// Policies to run, comma-separated: qscale, keda-hpa, aws-target-tracking, static-peak,
+    /// oracle (the clairvoyant limit).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "qscale,keda-hpa,aws-target-tracking,static-peak"
+        default_value = "qscale,keda-hpa,aws-target-tracking,static-peak,oracle"
     )]
     policy: Vec<String>,
     /// Seed of all randomness.
@@ -61,7 +62,12 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
                     sim::BUNDLED
                 )
             })?;
-            let trace = sim::Trace::from_csv(&args.trace, &text)?;
+            // Reports and plots are named by the file's stem, not its path.
+            let stem = std::path::Path::new(&args.trace)
+                .file_stem()
+                .map_or_else(|| args.trace.clone(), |s| s.to_string_lossy().into_owned());
+            let trace = sim::Trace::from_csv(&stem, &text)
+                .with_context(|| format!("trace file {}", args.trace))?;
             (sim::SimSpec::new(trace, sim::QueueModel::Sqs), None)
         }
     };
@@ -114,6 +120,11 @@ pub(crate) fn backtest(out: Option<&std::path::Path>, seed: u64) -> Result<ExitC
         all.extend(sim::compare(&spec, &config, target, &names).map_err(|e| anyhow!(e))?);
     }
     print!("{}", sim::report::table(&all));
+    for trace in sim::BUNDLED {
+        if let Some(line) = sim::verdict::verdict(trace, &all) {
+            println!("{line}");
+        }
+    }
     if let Some(dir) = out {
         for p in sim::report::write(dir, &all).map_err(|e| anyhow!(e))? {
             println!("wrote {}", p.display());

@@ -23,6 +23,7 @@ fn tmp(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("qscale-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, text).unwrap();
     p
 }
@@ -142,4 +143,25 @@ fn bad_inputs_name_the_field() {
     args[4] = "nope";
     let err = String::from_utf8_lossy(&qscale(&args).stderr).into_owned();
     assert!(err.contains("no target named \"nope\""), "{err}");
+}
+
+#[test]
+fn a_trace_file_in_a_folder_names_its_outputs_by_its_stem() {
+    let trace = tmp("in/a folder/spiky.csv", "");
+    std::fs::write(&trace, "t_seconds,rate\n0,5\n600,5\n").unwrap();
+    let out = trace.parent().unwrap().join("out");
+    let o = qscale(&[
+        "simulate",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--policy",
+        "static-peak,oracle",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("spiky.svg").is_file(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("\nspiky "), "{}", stdout(&o));
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(csv.contains("\nspiky,oracle,"), "{csv}");
 }

@@ -2,9 +2,11 @@
 //! real reconcile code or by a baseline, and the report comparing them.
 
 pub mod adapters;
+pub mod oracle;
 pub mod report;
 pub mod scalers;
 pub mod trace;
+pub mod verdict;
 pub mod world;
 
 use std::sync::Mutex;
@@ -211,7 +213,13 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
 }
 
 /// Policy names accepted by `--policy`.
-pub const POLICIES: &[&str] = &["qscale", "keda-hpa", "aws-target-tracking", "static-peak"];
+pub const POLICIES: &[&str] = &[
+    "qscale",
+    "keda-hpa",
+    "aws-target-tracking",
+    "static-peak",
+    "oracle",
+];
 
 /// Builds the named policies for a target.
 pub fn policies(
@@ -236,6 +244,7 @@ pub fn policies(
                     spec.trace.peak(),
                     spec.workers.service_mean_s,
                 )),
+                "oracle" => Box::new(oracle::Oracle::new(spec, target.policy.max)),
                 other => return Err(format!("policy {other:?} is not one of {POLICIES:?}")),
             })
         })

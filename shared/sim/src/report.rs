@@ -7,15 +7,26 @@ use plotters::prelude::*;
 
 use super::RunResult;
 
+/// Worker-hours as a multiple of the oracle's on the same trace, when the
+/// results hold an oracle row for it.
+pub fn x_oracle(results: &[RunResult], r: &RunResult) -> Option<f64> {
+    results
+        .iter()
+        .find(|o| o.trace == r.trace && o.policy == "oracle")
+        .filter(|o| o.worker_seconds > 0.0)
+        .map(|o| r.worker_seconds / o.worker_seconds)
+}
+
 /// The results as a fixed-width table.
 pub fn table(results: &[RunResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<20} {:<20} {:>9} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8}",
+        "{:<20} {:<20} {:>9} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8}",
         "trace",
         "policy",
         "worker-h",
+        "x oracle",
         "util",
         "wait p50",
         "wait p99",
@@ -28,10 +39,11 @@ pub fn table(results: &[RunResult]) -> String {
     for r in results {
         let _ = writeln!(
             out,
-            "{:<20} {:<20} {:>9.2} {:>5.1}% {:>7.1}s {:>7.1}s {:>7.1}s {:>7}s {:>7} {:>5} {:>8}",
+            "{:<20} {:<20} {:>9.2} {:>8} {:>5.1}% {:>7.1}s {:>7.1}s {:>7.1}s {:>7}s {:>7} {:>5} {:>8}",
             r.trace,
             r.policy,
             r.worker_seconds / 3600.0,
+            x_oracle(results, r).map_or("-".into(), |x| format!("{x:.2}x")),
             r.utilization * 100.0,
             r.wait_p50_s,
             r.wait_p99_s,
@@ -48,15 +60,16 @@ pub fn table(results: &[RunResult]) -> String {
 /// The results as CSV.
 pub fn csv(results: &[RunResult]) -> String {
     let mut out = String::from(
-        "trace,policy,worker_seconds,utilization,wait_p50_s,wait_p99_s,wait_max_s,slo_violation_s,actions,flaps,peak_backlog,completed,left_waiting\n",
+        "trace,policy,worker_seconds,x_oracle,utilization,wait_p50_s,wait_p99_s,wait_max_s,slo_violation_s,actions,flaps,peak_backlog,completed,left_waiting\n",
     );
     for r in results {
         let _ = writeln!(
             out,
-            "{},{},{:.0},{:.4},{:.3},{:.3},{:.3},{},{},{},{},{},{}",
+            "{},{},{:.0},{},{:.4},{:.3},{:.3},{:.3},{},{},{},{},{},{}",
             r.trace,
             r.policy,
             r.worker_seconds,
+            x_oracle(results, r).map_or(String::new(), |x| format!("{x:.3}")),
             r.utilization,
             r.wait_p50_s,
             r.wait_p99_s,

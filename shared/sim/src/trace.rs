@@ -1,7 +1,13 @@
 //! Traffic traces: arrival rate per second over time. Bundled ones are
-//! generated deterministically; users bring theirs as CSV `t_seconds,rate`.
+//! generated deterministically (the random families from a fixed seed of
+//! their own, so every run seed sees the same shape); users bring theirs as
+//! CSV `t_seconds,rate`.
 
 use std::f64::consts::PI;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, LogNormal, Normal, Pareto};
 
 /// Arrival rate (messages/s) for each second of a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +45,15 @@ pub const BUNDLED: &[&str] = &[
     "on_off",
     "slow_ramp",
     "kafka_hot_partition",
+    "batch_dumps",
+    "heavy_tailed_bursts",
+    "sawtooth",
+    "retry_storm",
+    "weekly",
 ];
+
+/// Seed of the random trace families' shapes (not of the run).
+const SHAPE_SEED: u64 = 20_261_124;
 
 impl Trace {
     /// Run length, seconds.
@@ -151,6 +165,38 @@ impl Trace {
             "slow_ramp" => gen(3.0 * h, &|t| 5.0 + 145.0 * t / (3.0 * h)),
             // 20 msg/s for 2 h on 12 partitions, 20% of keys on partition 0.
             "kafka_hot_partition" => gen(2.0 * h, &|_| 20.0),
+            // 3 h: 5 msg/s, and every 15 min (from 5 min) a dump of 20,000
+            // messages over 10 s (at 200 ms each, 67 workers for a minute).
+            "batch_dumps" => gen(3.0 * h, &|t| {
+                if (t - 300.0).rem_euclid(900.0) < 10.0 && t >= 300.0 {
+                    5.0 + 2000.0
+                } else {
+                    5.0
+                }
+            }),
+            "heavy_tailed_bursts" => heavy_tailed_bursts(6.0 * h),
+            // 4 h of ramps 10 -> 150 msg/s over 20 min, each ending in a drop.
+            "sawtooth" => gen(4.0 * h, &|t| 10.0 + 140.0 * (t % 1200.0) / 1200.0),
+            // 3 h at 40 msg/s; from 01:00 a 10-minute outage sends nothing,
+            // then the 24,000 refused messages come back as retries decaying
+            // with τ = 2 min (peak 240 msg/s), and a second echo of 20% at
+            // 01:30 (clients' longer backoff).
+            "retry_storm" => gen(3.0 * h, &|t| {
+                let (start, end, missed, tau) = (h, h + 600.0, 24_000.0, 120.0);
+                if (start..end).contains(&t) {
+                    0.0
+                } else if t >= end {
+                    let echo = if t >= start + 1800.0 {
+                        0.2 * missed / tau * (-(t - start - 1800.0) / tau).exp()
+                    } else {
+                        0.0
+                    };
+                    40.0 + missed / tau * (-(t - end) / tau).exp() + echo
+                } else {
+                    40.0
+                }
+            }),
+            "weekly" => weekly(),
             _ => return None,
         };
         Some(Trace {
@@ -158,6 +204,46 @@ impl Trace {
             rates,
         })
     }
+}
+
+/// On/off bursts with heavy tails: ON and OFF lengths Pareto (α 1.5, from
+/// 60 s and 120 s, capped at 30 min and 1 h), each ON at a log-normal rate
+/// (median 60 msg/s, σ 0.5), silence between.
+fn heavy_tailed_bursts(secs: f64) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(SHAPE_SEED);
+    let on: Pareto<f64> = Pareto::new(60.0, 1.5).expect("valid");
+    let off: Pareto<f64> = Pareto::new(120.0, 1.5).expect("valid");
+    let level = LogNormal::new(60f64.ln(), 0.5).expect("valid");
+    let mut rates = Vec::with_capacity(secs as usize);
+    while rates.len() < secs as usize {
+        let quiet = off.sample(&mut rng).min(3600.0) as usize;
+        rates.extend(std::iter::repeat_n(0.0, quiet));
+        let busy = on.sample(&mut rng).min(1800.0) as usize;
+        let rate = level.sample(&mut rng);
+        rates.extend(std::iter::repeat_n(rate, busy));
+    }
+    rates.truncate(secs as usize);
+    rates
+}
+
+/// Seven days from Monday 00:00: a daily cycle 20 -> 200 msg/s (trough
+/// 04:00, peak 16:00), weekends at 40%, times a slow multiplicative noise
+/// (log-AR(1), σ 0.1, correlation time 5 min).
+fn weekly() -> Vec<f64> {
+    let (h, day) = (3600.0, 86_400.0);
+    let mut rng = ChaCha8Rng::seed_from_u64(SHAPE_SEED + 1);
+    let phi: f64 = (-1.0f64 / 300.0).exp();
+    let shock = Normal::new(0.0, 0.1 * (1.0 - phi * phi).sqrt()).expect("valid");
+    let mut noise = 0.0;
+    (0..(7.0 * day) as u32)
+        .map(|s| {
+            let t = s as f64;
+            let weekend = (t / day) as u32 >= 5;
+            let daily = 20.0 + 180.0 * (1.0 - ((t % day - 4.0 * h) * 2.0 * PI / day).cos()) / 2.0;
+            noise = phi * noise + shock.sample(&mut rng);
+            daily * if weekend { 0.4 } else { 1.0 } * noise.exp()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -189,6 +275,23 @@ mod tests {
         assert_eq!(d.duration_s(), 86_400);
         assert!((d.rates[4 * 3600] - 20.0).abs() < 1e-6);
         assert!((d.rates[16 * 3600] - 200.0).abs() < 1e-6);
+        let dumps = Trace::bundled("batch_dumps").unwrap();
+        let dump: f64 = dumps.rates[1200..1210].iter().map(|r| r - 5.0).sum();
+        assert!((dump - 20_000.0).abs() < 1e-6, "a dump is 20,000 messages");
+        assert_eq!(dumps.rates[1210], 5.0);
+        let storm = Trace::bundled("retry_storm").unwrap();
+        assert_eq!(storm.rates[3600 + 300], 0.0, "outage");
+        assert!((storm.peak() - 240.0).abs() < 1e-6, "{}", storm.peak());
+        let saw = Trace::bundled("sawtooth").unwrap();
+        assert!(saw.rates[1199] > 149.0 && saw.rates[1200] == 10.0);
+        let week = Trace::bundled("weekly").unwrap();
+        assert_eq!(week.duration_s(), 7 * 86_400);
+        let day_mean =
+            |d: usize| week.rates[d * 86_400..(d + 1) * 86_400].iter().sum::<f64>() / 86_400.0;
+        assert!(day_mean(5) < 0.5 * day_mean(2), "weekends are quieter");
+        let bursts = Trace::bundled("heavy_tailed_bursts").unwrap();
+        let on = bursts.rates.iter().filter(|r| **r > 0.0).count();
+        assert!(on > 600 && on < bursts.rates.len() / 2, "on {on} s");
         let f = Trace::bundled("flash_crowd").unwrap();
         assert!(
             (f.rates[1860] / f.rates[1799] - 20.0).abs() < 1e-6,

@@ -1,0 +1,240 @@
+//! The limit to read every policy against: a clairvoyant staffing.
+//!
+//! It knows the whole trace in advance. Per window of one SLO length, it
+//! takes the busiest mean rate of any SLO-long span overlapping the window
+//! (work arriving within one SLO may be spread over it, so a dump is sized by
+//! its span's mean, not its instant, and a burst starting mid-window is not
+//! averaged with the quiet before it), picks the fewest workers that meet the
+//! SLO at that rate under a queueing model, and asks for them `startup + jitter` seconds
+//! ahead so they are running when the window starts. It never exceeds the
+//! target's `max`. While messages are still waiting it keeps enough workers
+//! to clear them within the SLO (at least one), so a window that needs none
+//! does not strand the tail of the burst before it.
+//!
+//! The model: SQS is one M/M/c queue (Erlang C): the fewest c with
+//! P(wait > SLO) = C(c, a)·e^(−(c−a)·SLO/s) ≤ 1%, a = λs. Kafka is one M/M/1
+//! queue per consumer over the partitions range assignment gives it: the
+//! fewest consumers whose busiest one meets the same tail. Exponential service
+//! is pessimistic for the simulated CV 0.5, and the rate within a window is
+//! taken at its mean, so the oracle is a near-bound, not a proof: it pays the
+//! world's real start-up jitter, rebalance pauses and Poisson noise, and its
+//! own SLO-violation seconds are reported like everyone else's.
+
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+
+use super::scalers::Autoscaler;
+use super::world::{QueueModel, World};
+use super::SimSpec;
+
+/// Highest acceptable probability that a message waits longer than the SLO.
+const TAIL: f64 = 0.01;
+
+/// The clairvoyant staffing of one scenario.
+pub struct Oracle {
+    /// Workers wanted per SLO-long window, from second 0.
+    need: Vec<u32>,
+    window_s: u32,
+    /// How far ahead a worker must be asked for to be running in time.
+    lead_s: u32,
+    service_s: f64,
+    slo_s: f64,
+    max: u32,
+}
+
+impl Oracle {
+    /// The staffing for `spec`, never above `max`.
+    pub fn new(spec: &SimSpec, max: u32) -> Oracle {
+        let window_s = spec.slo_s.max(1);
+        let s = spec.workers.service_mean_s;
+        let rates = &spec.trace.rates;
+        let w = window_s as usize;
+        // Mean rate of the SLO-long span starting at each second (prefix sums).
+        let mut prefix = Vec::with_capacity(rates.len() + 1);
+        prefix.push(0.0);
+        for r in rates {
+            prefix.push(prefix.last().unwrap() + r);
+        }
+        let span_mean = |from: usize| {
+            let to = (from + w).min(rates.len());
+            (prefix[to] - prefix[from]) / (to - from) as f64
+        };
+        // A window must carry the busiest span that overlaps it, so a burst
+        // starting mid-window is not averaged with the quiet before it.
+        let need = (0..rates.len().div_ceil(w))
+            .map(|k| {
+                let first = (k * w).saturating_sub(w - 1);
+                let last = ((k + 1) * w).min(rates.len()) - 1;
+                let rate = (first..=last).map(span_mean).fold(0.0, f64::max);
+                workers_for(&spec.queue, rate, s, spec.slo_s as f64).min(max)
+            })
+            .collect();
+        Oracle {
+            need,
+            window_s,
+            lead_s: (spec.workers.startup_s + spec.workers.startup_jitter_s).ceil() as u32,
+            service_s: s,
+            slo_s: spec.slo_s.max(1) as f64,
+            max,
+        }
+    }
+
+    /// Workers wanted at second `t`: the most any window from `t` to
+    /// `t + lead` needs (start ahead of a rise, stop only when it has passed).
+    fn desired_at(&self, t: u32) -> u32 {
+        let last = self.need.len().saturating_sub(1);
+        let from = (t / self.window_s) as usize;
+        let to = ((t + self.lead_s) / self.window_s) as usize;
+        (from.min(last)..=to.min(last))
+            .map(|k| self.need[k])
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl Autoscaler for Oracle {
+    fn name(&self) -> String {
+        "oracle".into()
+    }
+    fn interval_s(&self) -> u32 {
+        1
+    }
+    fn tick(&mut self, world: &Mutex<World>, _now: Timestamp, t: u32) {
+        let mut w = world.lock().unwrap();
+        let backlog = w.backlog();
+        let clear = if backlog > 0 {
+            ((backlog as f64 * self.service_s / self.slo_s).ceil() as u32).clamp(1, self.max.max(1))
+        } else {
+            0
+        };
+        w.set_desired(self.desired_at(t).max(clear));
+    }
+    fn initial_workers(&self) -> Option<u32> {
+        Some(self.desired_at(0))
+    }
+}
+
+/// Fewest workers meeting the SLO tail at `rate` messages/s of mean service
+/// time `s` seconds.
+fn workers_for(queue: &QueueModel, rate: f64, s: f64, slo_s: f64) -> u32 {
+    if rate <= 0.0 {
+        return 0;
+    }
+    match queue {
+        QueueModel::Sqs => erlang_c_workers(rate * s, s, slo_s),
+        QueueModel::Kafka {
+            partitions,
+            hot_share,
+            ..
+        } => kafka_consumers(*partitions, *hot_share, rate * s, s, slo_s),
+    }
+}
+
+/// P(wait > t) in M/M/c with offered load `a` (Erlang C times the tail).
+fn wait_exceeds(c: u32, a: f64, s: f64, t: f64) -> f64 {
+    if (c as f64) <= a {
+        return 1.0;
+    }
+    // Erlang B by its stable recursion, then C from B.
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (k as f64 + a * b);
+    }
+    let rho = a / c as f64;
+    let erlang_c = b / (1.0 - rho * (1.0 - b));
+    erlang_c * (-(c as f64 - a) * t / s).exp()
+}
+
+/// Fewest servers with P(wait > SLO) ≤ [`TAIL`].
+fn erlang_c_workers(a: f64, s: f64, slo_s: f64) -> u32 {
+    let mut c = a.floor() as u32 + 1;
+    while wait_exceeds(c, a, s, slo_s) > TAIL {
+        c += 1;
+    }
+    c
+}
+
+/// Fewest consumers (at most one per partition) whose busiest one, under the
+/// world's range assignment, meets the SLO tail as an M/M/1 queue; all
+/// partitions when none does.
+fn kafka_consumers(partitions: usize, hot_share: f64, a: f64, s: f64, slo_s: f64) -> u32 {
+    let share = |p: usize| {
+        if partitions == 1 {
+            1.0
+        } else if p == 0 {
+            hot_share
+        } else {
+            (1.0 - hot_share) / (partitions - 1) as f64
+        }
+    };
+    let first = (a.floor() as usize + 1).clamp(1, partitions);
+    for c in first..=partitions {
+        // The world's assignment: partition p goes to consumer p·c/P.
+        let mut load = vec![0.0; c];
+        for p in 0..partitions {
+            load[p * c / partitions] += a * share(p);
+        }
+        if load.iter().all(|&l| wait_exceeds(1, l, s, slo_s) <= TAIL) {
+            return c as u32;
+        }
+    }
+    partitions as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erlang_c_matches_textbook_values() {
+        // a = 2 Erlangs on 3 servers: C = 4/9 (standard worked example).
+        let c = wait_exceeds(3, 2.0, 1.0, 0.0);
+        assert!((c - 4.0 / 9.0).abs() < 1e-12, "{c}");
+        assert_eq!(wait_exceeds(2, 2.0, 1.0, 0.0), 1.0, "saturated");
+    }
+
+    #[test]
+    fn big_fleets_run_near_full_utilization_small_ones_keep_headroom() {
+        // 200 ms messages, 60 s SLO.
+        let big = erlang_c_workers(100.0, 0.2, 60.0);
+        assert!(
+            big <= 102,
+            "100 busy workers need almost no headroom: {big}"
+        );
+        // A tight SLO at low load keeps headroom: 1 Erlang, 0.5 s SLO, 1 s work.
+        let small = erlang_c_workers(1.0, 1.0, 0.5);
+        assert!(small >= 3, "{small}");
+    }
+
+    #[test]
+    fn a_hot_partition_needs_a_consumer_of_its_own() {
+        // 12 partitions, 20% of 4 Erlangs on partition 0 = 0.8 of a consumer:
+        // any consumer that also holds another partition is overloaded.
+        let c = kafka_consumers(12, 0.2, 4.0, 0.2, 60.0);
+        assert_eq!(c, 12, "range assignment isolates partition 0 only at 12");
+        // Uniform keys: about the offered load, well under one per partition.
+        let uniform = kafka_consumers(12, 1.0 / 12.0, 4.0, 0.2, 60.0);
+        assert!(uniform < 12, "{uniform}");
+    }
+
+    #[test]
+    fn starts_ahead_of_a_rise_and_respects_max() {
+        let trace = super::super::Trace::from_csv("t", "0,0\n600,0\n601,100\n1200,100\n").unwrap();
+        let spec = SimSpec::new(trace, QueueModel::Sqs);
+        let o = Oracle::new(&spec, 1000);
+        assert_eq!(o.desired_at(0), 0);
+        let at_rise = o.desired_at(600);
+        // The window starting at 600 s is asked for `lead` seconds ahead.
+        assert!(
+            o.desired_at(600 - o.lead_s) >= o.need[10],
+            "asked for ahead"
+        );
+        // The window before the rise carries the span that crosses into it,
+        // so the ask starts at most one window earlier; not before.
+        assert!(o.desired_at(600 - o.lead_s - 1) > 0);
+        assert_eq!(o.desired_at(600 - o.lead_s - o.window_s - 1), 0);
+        assert!(at_rise >= 20, "100 msg/s × 0.2 s = 20 busy: {at_rise}");
+        assert!(Oracle::new(&spec, 7).desired_at(900) <= 7);
+    }
+}

@@ -1,0 +1,128 @@
+//! One line per trace: does qscale's default meet the goal on it?
+//!
+//! The goal (issue 9): SLO-violation seconds at most both KEDA+HPA's and AWS
+//! target tracking's, worker-hours at most 80% of AWS's; on smooth traces
+//! also 0 violation seconds at most 1.10x the oracle's worker-hours. Every
+//! shortfall is named with its numbers, and beside it whether the oracle
+//! itself met the SLO there (if it did not, nothing could at that `max`).
+
+use super::RunResult;
+
+/// Traces whose load changes slowly: the oracle-cost clause applies.
+pub const SMOOTH: &[&str] = &["steady", "diurnal", "slow_ramp", "weekly"];
+
+/// Worker-hours qscale may spend as a share of AWS target tracking's.
+const MAX_SHARE_OF_AWS: f64 = 0.80;
+/// Worker-hours qscale may spend on smooth traces as a multiple of the oracle's.
+const MAX_X_ORACLE_SMOOTH: f64 = 1.10;
+
+/// The verdict on one trace, or `None` when its results lack qscale or a baseline.
+pub fn verdict(trace: &str, results: &[RunResult]) -> Option<String> {
+    let row = |policy: &str| {
+        results
+            .iter()
+            .find(|r| r.trace == trace && r.policy == policy)
+    };
+    let (q, keda, aws) = (
+        row("qscale")?,
+        row("keda-hpa")?,
+        row("aws-target-tracking")?,
+    );
+    let oracle = row("oracle");
+    let mut short = Vec::new();
+    for b in [keda, aws] {
+        if q.slo_violation_s > b.slo_violation_s {
+            short.push(format!(
+                "SLO violation {} s > {}'s {} s",
+                q.slo_violation_s, b.policy, b.slo_violation_s
+            ));
+        }
+    }
+    let share = q.worker_seconds / aws.worker_seconds.max(f64::MIN_POSITIVE);
+    if share > MAX_SHARE_OF_AWS {
+        short.push(format!(
+            "worker-hours {:.0}% of AWS's (goal <= {:.0}%)",
+            share * 100.0,
+            MAX_SHARE_OF_AWS * 100.0
+        ));
+    }
+    if SMOOTH.contains(&trace) {
+        if q.slo_violation_s > 0 {
+            short.push(format!(
+                "smooth trace with {} s of SLO violation (goal 0)",
+                q.slo_violation_s
+            ));
+        }
+        if let Some(o) = oracle.filter(|o| o.worker_seconds > 0.0) {
+            let x = q.worker_seconds / o.worker_seconds;
+            if x > MAX_X_ORACLE_SMOOTH {
+                short.push(format!(
+                    "{x:.2}x the oracle's worker-hours (goal <= {MAX_X_ORACLE_SMOOTH:.2}x)"
+                ));
+            }
+        }
+    }
+    let oracle_note = match oracle {
+        Some(o) if o.slo_violation_s > 0 => {
+            format!(" (the oracle itself: {} s of violation)", o.slo_violation_s)
+        }
+        Some(_) => " (the oracle meets the SLO here)".into(),
+        None => String::new(),
+    };
+    Some(if short.is_empty() {
+        format!("verdict {trace}: met")
+    } else {
+        format!(
+            "verdict {trace}: NOT MET: {}{oracle_note}",
+            short.join("; ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(trace: &str, policy: &str, worker_h: f64, viol: u64) -> RunResult {
+        RunResult {
+            trace: trace.into(),
+            policy: policy.into(),
+            worker_seconds: worker_h * 3600.0,
+            utilization: 0.5,
+            wait_p50_s: 0.0,
+            wait_p99_s: 0.0,
+            wait_max_s: 0.0,
+            slo_violation_s: viol,
+            actions: 0,
+            flaps: 0,
+            peak_backlog: 0,
+            completed: 0,
+            left_waiting: 0,
+            samples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn names_each_shortfall_with_its_numbers() {
+        let rows = vec![
+            run("steady", "qscale", 12.0, 5),
+            run("steady", "keda-hpa", 20.0, 3),
+            run("steady", "aws-target-tracking", 20.0, 10),
+            run("steady", "oracle", 10.0, 0),
+        ];
+        let v = verdict("steady", &rows).unwrap();
+        assert_eq!(
+            v,
+            "verdict steady: NOT MET: SLO violation 5 s > keda-hpa's 3 s; \
+             smooth trace with 5 s of SLO violation (goal 0); \
+             1.20x the oracle's worker-hours (goal <= 1.10x) (the oracle meets the SLO here)"
+        );
+        let met = vec![
+            run("on_off", "qscale", 10.0, 0),
+            run("on_off", "keda-hpa", 20.0, 3),
+            run("on_off", "aws-target-tracking", 20.0, 10),
+        ];
+        assert_eq!(verdict("on_off", &met).unwrap(), "verdict on_off: met");
+        assert_eq!(verdict("missing", &met), None);
+    }
+}
