@@ -60,6 +60,10 @@ enum Command {
         /// Seed of all randomness.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also sweep each baseline's own knob and compare qscale with their
+        /// Pareto frontiers (sweep.csv and <trace>-pareto.svg with --out).
+        #[arg(long)]
+        sweep: bool,
     },
 }
 
@@ -94,6 +98,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::State { command } => cloud::state(command),
         #[cfg(feature = "cloud")]
         Command::Events { command } => cloud::events(command),
-        Command::Backtest { out, seed } => simulate::backtest(out.as_deref(), seed),
+        Command::Backtest { out, seed, sweep } => simulate::backtest(out.as_deref(), seed, sweep),
     }
 }

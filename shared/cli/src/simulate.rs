@@ -41,6 +41,36 @@ pub(crate) struct SimulateArgs {
     /// Write results.csv and an SVG figure here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also run each baseline over a range of its own knob and compare
+    /// qscale with their Pareto frontiers (needs `qscale` in --policy).
+    #[arg(long)]
+    sweep: bool,
+}
+
+/// Runs the sweep for each scenario, prints its frontiers and verdicts, and
+/// writes sweep.csv and the scatter plots into `out`.
+fn sweep(
+    scenarios: &[(sim::SimSpec, &qscale_core::config::TargetConfig)],
+    results: &[sim::RunResult],
+    out: Option<&std::path::Path>,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    let reports = scenarios
+        .iter()
+        .map(|(spec, target)| {
+            sim::sweep::SweepReport::new(spec, target, results).ok_or_else(|| {
+                anyhow!("--sweep compares the baselines with qscale: include qscale in --policy")
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    print!("{}", sim::report::sweep_table(&reports));
+    println!("sweep ran in {:.1} s", started.elapsed().as_secs_f64());
+    if let Some(dir) = out {
+        for p in sim::report::write_sweep(dir, &reports).map_err(|e| anyhow!(e))? {
+            println!("wrote {}", p.display());
+        }
+    }
+    Ok(())
 }
 
 fn load_sim_config(path: Option<&std::path::Path>) -> Result<Config> {
@@ -106,18 +136,27 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
             println!("wrote {}", p.display());
         }
     }
+    if args.sweep {
+        sweep(&[(spec, target)], &results, args.out.as_deref())?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn backtest(out: Option<&std::path::Path>, seed: u64) -> Result<ExitCode> {
+pub(crate) fn backtest(
+    out: Option<&std::path::Path>,
+    seed: u64,
+    with_sweep: bool,
+) -> Result<ExitCode> {
     let config = load_sim_config(None)?;
     let names: Vec<String> = sim::POLICIES.iter().map(|s| s.to_string()).collect();
     let mut all = Vec::new();
+    let mut scenarios = Vec::new();
     for trace in sim::BUNDLED {
         let (mut spec, target) = sim::SimSpec::bundled(trace).expect("bundled");
         spec.seed = seed;
         let target = config.target(target).expect("demo target");
         all.extend(sim::compare(&spec, &config, target, &names).map_err(|e| anyhow!(e))?);
+        scenarios.push((spec, target));
     }
     print!("{}", sim::report::table(&all));
     for trace in sim::BUNDLED {
@@ -129,6 +168,9 @@ pub(crate) fn backtest(out: Option<&std::path::Path>, seed: u64) -> Result<ExitC
         for p in sim::report::write(dir, &all).map_err(|e| anyhow!(e))? {
             println!("wrote {}", p.display());
         }
+    }
+    if with_sweep {
+        sweep(&scenarios, &all, out)?;
     }
     Ok(ExitCode::SUCCESS)
 }

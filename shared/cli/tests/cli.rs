@@ -165,3 +165,47 @@ fn a_trace_file_in_a_folder_names_its_outputs_by_its_stem() {
     let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
     assert!(csv.contains("\nspiky,oracle,"), "{csv}");
 }
+
+#[test]
+fn sweep_writes_each_baselines_points_frontiers_and_a_scatter() {
+    let trace = tmp("sweep/burst.csv", "");
+    std::fs::write(
+        &trace,
+        "t_seconds,rate\n0,5\n300,5\n301,60\n600,60\n601,5\n900,5\n",
+    )
+    .unwrap();
+    let out = trace.parent().unwrap().join("out");
+    let o = qscale(&[
+        "simulate",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--sweep",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        text.contains("keda-hpa frontier     queueLength="),
+        "{text}"
+    );
+    assert!(text.contains("\nsweep burst: "), "{text}");
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    // qscale, the oracle, 8 KEDA, 8 AWS and 4 static settings.
+    assert_eq!(csv.lines().count(), 1 + 2 + 8 + 8 + 4, "{csv}");
+    assert!(csv.contains("burst,keda-hpa,queueLength=5,"), "{csv}");
+    assert!(csv.contains(",true,"), "some point is on a frontier: {csv}");
+    let svg = std::fs::read_to_string(out.join("burst-pareto.svg")).unwrap();
+    assert!(svg.contains("worker-hours") && svg.contains("SLO-violation seconds"));
+
+    let o = qscale(&[
+        "simulate",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--policy",
+        "keda-hpa",
+        "--sweep",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("include qscale in --policy"));
+}

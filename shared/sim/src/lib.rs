@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod oracle;
 pub mod report;
 pub mod scalers;
+pub mod sweep;
 pub mod trace;
 pub mod verdict;
 pub mod world;

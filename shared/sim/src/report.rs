@@ -1,10 +1,12 @@
-//! The comparison report: a table, a CSV, and one SVG figure per trace.
+//! The comparison report: a table, a CSV, and one SVG figure per trace; and
+//! the sweep's frontiers with a scatter per trace.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use plotters::prelude::*;
 
+use super::sweep::{self, Point, SweepReport};
 use super::RunResult;
 
 /// Worker-hours as a multiple of the oracle's on the same trace, when the
@@ -165,6 +167,155 @@ fn plot(path: &Path, trace: &str, runs: &[&RunResult]) -> Result<(), Box<dyn std
             .border_style(BLACK)
             .draw()?;
     }
+    root.present()?;
+    Ok(())
+}
+
+/// Baselines in sweep reports, in order.
+const SWEPT: &[&str] = &["keda-hpa", "aws-target-tracking", "static"];
+
+/// Each trace's frontiers beside qscale and the oracle, then the verdict line.
+pub fn sweep_table(reports: &[SweepReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let _ = writeln!(out, "{} (worker-hours, SLO-violation seconds):", r.trace);
+        let _ = writeln!(
+            out,
+            "  {:<21} {:.2} h, {} s",
+            "qscale (default)", r.qscale.worker_hours, r.qscale.slo_violation_s
+        );
+        if let Some(o) = &r.oracle {
+            let _ = writeln!(
+                out,
+                "  {:<21} {:.2} h, {} s",
+                "oracle", o.worker_hours, o.slo_violation_s
+            );
+        }
+        for b in SWEPT {
+            let front = sweep::frontier(&r.points, b)
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {:.2} h {} s",
+                        p.setting, p.worker_hours, p.slo_violation_s
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" | ");
+            let _ = writeln!(out, "  {:<21} {front}", format!("{b} frontier"));
+        }
+        let _ = writeln!(out, "{}", sweep::verdict(&r.trace, &r.points, &r.qscale));
+    }
+    out
+}
+
+/// Every swept point as CSV, with qscale's and the oracle's rows.
+pub fn sweep_csv(reports: &[SweepReport]) -> String {
+    let mut out = String::from(
+        "trace,baseline,setting,worker_hours,slo_violation_s,on_frontier,dominates_qscale\n",
+    );
+    for r in reports {
+        let fronts: Vec<&Point> = SWEPT
+            .iter()
+            .flat_map(|b| sweep::frontier(&r.points, b))
+            .collect();
+        let fixed = std::iter::once(&r.qscale).chain(r.oracle.as_ref());
+        for p in fixed.chain(&r.points) {
+            let _ = writeln!(
+                out,
+                "{},{},{},{:.3},{},{},{}",
+                r.trace,
+                p.baseline,
+                p.setting,
+                p.worker_hours,
+                p.slo_violation_s,
+                fronts.contains(&p),
+                p.dominates(&r.qscale)
+            );
+        }
+    }
+    out
+}
+
+/// Writes `sweep.csv` and one `<trace>-pareto.svg` per trace into `dir`.
+pub fn write_sweep(dir: &Path, reports: &[SweepReport]) -> Result<Vec<std::path::PathBuf>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let csv_path = dir.join("sweep.csv");
+    std::fs::write(&csv_path, sweep_csv(reports))
+        .map_err(|e| format!("writing {}: {e}", csv_path.display()))?;
+    let mut written = vec![csv_path];
+    for r in reports {
+        let path = dir.join(format!("{}-pareto.svg", r.trace));
+        plot_pareto(&path, r).map_err(|e| format!("plotting {}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Worker-hours (x) against SLO-violation seconds (y): each baseline's swept
+/// points with its frontier as a line, qscale and the oracle as marked points.
+fn plot_pareto(path: &Path, r: &SweepReport) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (900, 650)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let all = r
+        .points
+        .iter()
+        .chain(Some(&r.qscale))
+        .chain(r.oracle.as_ref());
+    let (x_max, y_max) = all.fold((1.0f64, 1.0f64), |(x, y), p| {
+        (x.max(p.worker_hours), y.max(p.slo_violation_s as f64))
+    });
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{}: cost vs SLO violation, swept baselines", r.trace),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..x_max * 1.08, 0.0..y_max * 1.08)?;
+    chart
+        .configure_mesh()
+        .x_desc("worker-hours")
+        .y_desc("SLO-violation seconds")
+        .light_line_style(WHITE)
+        .draw()?;
+    for (i, b) in SWEPT.iter().enumerate() {
+        let color = COLORS[(i + 1) % COLORS.len()];
+        let front: Vec<(f64, f64)> = sweep::frontier(&r.points, b)
+            .iter()
+            .map(|p| (p.worker_hours, p.slo_violation_s as f64))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(front, color.stroke_width(2)))?
+            .label(format!("{b} (frontier; dots: every setting)"))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+            });
+        chart.draw_series(r.points.iter().filter(|p| p.baseline == *b).map(|p| {
+            Circle::new(
+                (p.worker_hours, p.slo_violation_s as f64),
+                4,
+                color.filled(),
+            )
+        }))?;
+    }
+    let marked = [(&r.qscale, COLORS[0], "qscale default")]
+        .into_iter()
+        .chain(r.oracle.as_ref().map(|o| (o, BLACK, "oracle")));
+    for (p, color, name) in marked {
+        let at = (p.worker_hours, p.slo_violation_s as f64);
+        chart
+            .draw_series(std::iter::once(Cross::new(at, 9, color.stroke_width(3))))?
+            .label(name)
+            .legend(move |(x, y)| Cross::new((x + 9, y), 6, color.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
     root.present()?;
     Ok(())
 }
