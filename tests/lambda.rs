@@ -11,11 +11,13 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use jiff::Timestamp;
 use qscale_aws::DynamoStateStore;
 use qscale_core::config::Config;
+use qscale_core::config::HumanDuration;
 use qscale_core::reconcile::{Outcome, StateStore};
 use qscale_integration::kafka::{bootstrap, commit, create_topic, produce};
 use qscale_integration::{unique, Moto};
 use qscale_lambda::{
-    evaluate, prewarm, tick, AlarmStateChange, EvaluateResponse, PrewarmPayload, Runtime,
+    evaluate, prewarm, tick, tick_invocation, AlarmStateChange, EvaluateResponse, PrewarmPayload,
+    Runtime,
 };
 
 fn event(name: &str) -> String {
@@ -85,6 +87,7 @@ targets:
         fanout_above,
         dry_run: false,
         tick_budget: Duration::from_secs(30),
+        schedule_period: Duration::from_secs(60),
     };
     Stack {
         moto,
@@ -110,6 +113,42 @@ async fn tick_reconciles_every_target() {
     assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 25);
     assert_eq!(s.moto.desired(&s.cluster, "click-aggregator").await, 4);
     assert_eq!(s.moto.audit_events(&s.audit).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_sub_minute_interval_runs_one_tick_per_slot_in_one_invocation() {
+    let mut s = stack(250, 50).await;
+    // 5 s ticks inside a 10 s schedule period: two ticks, 5 s apart.
+    s.rt.config.tick_interval = HumanDuration::secs(5);
+    s.rt.schedule_period = Duration::from_secs(10);
+    let started = std::time::Instant::now();
+    let inv = tick_invocation(&s.rt).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!((inv.ticks.len(), inv.skipped_slots), (2, 0), "{inv:?}");
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    assert_eq!(
+        (inv.ticks[0].applied, inv.ticks[0].failed),
+        (2, 0),
+        "{inv:?}"
+    );
+    assert_eq!(inv.ticks[1].failed, 0, "{inv:?}");
+    assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 25);
+    // Each tick claimed its own tick: the state item was written twice.
+    let store = DynamoStateStore::new(
+        s.rt.clients.dynamodb.clone(),
+        &s.rt.settings.state_table,
+        Default::default(),
+    );
+    assert_eq!(store.load("orders").await.unwrap().version, 2);
+
+    // A budget shorter than the slots skips the late ones instead of
+    // running into the next scheduled invocation.
+    s.rt.tick_budget = Duration::from_secs(4);
+    let inv = tick_invocation(&s.rt).await.unwrap();
+    assert_eq!((inv.ticks.len(), inv.skipped_slots), (1, 1), "{inv:?}");
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use std::time::Duration;
 pub use alarm::{targets_for_alarm, AlarmStateChange};
 pub use evaluate::{evaluate, ControlMessage, EvaluateResponse};
 pub use prewarm::{prewarm, register, PrewarmPayload, PrewarmResult};
-pub use tick::{tick, TickSummary};
+pub use tick::{slots, tick, tick_invocation, TickInvocation, TickSummary};
 
 use qscale_aws::{AuditTargets, AwsClients, AwsSettings};
 use qscale_core::config::{Config, ConfigError};
@@ -69,6 +69,9 @@ pub struct Runtime {
     pub dry_run: bool,
     /// Time tick may spend reconciling before it gives up (inside the function timeout).
     pub tick_budget: Duration,
+    /// How often the schedule invokes tick; a shorter `tick_interval` runs
+    /// several ticks inside one invocation.
+    pub schedule_period: Duration,
 }
 
 /// Names of the environment variables the functions read.
@@ -95,6 +98,8 @@ pub mod env {
     pub const CONCURRENCY: &str = "QSCALE_CONCURRENCY";
     /// Seconds tick may spend (default 50).
     pub const TICK_BUDGET_SECONDS: &str = "QSCALE_TICK_BUDGET_SECONDS";
+    /// Seconds between scheduled tick invocations (default 60, the schedule's rate).
+    pub const SCHEDULE_PERIOD_SECONDS: &str = "QSCALE_SCHEDULE_PERIOD_SECONDS";
 }
 
 impl Runtime {
@@ -149,6 +154,7 @@ impl Runtime {
             fanout_above: number(env::FANOUT_ABOVE, 50)? as usize,
             dry_run,
             tick_budget: Duration::from_secs(number(env::TICK_BUDGET_SECONDS, 50)?),
+            schedule_period: Duration::from_secs(number(env::SCHEDULE_PERIOD_SECONDS, 60)?.max(1)),
         })
     }
 

@@ -1,5 +1,8 @@
 //! The scheduled tick: reconcile every target, or fan out one control
-//! message per target when there are too many for one invocation.
+//! message per target when there are too many for one invocation; with a
+//! sub-minute `tick_interval`, several ticks inside one scheduled invocation.
+
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -25,8 +28,63 @@ pub struct TickSummary {
     pub api_calls: u64,
 }
 
+/// What one scheduled invocation did: one tick per `tick_interval` slot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TickInvocation {
+    /// The ticks run, in order.
+    pub ticks: Vec<TickSummary>,
+    /// Slots left out because they could not finish inside the time budget.
+    pub skipped_slots: u32,
+}
+
+/// Ticks per scheduled invocation: the schedule fires once per `period`, and
+/// a shorter `tick_interval` runs `period / tick_interval` ticks inside it.
+pub fn slots(tick_interval: Duration, period: Duration) -> u32 {
+    if tick_interval.is_zero() || tick_interval >= period {
+        return 1;
+    }
+    (period.as_millis() / tick_interval.as_millis()).max(1) as u32
+}
+
+/// One scheduled invocation: a tick now, then one every `tick_interval`
+/// until the schedule's period is used up (one tick when the interval is a
+/// minute or more). Each tick reads the clock and claims its own tick in
+/// every target's state, as a lone tick does. A slot that would start after
+/// the time budget is skipped, and each tick gets at most its slot's time, so
+/// an invocation never runs into the next scheduled one.
+pub async fn tick_invocation(rt: &Runtime) -> Result<TickInvocation, HandlerError> {
+    let interval = rt.config.tick_interval.0;
+    let n = slots(interval, rt.schedule_period);
+    let start = tokio::time::Instant::now();
+    let mut ticks = Vec::with_capacity(n as usize);
+    let mut skipped_slots = 0;
+    for k in 0..n {
+        let offset = interval * k;
+        if offset >= rt.tick_budget {
+            skipped_slots = n - k;
+            break;
+        }
+        tokio::time::sleep_until(start + offset).await;
+        let budget = (rt.tick_budget - offset).min(if n > 1 { interval } else { rt.tick_budget });
+        ticks.push(tick_within(rt, Timestamp::now(), budget).await?);
+    }
+    Ok(TickInvocation {
+        ticks,
+        skipped_slots,
+    })
+}
+
 /// One tick at `now`.
 pub async fn tick(rt: &Runtime, now: Timestamp) -> Result<TickSummary, HandlerError> {
+    tick_within(rt, now, rt.tick_budget).await
+}
+
+/// One tick at `now` that must finish within `budget`.
+async fn tick_within(
+    rt: &Runtime,
+    now: Timestamp,
+    budget: Duration,
+) -> Result<TickSummary, HandlerError> {
     let targets = rt.config.targets.len();
     if targets > rt.fanout_above {
         let queue = rt.control_queue.as_deref().ok_or_else(|| {
@@ -51,14 +109,14 @@ pub async fn tick(rt: &Runtime, now: Timestamp) -> Result<TickSummary, HandlerEr
         dry_run: rt.dry_run,
     };
     let summary = tokio::time::timeout(
-        rt.tick_budget,
+        budget,
         run_once(&rt.config, &rt.settings, &rt.clients, now, options),
     )
     .await
     .map_err(|_| {
         HandlerError::Config(format!(
-            "reconciling {targets} targets took longer than {} s: lower {}",
-            rt.tick_budget.as_secs(),
+            "reconciling {targets} targets took longer than {:.1} s: lower {}",
+            budget.as_secs_f64(),
             super::env::FANOUT_ABOVE
         ))
     })?;
@@ -124,4 +182,19 @@ async fn fan_out(rt: &Runtime, queue: &str) -> Result<(), HandlerError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_minute_intervals_split_the_schedule_period() {
+        let s = Duration::from_secs;
+        assert_eq!(slots(s(15), s(60)), 4);
+        assert_eq!(slots(s(10), s(60)), 6);
+        assert_eq!(slots(s(60), s(60)), 1);
+        assert_eq!(slots(s(300), s(60)), 1);
+        assert_eq!(slots(Duration::ZERO, s(60)), 1);
+    }
 }

@@ -122,3 +122,19 @@ fn static_peak_never_acts_and_kafka_caps_consumers_at_partitions() {
         "one consumer per partition at most"
     );
 }
+
+#[test]
+fn qscale_ticks_at_the_configs_sub_minute_interval() {
+    let config =
+        Config::from_yaml(&DEMO_CONFIG.replace("tick_interval: 60s", "tick_interval: 15s"))
+            .unwrap();
+    let (spec, target) = SimSpec::bundled("steady").unwrap();
+    let p = policies(
+        &["qscale".to_string()],
+        &config,
+        config.target(target).unwrap(),
+        &spec,
+    )
+    .unwrap();
+    assert_eq!(p[0].interval_s(), 15);
+}

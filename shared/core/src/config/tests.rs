@@ -166,6 +166,21 @@ fn number_without_unit_is_not_a_duration() {
 }
 
 #[test]
+fn sub_minute_ticks_split_the_minute_evenly() {
+    for ok in ["5s", "15s", "30s", "60s", "2m"] {
+        let yaml = format!("tick_interval: {ok}\ntargets:{GOOD_TARGET}");
+        assert!(Config::from_yaml(&yaml).is_ok(), "{ok}");
+    }
+    for (bad, shown) in [("7s", "7s"), ("2s", "2s"), ("45s", "45s")] {
+        let e = errors(&format!("tick_interval: {bad}\ntargets:{GOOD_TARGET}"));
+        assert_eq!(
+            e,
+            vec![format!("tick_interval: {shown} is below 60s: it must be at least 5s and divide 60s evenly (5s, 6s, 10s, 12s, 15s, 20s or 30s)")]
+        );
+    }
+}
+
+#[test]
 fn kafka_secrets_never_show_in_debug_output() {
     let yaml = format!(
         "kafka_clusters:\n  main: {{ bootstrap_servers: b:9092, properties: {{ sasl.password: hunter2 }} }}\ntargets:{GOOD_TARGET}"

@@ -9,8 +9,23 @@ pub(super) fn validate(config: &Config) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut push = |path: String, message: String| errors.push(FieldError { path, message });
 
-    if config.tick_interval.0.is_zero() {
+    let tick = config.tick_interval.0;
+    if tick.is_zero() {
         push("tick_interval".into(), "must be greater than 0s".into());
+    } else if tick < std::time::Duration::from_secs(60) {
+        // Sub-minute ticks run inside the once-a-minute scheduled invocation,
+        // so they must split the minute evenly; below 5 s they would only
+        // multiply API calls faster than any worker starts.
+        let ms = tick.as_millis();
+        if ms < 5_000 || 60_000 % ms != 0 {
+            push(
+                "tick_interval".into(),
+                format!(
+                    "{} is below 60s: it must be at least 5s and divide 60s evenly (5s, 6s, 10s, 12s, 15s, 20s or 30s)",
+                    config.tick_interval
+                ),
+            );
+        }
     }
     for (name, cluster) in &config.kafka_clusters {
         if cluster.bootstrap_servers.trim().is_empty() {
