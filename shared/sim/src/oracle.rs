@@ -27,6 +27,7 @@ use jiff::Timestamp;
 use super::scalers::Autoscaler;
 use super::world::{QueueModel, World};
 use super::SimSpec;
+use qscale_core::engine::queueing::{wait_exceeds, workers_for_wait};
 
 /// Highest acceptable probability that a message waits longer than the SLO.
 const TAIL: f64 = 0.01;
@@ -122,37 +123,13 @@ fn workers_for(queue: &QueueModel, rate: f64, s: f64, slo_s: f64) -> u32 {
         return 0;
     }
     match queue {
-        QueueModel::Sqs => erlang_c_workers(rate * s, s, slo_s),
+        QueueModel::Sqs => workers_for_wait(rate * s, s, slo_s, TAIL),
         QueueModel::Kafka {
             partitions,
             hot_share,
             ..
         } => kafka_consumers(*partitions, *hot_share, rate * s, s, slo_s),
     }
-}
-
-/// P(wait > t) in M/M/c with offered load `a` (Erlang C times the tail).
-fn wait_exceeds(c: u32, a: f64, s: f64, t: f64) -> f64 {
-    if (c as f64) <= a {
-        return 1.0;
-    }
-    // Erlang B by its stable recursion, then C from B.
-    let mut b = 1.0;
-    for k in 1..=c {
-        b = a * b / (k as f64 + a * b);
-    }
-    let rho = a / c as f64;
-    let erlang_c = b / (1.0 - rho * (1.0 - b));
-    erlang_c * (-(c as f64 - a) * t / s).exp()
-}
-
-/// Fewest servers with P(wait > SLO) ≤ [`TAIL`].
-fn erlang_c_workers(a: f64, s: f64, slo_s: f64) -> u32 {
-    let mut c = a.floor() as u32 + 1;
-    while wait_exceeds(c, a, s, slo_s) > TAIL {
-        c += 1;
-    }
-    c
 }
 
 /// Fewest consumers (at most one per partition) whose busiest one, under the
@@ -185,27 +162,6 @@ fn kafka_consumers(partitions: usize, hot_share: f64, a: f64, s: f64, slo_s: f64
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn erlang_c_matches_textbook_values() {
-        // a = 2 Erlangs on 3 servers: C = 4/9 (standard worked example).
-        let c = wait_exceeds(3, 2.0, 1.0, 0.0);
-        assert!((c - 4.0 / 9.0).abs() < 1e-12, "{c}");
-        assert_eq!(wait_exceeds(2, 2.0, 1.0, 0.0), 1.0, "saturated");
-    }
-
-    #[test]
-    fn big_fleets_run_near_full_utilization_small_ones_keep_headroom() {
-        // 200 ms messages, 60 s SLO.
-        let big = erlang_c_workers(100.0, 0.2, 60.0);
-        assert!(
-            big <= 102,
-            "100 busy workers need almost no headroom: {big}"
-        );
-        // A tight SLO at low load keeps headroom: 1 Erlang, 0.5 s SLO, 1 s work.
-        let small = erlang_c_workers(1.0, 1.0, 0.5);
-        assert!(small >= 3, "{small}");
-    }
 
     #[test]
     fn a_hot_partition_needs_a_consumer_of_its_own() {

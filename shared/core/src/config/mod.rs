@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use policy::{
     DirectionConfig, Fallback, LatencyTarget, PolicyConfig, RateLimitPolicy, RateLimits,
-    SelectPolicy, UntrustedDataConfig,
+    SelectPolicy, SloConfig, UntrustedDataConfig,
 };
 pub use schedule::ScheduleConfig;
 pub use signal::{KafkaSignal, MissingOffsetPolicy, PartitionCapMode, SignalConfig, SqsSignal};

@@ -19,6 +19,10 @@ pub struct PolicyConfig {
     /// Or derived as acceptable latency / processing time (AWS's backlog-per-instance method).
     #[serde(default)]
     pub latency: Option<LatencyTarget>,
+    /// Size by a wait SLO through a queueing model instead of a fixed
+    /// utilization: see [`SloConfig`]. Off by default.
+    #[serde(default)]
+    pub slo: Option<SloConfig>,
     /// Busy share of workers to aim for when keeping up with load already in
     /// progress (Little's law: SQS in-flight messages, Kafka production rate).
     /// Default 0.8; `null` turns the keep-up term off (backlog only, as KEDA and AWS do).
@@ -53,11 +57,23 @@ pub struct PolicyConfig {
 }
 
 impl PolicyConfig {
-    /// Seconds one worker spends on one message, when the policy knows it.
+    /// Seconds one worker spends on one message, when the policy knows it
+    /// (`slo.processing_time`, else `latency.processing_time_per_message`).
     pub fn processing_time_s(&self) -> Option<f64> {
-        self.latency
+        self.slo
             .as_ref()
-            .map(|l| l.processing_time_per_message.as_secs_f64())
+            .and_then(|s| s.processing_time)
+            .or_else(|| self.latency.as_ref().map(|l| l.processing_time_per_message))
+            .map(|d| d.as_secs_f64())
+    }
+
+    /// Scale-out rate limits in force. With `slo`, the default limits do not
+    /// apply (the queueing model sizes the step, and a burst must not wait
+    /// for a ramp); limits configured to anything else still do.
+    pub fn scale_out_rate_limits(&self) -> Option<&RateLimits> {
+        let default = self.slo.is_some()
+            && self.scale_out.rate_limits == DirectionConfig::default_scale_out().rate_limits;
+        (!default).then_some(&self.scale_out.rate_limits)
     }
 
     /// Backlog per worker the policy aims for.
@@ -77,6 +93,7 @@ impl PolicyConfig {
             max,
             target_per_worker: Some(target_per_worker),
             latency: None,
+            slo: None,
             target_utilization: default_target_utilization(),
             keep_up_window: default_keep_up_window(),
             tolerance: default_tolerance(),
@@ -105,6 +122,30 @@ impl LatencyTarget {
     pub fn target_per_worker(&self) -> f64 {
         self.acceptable.as_secs_f64() / self.processing_time_per_message.as_secs_f64()
     }
+}
+
+/// Sizing by a wait SLO. Workers = the fewest that keep up with the
+/// estimated arrivals so that no more than `100 − percentile` % of messages
+/// wait longer than `wait` (Erlang C), plus those that clear the current
+/// backlog within one `wait`. `target_utilization` is not used then; the
+/// backlog target (`target_per_worker` / `latency`) still drives activation
+/// and the partition cap.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloConfig {
+    /// Longest acceptable wait of a message.
+    pub wait: HumanDuration,
+    /// Share of messages that must wait less, percent. Default 99.
+    #[serde(default = "default_slo_percentile")]
+    pub percentile: f64,
+    /// Mean time a worker spends on one message; default
+    /// `latency.processing_time_per_message`.
+    #[serde(default)]
+    pub processing_time: Option<HumanDuration>,
+}
+
+fn default_slo_percentile() -> f64 {
+    99.0
 }
 
 /// Cooldown, stabilization window and rate limits of one direction.

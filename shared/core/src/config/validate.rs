@@ -110,6 +110,28 @@ fn validate_target(
         }
         _ => {}
     }
+    if let Some(slo) = &p.slo {
+        if slo.wait.0.is_zero() {
+            push(format!("{at}.policy.slo.wait"), "must be above 0s".into());
+        }
+        if !(slo.percentile > 0.0 && slo.percentile < 100.0) {
+            push(
+                format!("{at}.policy.slo.percentile"),
+                format!("{} must be above 0 and below 100", slo.percentile),
+            );
+        }
+        match p.processing_time_s() {
+            None => push(
+                format!("{at}.policy.slo"),
+                "needs a processing time: set slo.processing_time or latency.processing_time_per_message".into(),
+            ),
+            Some(s) if s <= 0.0 => push(
+                format!("{at}.policy.slo.processing_time"),
+                "must be above 0s".into(),
+            ),
+            _ => {}
+        }
+    }
     if let Some(u) = p.target_utilization.filter(|u| !(*u > 0.0 && *u <= 1.0)) {
         push(
             format!("{at}.policy.target_utilization"),

@@ -8,6 +8,7 @@ mod decision;
 mod floor;
 mod observation;
 pub mod partition_history;
+pub mod queueing;
 mod rate_limit;
 mod signals;
 mod stabilization;
@@ -77,7 +78,7 @@ pub fn decide(
             format!("no signal can be trusted; holding {previous}"),
         );
     } else {
-        signal_recommendation(&mut chain, &trusted, policy.target_per_worker(), previous);
+        signal_recommendation(&mut chain, &trusted, policy, previous);
         let total_backlog: u64 = trusted.iter().map(|a| a.backlog).sum();
         if previous == 0 && chain.value > 0 && total_backlog <= policy.activation_backlog {
             chain.set(
@@ -212,7 +213,7 @@ pub fn decide(
 fn signal_recommendation(
     chain: &mut Chain,
     trusted: &[&signals::AssessedSignal],
-    target_per_worker: f64,
+    policy: &crate::config::PolicyConfig,
     previous: u32,
 ) {
     let stage = |i: usize| {
@@ -228,11 +229,17 @@ fn signal_recommendation(
         .map(|a| format!("{} {}", a.assessment.signal, a.backlog))
         .collect::<Vec<_>>()
         .join(", ");
-    chain.set(
-        Term::TargetTracking,
-        stage(0),
-        format!("backlog ({backlogs}) at {target_per_worker} per worker"),
-    );
+    let sizing = match &policy.slo {
+        Some(slo) => format!(
+            "backlog ({backlogs}) and load sized for a p{} wait <= {} (see signals)",
+            slo.percentile, slo.wait
+        ),
+        None => format!(
+            "backlog ({backlogs}) at {} per worker",
+            policy.target_per_worker()
+        ),
+    };
+    chain.set(Term::TargetTracking, stage(0), sizing);
     if stage(1) != stage(0) {
         chain.set(
             Term::Tolerance,
@@ -312,16 +319,19 @@ fn apply_rate_limits(
 ) {
     let p = &target.policy;
     if chain.value > previous {
-        let limit =
-            rate_limit::scale_out_limit(previous, &next.actions, now, &p.scale_out.rate_limits);
+        // Under `slo` the default scale-out limits are off (see PolicyConfig).
+        let Some(limits) = p.scale_out_rate_limits() else {
+            return;
+        };
+        let limit = rate_limit::scale_out_limit(previous, &next.actions, now, limits);
         if chain.value > limit {
             chain.set(
                 Term::ScaleOutRateLimit,
                 limit,
                 format!(
                     "scale-out rate limit ({:?} of {} policies) allows {limit}",
-                    p.scale_out.rate_limits.select,
-                    p.scale_out.rate_limits.policies.len()
+                    limits.select,
+                    limits.policies.len()
                 ),
             );
         }

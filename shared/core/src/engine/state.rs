@@ -24,6 +24,10 @@ pub struct TargetState {
     /// Recent busy-worker samples per SQS signal, for the keep-up average.
     #[serde(default)]
     pub busy_samples: BTreeMap<String, Vec<TimedValue>>,
+    /// The last two visible depths per SQS signal: how fast the queue grows
+    /// tells how far arrivals exceed what the fleet completes (`slo` sizing).
+    #[serde(default)]
+    pub depth_samples: BTreeMap<String, Vec<TimedValue>>,
     /// Registered one-off events (pre-warm floors).
     #[serde(default)]
     pub events: Vec<RegisteredEvent>,

@@ -17,7 +17,7 @@ use super::observation::{KafkaOffsets, Measurement, SignalReading};
 use super::state::{SignalHealth, TargetState};
 use crate::config::{PolicyConfig, SignalConfig};
 use kafka::assess_kafka;
-use sqs::{assess_sqs, average_busy};
+use sqs::{arrival_excess, assess_sqs, average_busy};
 
 /// A signal after assessment, with what the pipeline needs beyond the public record.
 #[derive(Debug)]
@@ -54,6 +54,8 @@ pub(crate) fn assess_all(
         .retain(|name, _| configured.contains(name.as_str()));
     next.busy_samples
         .retain(|name, _| configured.contains(name.as_str()));
+    next.depth_samples
+        .retain(|name, _| configured.contains(name.as_str()));
 
     signals
         .iter()
@@ -66,7 +68,11 @@ pub(crate) fn assess_all(
                         unreachable!("kind checked")
                     };
                     let busy = average_busy(cfg, depth, policy, observed_at, now, next);
-                    assess_sqs(cfg, depth, policy, previous, busy)
+                    let excess = policy
+                        .slo
+                        .as_ref()
+                        .map(|_| arrival_excess(cfg, depth, policy, observed_at, now, next));
+                    assess_sqs(cfg, depth, policy, previous, busy, excess)
                 }
                 Ok((observed_at, Measurement::Kafka(offsets))) => {
                     let SignalConfig::Kafka(cfg) = signal else {

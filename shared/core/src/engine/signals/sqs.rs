@@ -33,12 +33,43 @@ pub(super) fn average_busy(
     samples.iter().map(|s| s.value).sum::<f64>() / samples.len() as f64
 }
 
+/// Messages per second by which arrivals exceed completions: the growth of
+/// the visible depth since the previous sample within the keep-up window (0
+/// when it shrank or there is none). In-flight messages are already in the
+/// busy count, so this adds only what the fleet is not yet serving. A replay
+/// of the same observation compares with the same earlier sample.
+pub(super) fn arrival_excess(
+    cfg: &SqsSignal,
+    depth: &SqsDepth,
+    policy: &PolicyConfig,
+    observed_at: Timestamp,
+    now: Timestamp,
+    next: &mut TargetState,
+) -> f64 {
+    let samples = next.depth_samples.entry(cfg.name.clone()).or_default();
+    samples.retain(|s| s.at < observed_at);
+    let cutoff = now - policy.keep_up_window.signed();
+    let excess = samples.last().filter(|s| s.at > cutoff).map_or(0.0, |s| {
+        let dt = observed_at.duration_since(s.at).as_secs_f64();
+        ((depth.visible as f64 - s.value) / dt).max(0.0)
+    });
+    // The previous sample stays beside the new one, so a replay finds it.
+    let keep = samples.len().saturating_sub(1);
+    samples.drain(..keep);
+    samples.push(TimedValue {
+        at: observed_at,
+        value: depth.visible as f64,
+    });
+    excess
+}
+
 pub(super) fn assess_sqs(
     cfg: &SqsSignal,
     depth: &SqsDepth,
     policy: &PolicyConfig,
     previous: u32,
     busy: f64,
+    excess: Option<f64>,
 ) -> AssessedSignal {
     let in_flight = if cfg.include_in_flight {
         depth.in_flight
@@ -54,7 +85,16 @@ pub(super) fn assess_sqs(
         .visible
         .saturating_add(in_flight)
         .saturating_add(delayed);
-    let (exact, raw, need) = workers_needed(backlog, Some(busy), policy);
+    // Offered load: the busy workers, plus what the growth of the queue says
+    // arrives beyond them (with `slo`).
+    let excess_busy = excess.unwrap_or(0.0) * policy.processing_time_s().unwrap_or(0.0);
+    let (exact, raw, mut need) = workers_needed(backlog, Some(busy + excess_busy), policy);
+    if let Some(e) = excess.filter(|e| *e > 0.0) {
+        need.push_str(&format!(
+            " (busy {busy:.1} + queue growing {e:.1} msg/s = {:.1} busy)",
+            busy + excess_busy
+        ));
+    }
     let wanted = if within_tolerance(exact, policy, previous) {
         previous
     } else {

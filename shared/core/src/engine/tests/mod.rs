@@ -153,3 +153,4 @@ mod limits;
 mod properties;
 mod safety;
 mod signals;
+mod slo;

@@ -13,9 +13,16 @@ fn arb_policy() -> impl Strategy<Value = PolicyConfig> {
         0u64..400,
         0u64..400,
         0u64..400,
+        prop::option::of((1u64..300, 50u32..100)),
     )
-        .prop_map(|(min, span, per, out_cd, in_cd, out_w, in_w)| {
+        .prop_map(|(min, span, per, out_cd, in_cd, out_w, in_w, slo)| {
             let mut p = PolicyConfig::with_target(min, min + span, per as f64);
+            // Half the policies size by a wait SLO (200 ms messages).
+            p.slo = slo.map(|(wait, percentile)| crate::config::SloConfig {
+                wait: HumanDuration::secs(wait),
+                percentile: percentile as f64 - 0.5,
+                processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
+            });
             p.scale_out.cooldown = HumanDuration::secs(out_cd);
             p.scale_in.cooldown = HumanDuration::secs(in_cd);
             p.scale_out.stabilization = HumanDuration::secs(out_w);

@@ -1,0 +1,137 @@
+//! Sizing by a wait SLO: Erlang C for the load in progress, the backlog
+//! cleared within one wait, queue growth as arrivals, and default scale-out
+//! rate limits that do not hold a burst back.
+
+use super::*;
+use crate::config::SloConfig;
+
+/// 200 ms messages, 60 s p99 wait; the default policy otherwise.
+fn slo_policy() -> PolicyConfig {
+    let mut p = PolicyConfig::with_target(0, 1000, 150.0);
+    p.slo = Some(SloConfig {
+        wait: HumanDuration::secs(60),
+        percentile: 99.0,
+        processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
+    });
+    p
+}
+
+#[test]
+fn a_big_busy_fleet_runs_near_full_utilization() {
+    // 100 messages in flight = 100 busy workers. At 80% utilization the old
+    // keep-up term asks 125; the queueing model needs one or two spare.
+    let depth = SqsDepth {
+        visible: 0,
+        in_flight: 100,
+        delayed: 0,
+    };
+    // From 80, outside the 10% tolerance band around the need.
+    let d = decide_sqs(slo_policy(), 80, depth);
+    assert!((101..=103).contains(&d.desired), "{}", d.explain());
+    assert!(
+        d.signals[0].detail.contains("Erlang C"),
+        "{}",
+        d.signals[0].detail
+    );
+    let mut old = slo_policy();
+    old.slo = None;
+    assert_eq!(decide_sqs(old, 80, depth).desired, 125);
+}
+
+#[test]
+fn a_burst_gets_its_whole_need_in_one_step() {
+    // From one idle worker, 12,000 waiting: 12,000 × 0.2 s / 60 s = 40
+    // workers to clear it within one wait. The default scale-out rate limit (16 pods or
+    // 1500% per minute) would give 17; under `slo` it does not apply.
+    let d = decide_sqs(slo_policy(), 1, visible(12_000));
+    assert_eq!(d.desired, 40, "{}", d.explain());
+    assert!(
+        !d.bounded_by.contains(&Term::ScaleOutRateLimit),
+        "{:?}",
+        d.bounded_by
+    );
+    // Limits the user configured still hold.
+    let mut limited = slo_policy();
+    limited.scale_out.rate_limits.policies = vec![RateLimitPolicy::Pods {
+        value: 4,
+        period: HumanDuration::secs(60),
+    }];
+    let d = decide_sqs(limited, 1, visible(12_000));
+    assert_eq!(d.desired, 5);
+    assert!(d.bounded_by.contains(&Term::ScaleOutRateLimit));
+}
+
+#[test]
+fn a_growing_queue_counts_as_arrivals_the_fleet_does_not_serve() {
+    let mut p = slo_policy();
+    for d in [&mut p.scale_out, &mut p.scale_in] {
+        d.cooldown = HumanDuration::secs(0);
+        d.stabilization = HumanDuration::secs(0);
+    }
+    let tg = target(p, vec![sqs_signal("q")]);
+    let depth = |visible| SqsDepth {
+        visible,
+        in_flight: 10,
+        delayed: 0,
+    };
+    let first = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(10, t(0), depth(600)),
+        t(0),
+    );
+    // 60 s later the queue grew by 6,000: arrivals exceed completions by
+    // 100 msg/s = 20 more busy workers, beside the 10 in flight.
+    let second = decide(
+        &tg,
+        &first.next_state,
+        &sqs_obs(10, t(60), depth(6_600)),
+        t(60),
+    );
+    let detail = &second.signals[0].detail;
+    assert!(
+        detail.contains("queue growing 100.0 msg/s = 30.0 busy"),
+        "{detail}"
+    );
+    // Erlang C for 30 busy, plus 6,610 × 0.2 / 60 = 23 to clear the backlog.
+    assert!(
+        (31 + 23..=33 + 23).contains(&second.desired),
+        "{}",
+        second.explain()
+    );
+    // A replay of the same tick finds the same earlier sample.
+    let again = decide(
+        &tg,
+        &second.next_state,
+        &sqs_obs(10, t(60), depth(6_600)),
+        t(60),
+    );
+    assert_eq!(again.desired, second.desired);
+    assert_eq!(again.next_state, second.next_state);
+}
+
+#[test]
+fn slo_settings_are_validated_with_their_field() {
+    let yaml = |slo: &str| {
+        format!(
+            "targets:\n  - name: a\n    signals: [ {{ sqs: {{ name: q, queue: q }} }} ]\n    worker: {{ ecs: {{ cluster: c, service: s }} }}\n    policy: {{ min: 0, max: 5, target_per_worker: 10, slo: {slo} }}\n"
+        )
+    };
+    let errors = |slo: &str| match crate::config::Config::from_yaml(&yaml(slo)) {
+        Err(crate::config::ConfigError::Invalid(e)) => {
+            e.iter().map(|e| e.to_string()).collect::<Vec<_>>()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        errors("{ wait: 60s }"),
+        vec!["targets[0].policy.slo: needs a processing time: set slo.processing_time or latency.processing_time_per_message"]
+    );
+    assert_eq!(
+        errors("{ wait: 60s, percentile: 100, processing_time: 200ms }"),
+        vec!["targets[0].policy.slo.percentile: 100 must be above 0 and below 100"]
+    );
+    assert!(
+        crate::config::Config::from_yaml(&yaml("{ wait: 60s, processing_time: 200ms }")).is_ok()
+    );
+}
