@@ -190,7 +190,8 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
     }
     let w = world.into_inner().unwrap();
     let tally = &w.tally;
-    let q = |p: f64| tally.waits_ms.value_at_quantile(p) as f64 / 1000.0;
+    let waits = tally.waits_ms();
+    let q = |p: f64| waits.value_at_quantile(p) as f64 / 1000.0;
     RunResult {
         trace: spec.trace.name.clone(),
         policy: scaler.name(),
@@ -202,7 +203,7 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
         },
         wait_p50_s: q(0.5),
         wait_p99_s: q(0.99),
-        wait_max_s: tally.waits_ms.max() as f64 / 1000.0,
+        wait_max_s: waits.max() as f64 / 1000.0,
         slo_violation_s: tally.slo_violation_s,
         actions: tally.actions,
         flaps: tally.flaps,

@@ -290,10 +290,7 @@ impl World {
                 };
                 // Arrivals are spread over their second; service starts `1 - budget` in.
                 let wait_s = (t as f64 - arrived as f64) + (1.0 - budget) - 0.5;
-                let _ = self
-                    .tally
-                    .waits_ms
-                    .record((wait_s.max(0.001) * 1000.0) as u64);
+                self.tally.record_wait((wait_s.max(0.001) * 1000.0) as u64);
                 let s = self.service_table[self.rng.next_u32() as usize & (SERVICE_TABLE - 1)];
                 let w = &mut self.workers[i];
                 w.remaining = s;
