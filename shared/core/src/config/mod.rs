@@ -17,8 +17,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use policy::{
-    DirectionConfig, Fallback, LatencyTarget, PolicyConfig, RateLimitPolicy, RateLimits,
-    SelectPolicy, SloConfig, UntrustedDataConfig,
+    DirectionConfig, Fallback, ForecastConfig, ForecastMode, LatencyTarget, PolicyConfig,
+    RateLimitPolicy, RateLimits, SelectPolicy, SloConfig, UntrustedDataConfig,
 };
 pub use schedule::ScheduleConfig;
 pub use signal::{KafkaSignal, MissingOffsetPolicy, PartitionCapMode, SignalConfig, SqsSignal};

@@ -23,6 +23,9 @@ pub struct PolicyConfig {
     /// utilization: see [`SloConfig`]. Off by default.
     #[serde(default)]
     pub slo: Option<SloConfig>,
+    /// Pre-scaling from the target's own load history. Off by default.
+    #[serde(default)]
+    pub forecast: ForecastConfig,
     /// Busy share of workers to aim for when keeping up with load already in
     /// progress (Little's law: SQS in-flight messages, Kafka production rate).
     /// Default 0.8; `null` turns the keep-up term off (backlog only, as KEDA and AWS do).
@@ -94,6 +97,7 @@ impl PolicyConfig {
             target_per_worker: Some(target_per_worker),
             latency: None,
             slo: None,
+            forecast: ForecastConfig::default(),
             target_utilization: default_target_utilization(),
             keep_up_window: default_keep_up_window(),
             tolerance: default_tolerance(),
@@ -146,6 +150,47 @@ pub struct SloConfig {
 
 fn default_slo_percentile() -> f64 {
     99.0
+}
+
+/// Predictive pre-scaling: periods found in the target's per-minute load
+/// history raise a floor `lead` ahead of a forecast rise (`engine::forecast`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastConfig {
+    /// `off`, `forecast_only` (decisions show what it would do, nothing
+    /// changes) or `forecast_and_scale`. Default `off`.
+    #[serde(default)]
+    pub mode: ForecastMode,
+    /// How far ahead a forecast rise is staffed: worker start-up plus one
+    /// tick. Default 2m.
+    #[serde(default = "default_forecast_lead")]
+    pub lead: HumanDuration,
+}
+
+impl Default for ForecastConfig {
+    fn default() -> Self {
+        ForecastConfig {
+            mode: ForecastMode::Off,
+            lead: default_forecast_lead(),
+        }
+    }
+}
+
+/// What the forecast may do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForecastMode {
+    /// No history is kept.
+    #[default]
+    Off,
+    /// Keep history and show the floor the forecast would set; never act on it.
+    ForecastOnly,
+    /// Raise the count to the forecast's floor ahead of a rise.
+    ForecastAndScale,
+}
+
+fn default_forecast_lead() -> HumanDuration {
+    HumanDuration::secs(120)
 }
 
 /// Cooldown, stabilization window and rate limits of one direction.

@@ -92,6 +92,8 @@ pub enum Term {
     Fallback,
     /// A schedule or registered event floor.
     Floor,
+    /// The floor a periodic load forecast sets ahead of a rise.
+    Forecast,
     /// policy.min.
     Min,
     /// policy.max.
@@ -120,6 +122,7 @@ impl Term {
             Term::UntrustedSignal => "untrusted_signal",
             Term::Fallback => "fallback",
             Term::Floor => "floor",
+            Term::Forecast => "forecast",
             Term::Min => "min",
             Term::Max => "max",
             Term::WorkerLimits => "worker_limits",

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::forecast::LoadHistory;
+
 /// Per-target memory, persisted by the state store between invocations.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +30,9 @@ pub struct TargetState {
     /// tells how far arrivals exceed what the fleet completes (`slo` sizing).
     #[serde(default)]
     pub depth_samples: BTreeMap<String, Vec<TimedValue>>,
+    /// Per-minute offered load, kept only with `policy.forecast`.
+    #[serde(default, skip_serializing_if = "LoadHistory::is_empty")]
+    pub load_history: LoadHistory,
     /// Registered one-off events (pre-warm floors).
     #[serde(default)]
     pub events: Vec<RegisteredEvent>,

@@ -271,5 +271,6 @@ pub(super) fn assess_kafka(
         capped,
         stuck_with_lag: stuck_lag > 0,
         partition_request,
+        offered_load: busy,
     }
 }

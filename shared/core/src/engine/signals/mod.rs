@@ -15,9 +15,9 @@ use jiff::Timestamp;
 use super::decision::{PartitionRequest, SignalAssessment};
 use super::observation::{KafkaOffsets, Measurement, SignalReading};
 use super::state::{SignalHealth, TargetState};
-use crate::config::{PolicyConfig, SignalConfig};
+use crate::config::{ForecastMode, PolicyConfig, SignalConfig};
 use kafka::assess_kafka;
-use sqs::{arrival_excess, assess_sqs, average_busy};
+use sqs::{assess_sqs, average_busy, queue_growth};
 
 /// A signal after assessment, with what the pipeline needs beyond the public record.
 #[derive(Debug)]
@@ -36,6 +36,9 @@ pub(crate) struct AssessedSignal {
     pub stuck_with_lag: bool,
     /// Growth asked for.
     pub partition_request: Option<PartitionRequest>,
+    /// Busy workers the load in progress needs (the forecast's history),
+    /// when the signal shows it.
+    pub offered_load: Option<f64>,
 }
 
 /// Assesses every configured signal and updates health and partition progress in `next`.
@@ -68,11 +71,10 @@ pub(crate) fn assess_all(
                         unreachable!("kind checked")
                     };
                     let busy = average_busy(cfg, depth, policy, observed_at, now, next);
-                    let excess = policy
-                        .slo
-                        .as_ref()
-                        .map(|_| arrival_excess(cfg, depth, policy, observed_at, now, next));
-                    assess_sqs(cfg, depth, policy, previous, busy, excess)
+                    let growth = (policy.slo.is_some()
+                        || policy.forecast.mode != ForecastMode::Off)
+                        .then(|| queue_growth(cfg, depth, policy, observed_at, now, next));
+                    assess_sqs(cfg, depth, policy, previous, busy, growth)
                 }
                 Ok((observed_at, Measurement::Kafka(offsets))) => {
                     let SignalConfig::Kafka(cfg) = signal else {
@@ -177,5 +179,6 @@ fn untrusted(signal: &SignalConfig, why: String) -> AssessedSignal {
         capped: false,
         stuck_with_lag: false,
         partition_request: None,
+        offered_load: None,
     }
 }

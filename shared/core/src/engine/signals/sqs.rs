@@ -33,12 +33,11 @@ pub(super) fn average_busy(
     samples.iter().map(|s| s.value).sum::<f64>() / samples.len() as f64
 }
 
-/// Messages per second by which arrivals exceed completions: the growth of
-/// the visible depth since the previous sample within the keep-up window (0
-/// when it shrank or there is none). In-flight messages are already in the
-/// busy count, so this adds only what the fleet is not yet serving. A replay
-/// of the same observation compares with the same earlier sample.
-pub(super) fn arrival_excess(
+/// How fast the visible depth changed since the previous sample within the
+/// keep-up window, messages/s (0 without one). Positive: arrivals exceed
+/// what the fleet completes. A replay of the same observation compares with
+/// the same earlier sample.
+pub(super) fn queue_growth(
     cfg: &SqsSignal,
     depth: &SqsDepth,
     policy: &PolicyConfig,
@@ -69,7 +68,7 @@ pub(super) fn assess_sqs(
     policy: &PolicyConfig,
     previous: u32,
     busy: f64,
-    excess: Option<f64>,
+    growth: Option<f64>,
 ) -> AssessedSignal {
     let in_flight = if cfg.include_in_flight {
         depth.in_flight
@@ -87,7 +86,10 @@ pub(super) fn assess_sqs(
         .saturating_add(delayed);
     // Offered load: the busy workers, plus what the growth of the queue says
     // arrives beyond them (with `slo`).
-    let excess_busy = excess.unwrap_or(0.0) * policy.processing_time_s().unwrap_or(0.0);
+    let per_message = policy.processing_time_s().unwrap_or(0.0);
+    // Sizing counts only growth (a shrinking queue is already being served).
+    let excess = growth.map(|g| g.max(0.0));
+    let excess_busy = excess.unwrap_or(0.0) * per_message;
     let (exact, raw, mut need) = workers_needed(backlog, Some(busy + excess_busy), policy);
     if let Some(e) = excess.filter(|e| *e > 0.0) {
         need.push_str(&format!(
@@ -132,5 +134,11 @@ pub(super) fn assess_sqs(
         capped: false,
         stuck_with_lag: false,
         partition_request: None,
+        // Arrivals = completions (each in-flight message now) + what piled up.
+        offered_load: Some(
+            (depth.in_flight as f64 / cfg.in_flight_per_worker.max(1) as f64
+                + growth.unwrap_or(0.0) * per_message)
+                .max(0.0),
+        ),
     }
 }

@@ -135,3 +135,36 @@ fn slo_settings_are_validated_with_their_field() {
         crate::config::Config::from_yaml(&yaml("{ wait: 60s, processing_time: 200ms }")).is_ok()
     );
 }
+
+#[test]
+fn a_periodic_forecast_raises_the_floor_ahead_and_forecast_only_just_says_so() {
+    use crate::config::ForecastMode;
+    // 40 minutes of history: 60 busy workers in minute 3 of every 15, 2 otherwise.
+    let mut state = TargetState::default();
+    for m in 0..40i64 {
+        let load = if m % 15 == 3 { 60.0 } else { 2.0 };
+        state.load_history.record(t(m * 60), load);
+    }
+    let mut p = slo_policy();
+    p.forecast.mode = ForecastMode::ForecastAndScale;
+    let tg = target(p.clone(), vec![sqs_signal("q")]);
+    let quiet = SqsDepth {
+        visible: 0,
+        in_flight: 2,
+        delayed: 0,
+    };
+    // Minute 47: the burst of minute 48 is within the 2-minute lead.
+    let d = decide(&tg, &state, &sqs_obs(3, t(47 * 60), quiet), t(47 * 60));
+    assert!((61..=64).contains(&d.desired), "{}", d.explain());
+    assert!(d.bounded_by.contains(&Term::Forecast), "{:?}", d.bounded_by);
+    // Minute 40: the next burst is 8 minutes away; nothing is raised.
+    let d = decide(&tg, &state, &sqs_obs(3, t(40 * 60), quiet), t(40 * 60));
+    assert!(d.desired <= 4, "{}", d.explain());
+    // forecast_only: the same forecast is a step that changes nothing.
+    p.forecast.mode = ForecastMode::ForecastOnly;
+    let tg = target(p, vec![sqs_signal("q")]);
+    let d = decide(&tg, &state, &sqs_obs(3, t(47 * 60), quiet), t(47 * 60));
+    assert!(d.desired <= 4, "{}", d.explain());
+    let step = d.steps.iter().find(|s| s.term == Term::Forecast).unwrap();
+    assert!(!step.binding && step.detail.starts_with("forecast_only, not applied"));
+}

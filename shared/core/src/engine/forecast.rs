@@ -1,0 +1,271 @@
+//! Predictive pre-scaling from the target's own history.
+//!
+//! Every decision records the arrival load (busy workers the arrivals need:
+//! for SQS the in-flight count plus the queue's signed growth × processing
+//! time, i.e. completions plus what piled up; for Kafka the production rate ×
+//! processing time) into a per-minute history in the target's state, the
+//! mean of the minute's decisions, bounded to [`HISTORY_MINUTES`]. A batch of
+//! 20,000 messages at 200 ms thus counts as the 67 workers that clear it in a
+//! minute, not as the spike one tick sees. A period `P` (5 to 60 minutes) is
+//! accepted when the seasonal-naive forecast (the load `P` minutes earlier)
+//! predicts the last `2P` minutes with less than half the error of the
+//! persistence forecast (the load a minute earlier). Persistence is what a
+//! reactive scaler effectively assumes, so a period is used only where it
+//! knows better. That takes two periods of history. The same test on the
+//! most recent period alone switches a stale period off again. The forecast
+//! is the most the period predicts for the next `lead`.
+//!
+//! Anchor: AWS predictive scaling forecasts hourly from at least 24 h of
+//! history. This works at minute resolution, on sub-hour periods, after two
+//! periods.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Minutes of load kept: three hours, enough for three 60-minute periods.
+pub const HISTORY_MINUTES: usize = 180;
+/// Shortest and longest period tried, minutes.
+const PERIODS: std::ops::RangeInclusive<usize> = 5..=60;
+/// A period must cut the persistence forecast's error at least this much.
+const MAX_ERROR_RATIO: f64 = 0.5;
+
+/// The per-minute load history in a target's state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadHistory {
+    /// Start of the minute of `minutes[0]`, seconds since the epoch.
+    pub first_minute: i64,
+    /// Mean arrival load of each minute, busy workers, oldest first.
+    pub minutes: Vec<f64>,
+    /// Decisions averaged into the last minute so far.
+    #[serde(default)]
+    pub last_samples: u32,
+}
+
+impl LoadHistory {
+    /// Nothing recorded.
+    pub fn is_empty(&self) -> bool {
+        self.minutes.is_empty()
+    }
+
+    /// Records `load` busy workers at `now` into its minute's mean; minutes
+    /// without a decision stay at 0, and the oldest are dropped.
+    pub fn record(&mut self, now: Timestamp, load: f64) {
+        let minute = now.as_second().div_euclid(60);
+        let load = load.max(0.0);
+        let index = minute - self.first_minute;
+        let fresh = self.minutes.is_empty()
+            || index < 0
+            || index as usize >= self.minutes.len() + HISTORY_MINUTES;
+        if fresh {
+            // Empty, out of order, or a gap longer than the history.
+            *self = LoadHistory {
+                first_minute: minute,
+                minutes: vec![round(load)],
+                last_samples: 1,
+            };
+            return;
+        }
+        let index = index as usize;
+        if index >= self.minutes.len() {
+            self.minutes.resize(index + 1, 0.0);
+            self.last_samples = 0;
+        } else if index + 1 < self.minutes.len() {
+            // A late decision for an earlier minute: that minute is closed.
+            return;
+        }
+        let n = self.last_samples as f64;
+        let slot = &mut self.minutes[index];
+        *slot = round((*slot * n + load) / (n + 1.0));
+        self.last_samples += 1;
+        let excess = self.minutes.len().saturating_sub(HISTORY_MINUTES);
+        self.minutes.drain(..excess);
+        self.first_minute += excess as i64;
+    }
+
+    /// Complete minutes before `now`, oldest first.
+    fn complete(&self, now: Timestamp) -> &[f64] {
+        let current = now.as_second().div_euclid(60) - self.first_minute;
+        let end = current.clamp(0, self.minutes.len() as i64) as usize;
+        &self.minutes[..end]
+    }
+}
+
+/// 0.01 precision keeps the stored JSON short.
+fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// What the history says about the next `lead`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outlook {
+    /// Fewer than two periods of history, or no period beats persistence.
+    NoPeriod,
+    /// A period was found but missed in its most recent period: not used.
+    SwitchedOff {
+        /// Period, minutes.
+        period: usize,
+        /// Its error over the last period / persistence's.
+        ratio: f64,
+    },
+    /// The load the period predicts.
+    Forecast {
+        /// Period, minutes.
+        period: usize,
+        /// Seasonal error / persistence error over the history (two periods at most).
+        ratio: f64,
+        /// Most busy workers predicted from now to `now + lead`.
+        load: f64,
+    },
+}
+
+/// Mean absolute error of forecasting `x[i]` by `x[i - lag]` over the last `n` points.
+fn error(x: &[f64], lag: usize, n: usize) -> f64 {
+    let from = x.len() - n;
+    (from..x.len())
+        .map(|i| (x[i] - x[i - lag]).abs())
+        .sum::<f64>()
+        / n as f64
+}
+
+/// Seasonal error / persistence error over the last `n` minutes for period `p`.
+fn ratio(x: &[f64], p: usize, n: usize) -> f64 {
+    let persistence = error(x, 1, n);
+    if persistence <= f64::EPSILON {
+        // Flat history: nothing to predict.
+        return f64::INFINITY;
+    }
+    error(x, p, n) / persistence
+}
+
+/// The outlook at `now` for the next `lead_s` seconds.
+pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
+    let x = history.complete(now);
+    let ratios: Vec<(usize, f64)> = PERIODS
+        .filter(|&p| x.len() >= 2 * p)
+        .map(|p| (p, ratio(x, p, (x.len() - p).min(2 * p))))
+        .filter(|(_, r)| r.is_finite())
+        .collect();
+    // Multiples of the period fit about as well: take the shortest period
+    // within 0.1 of the best ratio, the fundamental one.
+    let lowest = ratios.iter().map(|(_, r)| *r).fold(f64::INFINITY, f64::min);
+    let best = ratios.into_iter().find(|(_, r)| *r <= lowest + 0.1);
+    let Some((period, r)) = best.filter(|(_, r)| *r < MAX_ERROR_RATIO) else {
+        return Outlook::NoPeriod;
+    };
+    let recent = ratio(x, period, period);
+    if recent >= MAX_ERROR_RATIO {
+        return Outlook::SwitchedOff {
+            period,
+            ratio: recent,
+        };
+    }
+    // The minutes from now to now + lead, each forecast by the minute one
+    // period earlier.
+    let now_minute = x.len() as i64;
+    let ahead = (lead_s / 60.0).ceil() as i64;
+    let load = (now_minute..=now_minute + ahead)
+        .filter_map(|m| {
+            let past = m - period as i64;
+            (past >= 0).then(|| history.minutes.get(past as usize).copied().unwrap_or(0.0))
+        })
+        .fold(0.0, f64::max);
+    Outlook::Forecast {
+        period,
+        ratio: r,
+        load,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at_minute(m: i64) -> Timestamp {
+        Timestamp::from_second(1_795_392_000 + m * 60).unwrap()
+    }
+
+    /// A history of `minutes` minutes where `f(m)` is the load of minute m.
+    fn history(minutes: i64, f: impl Fn(i64) -> f64) -> LoadHistory {
+        let mut h = LoadHistory::default();
+        for m in 0..minutes {
+            h.record(at_minute(m), f(m));
+        }
+        h
+    }
+
+    #[test]
+    fn records_the_minutes_mean_and_stays_bounded() {
+        let mut h = LoadHistory::default();
+        h.record(at_minute(0), 3.0);
+        h.record(at_minute(0) + jiff::SignedDuration::from_secs(30), 7.0);
+        h.record(at_minute(2), 1.0);
+        assert_eq!(h.minutes, vec![5.0, 0.0, 1.0]);
+        let long = history(500, |m| m as f64);
+        assert_eq!(long.minutes.len(), HISTORY_MINUTES);
+        assert_eq!(long.minutes[0], 320.0);
+        // 180 minutes as JSON: a few KB in a 400 KB item.
+        let bytes = serde_json::to_string(&long).unwrap().len();
+        assert!(bytes < 2_000, "{bytes} bytes");
+        let noisy = history(500, |m| m as f64 / 3.0 + 1000.0);
+        let bytes = serde_json::to_string(&noisy).unwrap().len();
+        assert!(bytes < 2_500, "{bytes} bytes");
+    }
+
+    #[test]
+    fn a_quarter_hour_batch_is_found_after_two_periods_and_forecast_ahead() {
+        // A burst of 60 busy workers in minute 3 of every 15, 2 otherwise.
+        let load = |m: i64| if m % 15 == 3 { 60.0 } else { 2.0 };
+        assert_eq!(
+            outlook(&history(29, load), at_minute(29), 120.0),
+            Outlook::NoPeriod,
+            "fewer than two periods of history"
+        );
+        let h = history(31, load);
+        // At minute 31 the next burst is minute 33: within a 2-minute lead.
+        match outlook(&h, at_minute(31), 120.0) {
+            Outlook::Forecast { period, load, .. } => {
+                assert_eq!(period, 15);
+                assert_eq!(load, 60.0);
+            }
+            other => panic!("{other:?}"),
+        }
+        // At minute 50 the next burst is 13 minutes away.
+        let h = history(50, load);
+        assert!(matches!(
+            outlook(&h, at_minute(50), 120.0),
+            Outlook::Forecast { load, .. } if load == 2.0
+        ));
+    }
+
+    #[test]
+    fn smooth_trends_and_noise_have_no_period() {
+        // A ramp: persistence beats any seasonal lag.
+        let ramp = history(180, |m| m as f64);
+        assert_eq!(outlook(&ramp, at_minute(180), 120.0), Outlook::NoPeriod);
+        // Flat load.
+        let flat = history(180, |_| 10.0);
+        assert_eq!(outlook(&flat, at_minute(180), 120.0), Outlook::NoPeriod);
+    }
+
+    #[test]
+    fn a_period_that_stopped_repeating_is_no_longer_used() {
+        // Bursts every 15 minutes for two hours, then irregular load
+        // (m² mod 97 has no period under an hour).
+        let load = |m: i64| {
+            if m < 120 && m % 15 == 3 {
+                60.0
+            } else {
+                2.0 + ((m * m) % 97) as f64 / 50.0
+            }
+        };
+        let h = history(150, load);
+        let before = outlook(&h, at_minute(118), 120.0);
+        assert!(
+            matches!(before, Outlook::Forecast { period: 15, .. }),
+            "{before:?}"
+        );
+        let later = outlook(&h, at_minute(150), 120.0);
+        assert!(!matches!(later, Outlook::Forecast { .. }), "{later:?}");
+    }
+}
