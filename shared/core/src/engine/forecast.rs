@@ -54,11 +54,14 @@ impl LoadHistory {
         let minute = now.as_second().div_euclid(60);
         let load = load.max(0.0);
         let index = minute - self.first_minute;
-        let fresh = self.minutes.is_empty()
-            || index < 0
-            || index as usize >= self.minutes.len() + HISTORY_MINUTES;
+        if index < 0 && !self.minutes.is_empty() {
+            // Older than the history (a late or skewed clock): nothing to add.
+            return;
+        }
+        let fresh =
+            self.minutes.is_empty() || index as usize >= self.minutes.len() + HISTORY_MINUTES;
         if fresh {
-            // Empty, out of order, or a gap longer than the history.
+            // Empty, or a gap longer than the history.
             *self = LoadHistory {
                 first_minute: minute,
                 minutes: vec![round(load)],
@@ -200,6 +203,10 @@ mod tests {
         h.record(at_minute(0), 3.0);
         h.record(at_minute(0) + jiff::SignedDuration::from_secs(30), 7.0);
         h.record(at_minute(2), 1.0);
+        assert_eq!(h.minutes, vec![5.0, 0.0, 1.0]);
+        // Late readings for closed or older minutes change nothing.
+        h.record(at_minute(1), 9.0);
+        h.record(at_minute(-5), 9.0);
         assert_eq!(h.minutes, vec![5.0, 0.0, 1.0]);
         let long = history(500, |m| m as f64);
         assert_eq!(long.minutes.len(), HISTORY_MINUTES);
