@@ -1,6 +1,6 @@
 //! Scaling policy: how backlog becomes a worker count.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::values::HumanDuration;
 
@@ -42,10 +42,16 @@ pub struct PolicyConfig {
     #[serde(default)]
     pub activation_backlog: u64,
     /// Scale-out behaviour.
-    #[serde(default = "DirectionConfig::default_scale_out")]
+    #[serde(
+        default = "DirectionConfig::default_scale_out",
+        deserialize_with = "scale_out_block"
+    )]
     pub scale_out: DirectionConfig,
     /// Scale-in behaviour.
-    #[serde(default = "DirectionConfig::default_scale_in")]
+    #[serde(
+        default = "DirectionConfig::default_scale_in",
+        deserialize_with = "scale_in_block"
+    )]
     pub scale_in: DirectionConfig,
     /// What to do when signals fail or go stale.
     #[serde(default)]
@@ -275,6 +281,55 @@ impl DirectionConfig {
             },
         }
     }
+}
+
+/// A direction block as written in a config: every field may be omitted and
+/// then takes that direction's documented default (scale-out and scale-in
+/// differ), down to the fields of `rate_limits`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectionBlock {
+    #[serde(default)]
+    cooldown: Option<HumanDuration>,
+    #[serde(default)]
+    stabilization: Option<HumanDuration>,
+    #[serde(default)]
+    rate_limits: Option<RateLimitsBlock>,
+}
+
+/// `rate_limits` as written: an omitted field keeps the direction's default.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitsBlock {
+    #[serde(default)]
+    select: Option<SelectPolicy>,
+    #[serde(default)]
+    policies: Option<Vec<RateLimitPolicy>>,
+}
+
+impl DirectionBlock {
+    /// The block's fields over `defaults`.
+    fn over(self, defaults: DirectionConfig) -> DirectionConfig {
+        let limits = self
+            .rate_limits
+            .map_or(defaults.rate_limits.clone(), |r| RateLimits {
+                select: r.select.unwrap_or(defaults.rate_limits.select),
+                policies: r.policies.unwrap_or(defaults.rate_limits.policies),
+            });
+        DirectionConfig {
+            cooldown: self.cooldown.unwrap_or(defaults.cooldown),
+            stabilization: self.stabilization.unwrap_or(defaults.stabilization),
+            rate_limits: limits,
+        }
+    }
+}
+
+fn scale_out_block<'de, D: Deserializer<'de>>(d: D) -> Result<DirectionConfig, D::Error> {
+    Ok(DirectionBlock::deserialize(d)?.over(DirectionConfig::default_scale_out()))
+}
+
+fn scale_in_block<'de, D: Deserializer<'de>>(d: D) -> Result<DirectionConfig, D::Error> {
+    Ok(DirectionBlock::deserialize(d)?.over(DirectionConfig::default_scale_in()))
 }
 
 /// A set of rate-limit policies and how to combine them.

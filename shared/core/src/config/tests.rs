@@ -190,3 +190,45 @@ fn kafka_secrets_never_show_in_debug_output() {
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("sasl.password"), "{shown}");
 }
+
+#[test]
+fn partial_direction_blocks_take_each_directions_documented_defaults() {
+    let policy = |extra: &str| {
+        let yaml = format!(
+            "targets:\n  - name: a\n    signals: [ {{ sqs: {{ name: q, queue: q }} }} ]\n    worker: {{ ecs: {{ cluster: c, service: s }} }}\n    policy: {{ min: 0, max: 5, target_per_worker: 10{extra} }}\n"
+        );
+        Config::from_yaml(&yaml).map(|c| c.targets[0].policy.clone())
+    };
+    let out = DirectionConfig::default_scale_out();
+    let inn = DirectionConfig::default_scale_in();
+    let p = policy(", scale_out: { cooldown: 2m }").unwrap();
+    assert_eq!(
+        p.scale_out,
+        DirectionConfig {
+            cooldown: HumanDuration::secs(120),
+            ..out.clone()
+        }
+    );
+    assert_eq!(p.scale_in, inn);
+    let p = policy(", scale_in: { stabilization: 60s }").unwrap();
+    assert_eq!(
+        p.scale_in,
+        DirectionConfig {
+            stabilization: HumanDuration::secs(60),
+            ..inn.clone()
+        }
+    );
+    let p = policy(", scale_out: { rate_limits: { select: min } }").unwrap();
+    assert_eq!(p.scale_out.rate_limits.select, SelectPolicy::Min);
+    assert_eq!(p.scale_out.rate_limits.policies, out.rate_limits.policies);
+    let p = policy(", scale_in: {}").unwrap();
+    assert_eq!(p.scale_in, inn);
+    let e = match policy(", scale_in: { cooldwn: 1m }") {
+        Err(ConfigError::Invalid(e)) => e[0].to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        e.starts_with("targets[0].policy.scale_in.cooldwn: unknown field `cooldwn`"),
+        "{e}"
+    );
+}
