@@ -3,6 +3,7 @@
 //! Loading parses each target separately so that `qscale validate` reports
 //! every broken target, each error with its field path and the bad value.
 
+mod direction;
 mod policy;
 mod schedule;
 mod signal;
@@ -16,9 +17,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use direction::{DirectionConfig, RateLimitPolicy, RateLimits, SelectPolicy};
 pub use policy::{
-    DirectionConfig, Fallback, ForecastConfig, ForecastMode, LatencyTarget, PolicyConfig,
-    RateLimitPolicy, RateLimits, SelectPolicy, SloConfig, UntrustedDataConfig,
+    Fallback, ForecastConfig, ForecastMode, LatencyTarget, PolicyConfig, SloConfig,
+    UntrustedDataConfig,
 };
 pub use schedule::ScheduleConfig;
 pub use signal::{KafkaSignal, MissingOffsetPolicy, PartitionCapMode, SignalConfig, SqsSignal};

@@ -22,6 +22,11 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::chain::Chain;
+use super::decision::Term;
+use super::state::TargetState;
+use crate::config::{ForecastMode, PolicyConfig};
+
 /// Minutes of load kept: three hours, enough for three 60-minute periods.
 pub const HISTORY_MINUTES: usize = 180;
 /// Shortest and longest period tried, minutes.
@@ -177,6 +182,60 @@ pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
         period,
         ratio: r,
         load,
+    }
+}
+
+/// The forecast's floor: with `forecast_and_scale` it raises the count ahead
+/// of a forecast rise (never lowers it); with `forecast_only`, and when the
+/// forecast switched itself off, it is a step that changes nothing, so the
+/// decision (and its audit event) says what it would have done and why.
+pub(super) fn apply(chain: &mut Chain, next: &TargetState, policy: &PolicyConfig, now: Timestamp) {
+    let lead = policy.forecast.lead;
+    match outlook(&next.load_history, now, lead.as_secs_f64()) {
+        Outlook::NoPeriod => {}
+        Outlook::SwitchedOff { period, ratio } => chain.set(
+            Term::Forecast,
+            chain.value,
+            format!(
+                "forecast off: the {period}-minute period missed in its last period \
+                 (error {ratio:.2}x persistence's, needs < 0.5x)"
+            ),
+        ),
+        Outlook::Forecast {
+            period,
+            ratio,
+            load,
+        } => {
+            let floor = forecast_workers(policy, load);
+            let why = format!(
+                "{period}-minute period (error {ratio:.2}x persistence's) forecasts \
+                 {load:.1} busy within {lead}: {floor} workers"
+            );
+            match policy.forecast.mode {
+                ForecastMode::ForecastAndScale if floor > chain.value => {
+                    chain.set(Term::Forecast, floor, why)
+                }
+                ForecastMode::ForecastOnly if floor > chain.value => chain.set(
+                    Term::Forecast,
+                    chain.value,
+                    format!("forecast_only, not applied: {why}"),
+                ),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Workers for a forecast load: the SLO's queueing model, else the target utilization.
+fn forecast_workers(policy: &PolicyConfig, load: f64) -> u32 {
+    match (&policy.slo, policy.processing_time_s()) {
+        (Some(slo), Some(s)) => super::queueing::workers_for_wait(
+            load,
+            s,
+            slo.wait.as_secs_f64(),
+            1.0 - slo.percentile / 100.0,
+        ),
+        _ => (load / policy.target_utilization.unwrap_or(1.0)).ceil() as u32,
     }
 }
 
