@@ -96,6 +96,19 @@ pub fn decide(
             );
         }
         let recommendation = chain.value;
+        // Safe adoption: the first decision for a target (new, or its state
+        // reset) records the current count as a recommendation too, so the
+        // scale-in window holds it until one window of real observations has
+        // passed. HPA and KEDA would scale in at once; AWS waits for 15 low
+        // datapoints.
+        // (Deciding the adoption tick again re-derives it, like any replay.)
+        if next.adopted_at.is_none_or(|at| at == now) {
+            next.adopted_at = Some(now);
+            next.recommendations.push(TimedCount {
+                at: now,
+                count: previous,
+            });
+        }
         next.recommendations.push(TimedCount {
             at: now,
             count: recommendation,

@@ -33,6 +33,10 @@ pub struct TargetState {
     /// Per-minute offered load, kept only with `policy.forecast`.
     #[serde(default, skip_serializing_if = "LoadHistory::is_empty")]
     pub load_history: LoadHistory,
+    /// When qscale first decided for this target (safe adoption: no
+    /// scale-in before one scale-in window from then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_at: Option<Timestamp>,
     /// Registered one-off events (pre-warm floors).
     #[serde(default)]
     pub events: Vec<RegisteredEvent>,

@@ -247,3 +247,47 @@ fn state_is_trimmed_to_what_windows_need() {
     );
     assert!(state.actions.len() <= 21, "{}", state.actions.len());
 }
+
+#[test]
+fn a_newly_adopted_target_does_not_scale_in_before_one_scale_in_window() {
+    // Default policy: 5m scale-in stabilization and cooldown. A service at 5
+    // with an empty queue, seen for the first time.
+    let tg = target(
+        PolicyConfig::with_target(0, 10, 100.0),
+        vec![sqs_signal("q")],
+    );
+    let first = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(5, t(0), visible(0)),
+        t(0),
+    );
+    assert_eq!(first.desired, 5, "{}", first.explain());
+    assert!(first.bounded_by.contains(&Term::ScaleInStabilization));
+    // A replay of the first tick decides the same.
+    let replay = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(5, t(0), visible(0)),
+        t(0),
+    );
+    assert_eq!(replay.next_state, first.next_state);
+    let mut state = first.next_state;
+    for s in (60..=240).step_by(60) {
+        let d = decide(&tg, &state, &sqs_obs(5, t(s), visible(0)), t(s));
+        assert_eq!(d.desired, 5, "at {s} s: {}", d.explain());
+        state = d.next_state;
+    }
+    // One window after adoption, the empty queue scales it in.
+    let d = decide(&tg, &state, &sqs_obs(5, t(301), visible(0)), t(301));
+    assert_eq!(d.desired, 0, "{}", d.explain());
+    // A policy without a scale-in window scales in at once, as before.
+    let plain_tg = target(plain(0, 10, 100.0), vec![sqs_signal("q")]);
+    let d = decide(
+        &plain_tg,
+        &TargetState::default(),
+        &sqs_obs(5, t(0), visible(0)),
+        t(0),
+    );
+    assert_eq!(d.desired, 0);
+}
