@@ -4,6 +4,7 @@
 //! every broken target, each error with its field path and the bad value.
 
 mod direction;
+pub mod limits;
 mod policy;
 mod schedule;
 mod signal;
@@ -114,6 +115,10 @@ pub struct FieldError {
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            // A problem with the whole document.
+            return write!(f, "{}", self.message);
+        }
         write!(f, "{}: {}", self.path, self.message)
     }
 }
@@ -163,6 +168,7 @@ impl Config {
 
     /// Parses and validates config text.
     pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
+        limits::check(text).map_err(|e| ConfigError::Invalid(vec![e]))?;
         let raw: RawConfig =
             parse_tracked(text).map_err(|e| ConfigError::Invalid(vec![e.under("")]))?;
 

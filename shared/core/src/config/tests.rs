@@ -232,3 +232,28 @@ fn partial_direction_blocks_take_each_directions_documented_defaults() {
         "{e}"
     );
 }
+
+#[test]
+fn deep_or_huge_input_is_refused_before_parsing() {
+    let deep = format!("targets: {}{}", "[".repeat(20_000), "]".repeat(20_000));
+    assert_eq!(
+        errors(&deep),
+        vec!["line 1, column 74: collections nest deeper than 64 levels".to_string()]
+    );
+    // Brackets inside quotes and comments do not count.
+    let quoted = format!(
+        "# {}\ntick_interval: 60s\ntargets:{GOOD_TARGET}",
+        "[".repeat(100)
+    )
+    .replace("queue: q1", &format!("queue: \"{}\"", "{".repeat(100)));
+    assert!(Config::from_yaml(&quoted).is_ok(), "{quoted}");
+    let huge = format!(
+        "# {}\ntargets:{GOOD_TARGET}",
+        "x".repeat(super::limits::MAX_BYTES)
+    );
+    let e = errors(&huge);
+    assert!(
+        e[0].contains("bytes, above the 1048576-byte limit"),
+        "{e:?}"
+    );
+}
