@@ -42,9 +42,13 @@ pub(crate) struct RunArgs {
     /// Targets reconciled at once.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    /// Also print CloudWatch Embedded Metric Format lines.
+    /// Also print CloudWatch Embedded Metric Format lines (before the output).
     #[arg(long)]
     emf: bool,
+    /// `table` for people; `json` prints one JSON object per target and line
+    /// (its reconcile report: target, outcome, decision, error), for scripts.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    output: String,
 }
 
 #[derive(Subcommand)]
@@ -151,7 +155,13 @@ async fn run_once(args: &RunArgs) -> Result<ExitCode> {
             println!("{line}");
         }
     }
-    print!("{}", summary.table());
+    if args.output == "json" {
+        for run in &summary.reports {
+            println!("{}", serde_json::to_string(&run.report)?);
+        }
+    } else {
+        print!("{}", summary.table());
+    }
     Ok(if summary.failures() == 0 {
         ExitCode::SUCCESS
     } else {

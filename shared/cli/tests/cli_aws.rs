@@ -111,6 +111,33 @@ async fn events_add_state_show_and_a_dry_run() {
     assert!(out.contains("1 target(s), 0 failed"), "{out}");
     assert_eq!(moto.desired(&cluster, &service).await, 1);
 
+    // The same run for scripts: one JSON object per target and line.
+    let o = qscale(
+        &[
+            &[
+                "run",
+                "--once",
+                "--dry-run",
+                "--output",
+                "json",
+                "--config",
+                config,
+            ][..],
+            &aws,
+        ]
+        .concat(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["target"], "web");
+    assert_eq!(lines[0]["outcome"], "dry_run");
+    assert_eq!(lines[0]["decision"]["desired"], 6);
+    assert_eq!(moto.desired(&cluster, &service).await, 1);
+
     // `run` without --once is refused: qscale is driven by a schedule.
     let o = qscale(&["run", "--config", config]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
