@@ -257,3 +257,22 @@ fn deep_or_huge_input_is_refused_before_parsing() {
         "{e:?}"
     );
 }
+
+#[test]
+fn slo_and_forecast_defaults_are_the_documented_ones() {
+    let yaml = format!(
+        "targets:{}",
+        GOOD_TARGET.replace(
+            "target_per_worker: 5 }",
+            "target_per_worker: 5, slo: { wait: 60s, processing_time: 200ms } }"
+        )
+    );
+    let c = Config::from_yaml(&yaml).unwrap();
+    assert_eq!(c.tick_interval, HumanDuration::secs(60));
+    let p = &c.targets[0].policy;
+    let slo = p.slo.as_ref().unwrap();
+    assert_eq!(slo.percentile, 99.0);
+    assert_eq!(p.forecast.mode, ForecastMode::Off);
+    assert_eq!(p.forecast.lead, HumanDuration::secs(120));
+    assert_eq!(p.target_utilization, Some(0.8));
+}
