@@ -46,7 +46,14 @@ impl DynamoStateStore {
         target: &str,
         item: &HashMap<String, AttributeValue>,
     ) -> Result<VersionedState, PortError> {
-        let bad = |what: String| PortError::new(self.resource(target), what);
+        // A state that does not parse is never guessed at: no action, and
+        // the error says how to start the target afresh.
+        let bad = |what: String| {
+            PortError::new(
+                self.resource(target),
+                format!("{what}; no action until it is fixed or reset (`qscale state reset {target} --yes`)"),
+            )
+        };
         let version = match item.get("version") {
             Some(AttributeValue::N(n)) => n
                 .parse()
@@ -128,6 +135,23 @@ impl DynamoStateStore {
     }
 
     /// Reads one target's state with a consistent `GetItem`.
+    /// Deletes a target's state: its next reconcile starts afresh, with
+    /// safe adoption (no scale-in before one scale-in window).
+    pub async fn reset(&self, target: &str) -> Result<bool, PortError> {
+        self.calls.count("dynamodb:DeleteItem");
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("target", AttributeValue::S(target.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| PortError::new(self.resource(target), describe(&e)))?;
+        Ok(out.attributes().is_some())
+    }
+
+    /// Reads one target's state (version 0 and empty when it has none).
     pub async fn get(&self, target: &str) -> Result<VersionedState, PortError> {
         self.calls.count("dynamodb:GetItem");
         let out = self

@@ -60,6 +60,17 @@ pub(crate) enum StateCommand {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Delete a target's state (for a state that no longer parses): its next
+    /// reconcile starts afresh and scales in no sooner than one scale-in window.
+    Reset {
+        /// Target name.
+        target: String,
+        /// Confirm: the target's history (windows, cooldowns, events) is lost.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -99,6 +110,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
 pub(crate) fn state(command: StateCommand) -> Result<ExitCode> {
     match command {
         StateCommand::Show { target, aws } => runtime()?.block_on(state_show(&target, &aws)),
+        StateCommand::Reset { target, yes, aws } => {
+            if !yes {
+                return Err(anyhow!(
+                    "state reset deletes {target:?}'s history (windows, cooldowns, registered events): add --yes to confirm"
+                ));
+            }
+            runtime()?.block_on(state_reset(&target, &aws))
+        }
     }
 }
 
@@ -167,6 +186,22 @@ async fn run_once(args: &RunArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn state_reset(target: &str, aws: &AwsArgs) -> Result<ExitCode> {
+    let clients = qscale_aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
+    let store =
+        qscale_aws::DynamoStateStore::new(clients.dynamodb, &aws.state_table, Default::default());
+    let existed = store.reset(target).await?;
+    println!(
+        "{}",
+        if existed {
+            format!("state of {target} deleted: its next reconcile starts afresh")
+        } else {
+            format!("{target} had no state: nothing deleted")
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn state_show(target: &str, aws: &AwsArgs) -> Result<ExitCode> {

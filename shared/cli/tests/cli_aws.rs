@@ -142,3 +142,87 @@ async fn events_add_state_show_and_a_dry_run() {
     let o = qscale(&["run", "--config", config]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[tokio::test]
+async fn a_corrupted_state_acts_on_nothing_is_audited_and_state_reset_recovers() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let moto = Moto::connect().await;
+    let (table, cluster, service) = (unique("state"), unique("c"), unique("s"));
+    moto.state_table(&table).await;
+    let url = moto.queue_with(&unique("q"), 30).await;
+    let audit = moto.queue_with(&unique("audit"), 0).await;
+    moto.ecs_service(&cluster, &service, 1).await;
+    // A hand-edited item whose state no longer parses.
+    moto.clients
+        .dynamodb
+        .put_item()
+        .table_name(&table)
+        .item("target", AttributeValue::S("web".into()))
+        .item("version", AttributeValue::N("3".into()))
+        .item(
+            "state",
+            AttributeValue::S("{\"recommendations\": [tru".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(unique("cli-aws"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("qscale.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "targets:\n  - name: web\n    signals: [ {{ sqs: {{ name: jobs, queue: \"{url}\" }} }} ]\n    worker: {{ ecs: {{ cluster: {cluster}, service: {service} }} }}\n    policy: {{ min: 0, max: 10, target_per_worker: 10 }}\n"
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let ep = endpoint();
+    let aws = [
+        "--endpoint-url",
+        ep.as_str(),
+        "--state-table",
+        table.as_str(),
+    ];
+    let run = || {
+        qscale(
+            &[
+                &["run", "--once", "--output", "json", "--config", config][..],
+                &["--audit-queue", audit.as_str()][..],
+                &aws,
+            ]
+            .concat(),
+        )
+    };
+
+    // 30 messages would want 3 workers, but the state cannot be trusted.
+    let o = run();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["outcome"], "failed");
+    let error = report["error"].as_str().unwrap();
+    assert!(
+        error.contains("web") && error.contains("state is not valid"),
+        "{error}"
+    );
+    assert!(error.contains("qscale state reset web --yes"), "{error}");
+    assert_eq!(moto.desired(&cluster, &service).await, 1, "no action");
+    let events = moto.audit_events(&audit).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].target, "web");
+    assert!(events[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("state is not valid"));
+
+    // Reset needs confirming, then recovers: the next run decides afresh.
+    let o = qscale(&[&["state", "reset", "web"][..], &aws].concat());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("add --yes to confirm"), "{}", text(&o));
+    let o = qscale(&[&["state", "reset", "web", "--yes"][..], &aws].concat());
+    assert!(text(&o).contains("state of web deleted"), "{}", text(&o));
+    let o = run();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(moto.desired(&cluster, &service).await, 3);
+}

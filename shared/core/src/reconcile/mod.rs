@@ -77,7 +77,13 @@ where
     };
     let loaded = match ports.store.load(&target.name).await {
         Ok(v) => v,
-        Err(e) => return fail(format!("loading state: {e}")),
+        Err(e) => {
+            // Unreadable or corrupted state: no action, and the audit trail says why.
+            let error = format!("loading state: {e}");
+            let event = AuditEvent::failure_before_decision(&target.name, now, error.clone());
+            publish_audit(ports.audit, &event).await;
+            return fail(error);
+        }
     };
     let worker = match ports.actuator.observe(target).await {
         Ok(w) => w,
