@@ -25,8 +25,17 @@ fn text(o: &Output) -> String {
     )
 }
 
-#[tokio::test]
-async fn events_add_state_show_and_a_dry_run() {
+/// A target `web`: 30 messages on a fresh queue, an ECS service at 1, a
+/// fresh state table, and a config file naming them.
+struct Web {
+    moto: Moto,
+    table: String,
+    cluster: String,
+    service: String,
+    config: String,
+}
+
+async fn web() -> Web {
     let moto = Moto::connect().await;
     let (table, cluster, service) = (unique("state"), unique("c"), unique("s"));
     moto.state_table(&table).await;
@@ -42,7 +51,25 @@ async fn events_add_state_show_and_a_dry_run() {
         ),
     )
     .unwrap();
-    let config = config.to_str().unwrap();
+    Web {
+        moto,
+        table,
+        cluster,
+        service,
+        config: config.to_str().unwrap().to_string(),
+    }
+}
+
+#[tokio::test]
+async fn events_add_state_show_and_a_dry_run() {
+    let Web {
+        moto,
+        table,
+        cluster,
+        service,
+        config,
+    } = web().await;
+    let config = config.as_str();
     let ep = endpoint();
     let aws = [
         "--endpoint-url",
@@ -146,12 +173,15 @@ async fn events_add_state_show_and_a_dry_run() {
 #[tokio::test]
 async fn a_corrupted_state_acts_on_nothing_is_audited_and_state_reset_recovers() {
     use aws_sdk_dynamodb::types::AttributeValue;
-    let moto = Moto::connect().await;
-    let (table, cluster, service) = (unique("state"), unique("c"), unique("s"));
-    moto.state_table(&table).await;
-    let url = moto.queue_with(&unique("q"), 30).await;
+    let Web {
+        moto,
+        table,
+        cluster,
+        service,
+        config,
+    } = web().await;
+    let config = config.as_str();
     let audit = moto.queue_with(&unique("audit"), 0).await;
-    moto.ecs_service(&cluster, &service, 1).await;
     // A hand-edited item whose state no longer parses.
     moto.clients
         .dynamodb
@@ -166,17 +196,6 @@ async fn a_corrupted_state_acts_on_nothing_is_audited_and_state_reset_recovers()
         .send()
         .await
         .unwrap();
-    let dir = std::env::temp_dir().join(unique("cli-aws"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("qscale.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "targets:\n  - name: web\n    signals: [ {{ sqs: {{ name: jobs, queue: \"{url}\" }} }} ]\n    worker: {{ ecs: {{ cluster: {cluster}, service: {service} }} }}\n    policy: {{ min: 0, max: 10, target_per_worker: 10 }}\n"
-        ),
-    )
-    .unwrap();
-    let config = config.to_str().unwrap();
     let ep = endpoint();
     let aws = [
         "--endpoint-url",
