@@ -61,9 +61,7 @@ impl DynamoStateStore {
             other => return Err(bad(format!("version attribute is {other:?}, not a number"))),
         };
         let state = match item.get("state") {
-            Some(AttributeValue::S(json)) => {
-                serde_json::from_str(json).map_err(|e| bad(format!("state is not valid: {e}")))?
-            }
+            Some(AttributeValue::S(json)) => TargetState::from_json(json).map_err(bad)?,
             other => {
                 return Err(bad(format!(
                     "state attribute is {other:?}, not a JSON string"

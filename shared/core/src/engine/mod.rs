@@ -32,7 +32,7 @@ pub use observation::{
 pub use signals::partition_lag;
 pub use state::{
     PartitionProgress, RegisteredEvent, ScalingAction, SignalHealth, TargetState, TimedCount,
-    TimedValue,
+    TimedValue, STATE_SCHEMA_VERSION,
 };
 
 use crate::config::{ForecastMode, TargetConfig};
@@ -56,6 +56,7 @@ pub fn decide(
     let worker = observations.worker;
     let previous = worker.desired;
     let mut next = state.clone();
+    next.schema_version = STATE_SCHEMA_VERSION;
     // A replay of the same tick re-derives its decision from scratch.
     next.actions.retain(|a| a.at != now);
     next.recommendations.retain(|r| r.at != now);

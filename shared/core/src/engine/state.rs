@@ -7,10 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use super::forecast::LoadHistory;
 
+/// Version of the stored state JSON this qscale writes. Older states (0:
+/// written before the field existed) are migrated on read; every field added
+/// since has a default, so migrating is reading. Newer ones are refused.
+pub const STATE_SCHEMA_VERSION: u32 = 1;
+
 /// Per-target memory, persisted by the state store between invocations.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetState {
+    /// [`STATE_SCHEMA_VERSION`] when written by `decide`; 0 when absent.
+    #[serde(default)]
+    pub schema_version: u32,
     /// Recent raw recommendations, for the stabilization windows.
     #[serde(default)]
     pub recommendations: Vec<TimedCount>,
@@ -40,6 +48,29 @@ pub struct TargetState {
     /// Registered one-off events (pre-warm floors).
     #[serde(default)]
     pub events: Vec<RegisteredEvent>,
+}
+
+impl TargetState {
+    /// Reads a stored state: an older schema is migrated, a newer one (from a
+    /// later qscale) is refused with its version, anything malformed with
+    /// serde's path and reason.
+    pub fn from_json(text: &str) -> Result<TargetState, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("state is not valid JSON: {e}"))?;
+        let version = value
+            .get("schema_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        if version > STATE_SCHEMA_VERSION as u64 {
+            return Err(format!(
+                "state schema {version} was written by a newer qscale (this one reads up to {STATE_SCHEMA_VERSION})"
+            ));
+        }
+        let mut state: TargetState = serde_path_to_error::deserialize(value)
+            .map_err(|e| format!("state is not valid: {}: {}", e.path(), e.inner()))?;
+        state.schema_version = STATE_SCHEMA_VERSION;
+        Ok(state)
+    }
 }
 
 /// A recommendation at a time.

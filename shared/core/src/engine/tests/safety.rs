@@ -291,3 +291,31 @@ fn a_newly_adopted_target_does_not_scale_in_before_one_scale_in_window() {
     );
     assert_eq!(d.desired, 0);
 }
+
+#[test]
+fn stored_state_is_migrated_when_older_and_refused_when_newer() {
+    // Written before the schema field existed: read, and stamped current.
+    let old = r#"{"recommendations":[{"at":"2026-11-23T00:00:00Z","count":3}],"actions":[]}"#;
+    let s = TargetState::from_json(old).unwrap();
+    assert_eq!(s.schema_version, STATE_SCHEMA_VERSION);
+    assert_eq!(s.recommendations[0].count, 3);
+    // Every decision writes the current schema.
+    let d = decide_sqs(plain(0, 10, 10.0), 1, visible(0));
+    assert_eq!(d.next_state.schema_version, STATE_SCHEMA_VERSION);
+    // From a later qscale: refused with both versions, whatever else it holds.
+    let newer = r#"{"schema_version": 9, "something_new": true}"#;
+    assert_eq!(
+        TargetState::from_json(newer).unwrap_err(),
+        "state schema 9 was written by a newer qscale (this one reads up to 1)"
+    );
+    // Malformed: the path and the reason.
+    let bad = r#"{"recommendations":[{"at":"2026-11-23T00:00:00Z","count":"three"}]}"#;
+    let e = TargetState::from_json(bad).unwrap_err();
+    assert!(
+        e.starts_with("state is not valid: recommendations[0].count: invalid type"),
+        "{e}"
+    );
+    assert!(TargetState::from_json("{\"recomm")
+        .unwrap_err()
+        .starts_with("state is not valid JSON"));
+}
