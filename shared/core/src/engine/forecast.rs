@@ -229,12 +229,7 @@ pub(super) fn apply(chain: &mut Chain, next: &TargetState, policy: &PolicyConfig
 /// Workers for a forecast load: the SLO's queueing model, else the target utilization.
 fn forecast_workers(policy: &PolicyConfig, load: f64) -> u32 {
     match (&policy.slo, policy.processing_time_s()) {
-        (Some(slo), Some(s)) => super::queueing::workers_for_wait(
-            load,
-            s,
-            slo.wait.as_secs_f64(),
-            1.0 - slo.percentile / 100.0,
-        ),
+        (Some(slo), Some(s)) => super::queueing::workers_for_slo(load, s, slo),
         _ => (load / policy.target_utilization.unwrap_or(1.0)).ceil() as u32,
     }
 }

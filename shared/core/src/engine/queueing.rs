@@ -37,6 +37,18 @@ pub fn workers_for_wait(a: f64, s: f64, wait_s: f64, tail: f64) -> u32 {
     c
 }
 
+/// Fewest workers that keep up with `load` busy workers (Erlangs) of `s`
+/// seconds per message under `slo`: at most `100 − percentile` % of
+/// messages wait longer than `slo.wait`.
+pub fn workers_for_slo(load: f64, s: f64, slo: &crate::config::SloConfig) -> u32 {
+    workers_for_wait(
+        load,
+        s,
+        slo.wait.as_secs_f64(),
+        1.0 - slo.percentile / 100.0,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,27 +40,6 @@ pub struct AuditEvent {
     pub error: Option<String>,
 }
 
-impl AuditEvent {
-    /// A reconcile that failed before any decision (state that cannot be
-    /// loaded): no action, and the reason on record.
-    pub fn failure_before_decision(target: &str, at: Timestamp, error: String) -> AuditEvent {
-        AuditEvent {
-            schema_version: AUDIT_SCHEMA_VERSION,
-            target: target.to_string(),
-            at,
-            outcome: Outcome::Failed,
-            previous: 0,
-            desired: 0,
-            direction: Direction::None,
-            inputs: Vec::new(),
-            bounded_by: Vec::new(),
-            partition_requests: Vec::new(),
-            explanation: format!("{target}: nothing decided ({error})"),
-            error: Some(error),
-        }
-    }
-}
-
 /// One signal's input to a decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditInput {
@@ -94,6 +73,25 @@ pub enum Outcome {
 }
 
 impl AuditEvent {
+    /// A reconcile that failed before any decision (state that cannot be
+    /// loaded): no action, and the reason on record.
+    pub fn failure_before_decision(target: &str, at: Timestamp, error: String) -> AuditEvent {
+        AuditEvent {
+            schema_version: AUDIT_SCHEMA_VERSION,
+            target: target.to_string(),
+            at,
+            outcome: Outcome::Failed,
+            previous: 0,
+            desired: 0,
+            direction: Direction::None,
+            inputs: Vec::new(),
+            bounded_by: Vec::new(),
+            partition_requests: Vec::new(),
+            explanation: format!("{target}: nothing decided ({error})"),
+            error: Some(error),
+        }
+    }
+
     /// The event for a decision and its outcome.
     pub fn from_decision(d: &Decision, outcome: Outcome, error: Option<String>) -> Self {
         AuditEvent {

@@ -3,7 +3,7 @@
 //! utilization, or sizing by a wait SLO (Erlang C); and HPA's tolerance band.
 
 use crate::config::{PolicyConfig, SloConfig};
-use crate::engine::queueing::workers_for_wait;
+use crate::engine::queueing::workers_for_slo;
 
 /// `ceil(backlog / target)` robust to float noise (3 / 0.1 is 30, not 31).
 pub(super) fn workers_for(backlog: u64, target_per_worker: f64) -> u32 {
@@ -60,8 +60,7 @@ pub(super) fn workers_needed(
 /// `wait` on top of that, so a burst gets its whole need in one step.
 fn slo_workers(backlog: u64, a: f64, s: f64, slo: &SloConfig) -> (f64, u32, String) {
     let wait = slo.wait.as_secs_f64();
-    let tail = 1.0 - slo.percentile / 100.0;
-    let keep = workers_for_wait(a, s, wait, tail);
+    let keep = workers_for_slo(a, s, slo);
     let drain_exact = backlog as f64 * s / wait;
     let drain = ceil_robust(drain_exact);
     let whole = keep.saturating_add(drain);
