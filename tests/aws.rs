@@ -289,7 +289,10 @@ async fn a_registered_event_raises_the_floor_until_it_ends() {
         end: t0 + SignedDuration::from_secs(900),
         min: 8,
     });
-    store.save("launch", &v.state, v.version).await.unwrap();
+    store
+        .save("launch", &v.state, &v.outbox, v.version)
+        .await
+        .unwrap();
 
     // Inside the default 5 minute lead: the floor already holds.
     let during = f.run(&c, t0, false).await;
@@ -465,4 +468,94 @@ async fn audit_events_reach_an_eventbridge_bus_and_its_rule_targets() {
         ),
         ("eb", 1, 7, Outcome::Applied)
     );
+}
+
+#[tokio::test]
+async fn a_down_audit_queue_gets_the_event_later_and_the_bus_gets_it_once() {
+    let f = fixture().await;
+    let (bus, bus_sink) = f.moto.event_bus_to_queue(&unique("bus")).await;
+    // The audit queue is down for the first tick: it does not exist.
+    let audit_name = unique("audit-down");
+    let audit_queue = f.moto.queue_with(&audit_name, 0).await;
+    f.moto
+        .clients
+        .sqs
+        .delete_queue()
+        .queue_url(&audit_queue)
+        .send()
+        .await
+        .unwrap();
+    let (cluster, service) = (unique("c"), unique("s"));
+    let url = f.moto.queue_with(&unique("q"), 70).await;
+    f.moto.ecs_service(&cluster, &service, 1).await;
+    let c = config(&[ecs_target(
+        "outbox",
+        &url,
+        &cluster,
+        &service,
+        &policy(0, 20, 10, ""),
+    )]);
+    let mut settings = f.moto.settings(&f.table, &f.audit);
+    settings.audit = qscale_aws::AuditTargets {
+        event_bus: Some(bus),
+        queue_url: Some(audit_queue.clone()),
+    };
+    let t0 = now();
+    let first = run_once(&c, &settings, &f.moto.clients, t0, Default::default()).await;
+    assert_eq!(
+        first.reports[0].report.outcome,
+        Outcome::Applied,
+        "{}",
+        first.table()
+    );
+    assert_eq!(f.moto.desired(&cluster, &service).await, 7);
+
+    // The event waits in the state item, acknowledged by the bus only.
+    let store = DynamoStateStore::new(
+        f.moto.clients.dynamodb.clone(),
+        &f.table,
+        Default::default(),
+    );
+    let pending = store.load("outbox").await.unwrap().outbox;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let id = pending[0].event.id.clone();
+    assert_eq!(pending[0].event.outcome, Outcome::Applied);
+    let acknowledged: Vec<&str> = pending[0].delivered.iter().map(String::as_str).collect();
+    assert_eq!(
+        acknowledged,
+        [format!(
+            "eventbridge:{}",
+            settings.audit.event_bus.as_ref().unwrap()
+        )]
+    );
+
+    // The queue is back; the next tick (nothing to change) delivers it there.
+    f.moto.queue_with(&audit_name, 0).await;
+    let second = run_once(
+        &c,
+        &settings,
+        &f.moto.clients,
+        t0 + SignedDuration::from_secs(60),
+        Default::default(),
+    )
+    .await;
+    assert_eq!(
+        second.reports[0].report.outcome,
+        Outcome::Unchanged,
+        "{}",
+        second.table()
+    );
+    let on_queue = f.moto.audit_events(&audit_queue).await;
+    assert_eq!(
+        on_queue.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        [id.as_str()]
+    );
+    assert_eq!(on_queue[0].outcome, Outcome::Applied);
+    let on_bus = f.moto.drain(&bus_sink).await;
+    assert_eq!(
+        on_bus.len(),
+        1,
+        "the bus must not receive the event twice: {on_bus:?}"
+    );
+    assert!(store.load("outbox").await.unwrap().outbox.is_empty());
 }

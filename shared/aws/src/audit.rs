@@ -13,6 +13,11 @@ pub const EVENT_SOURCE: &str = "qscale";
 /// Detail type of scaling events.
 pub const DETAIL_TYPE: &str = "qscale.scaling";
 
+const EVENTBRIDGE_PREFIX: &str = "eventbridge:";
+const SQS_PREFIX: &str = "sqs:";
+/// With no destination configured, events go to the function's log.
+const LOG_DESTINATION: &str = "log";
+
 /// Where audit events go.
 #[derive(Debug, Clone, Default)]
 pub struct AuditTargets {
@@ -95,33 +100,35 @@ impl AwsAudit {
 }
 
 impl AuditSink for AwsAudit {
-    async fn publish(&self, event: &AuditEvent) -> Result<(), PortError> {
-        let body = serde_json::to_string(event)
-            .map_err(|e| PortError::new("audit", format!("cannot encode event: {e}")))?;
-        let mut errors = Vec::new();
+    fn destinations(&self) -> Vec<String> {
+        let mut all = Vec::new();
         if let Some(bus) = &self.targets.event_bus {
-            if let Err(e) = self.put_event(bus, &body).await {
-                errors.push(e);
-            }
+            all.push(format!("{EVENTBRIDGE_PREFIX}{bus}"));
         }
         if let Some(queue) = &self.targets.queue_url {
-            if let Err(e) = self.send_message(queue, &body).await {
-                errors.push(e);
-            }
+            all.push(format!("{SQS_PREFIX}{queue}"));
         }
-        if self.targets.event_bus.is_none() && self.targets.queue_url.is_none() {
+        if all.is_empty() {
+            all.push(LOG_DESTINATION.to_string());
+        }
+        all
+    }
+
+    async fn publish(&self, destination: &str, event: &AuditEvent) -> Result<(), PortError> {
+        let body = serde_json::to_string(event)
+            .map_err(|e| PortError::new("audit", format!("cannot encode event: {e}")))?;
+        if let Some(bus) = destination.strip_prefix(EVENTBRIDGE_PREFIX) {
+            self.put_event(bus, &body).await
+        } else if let Some(queue) = destination.strip_prefix(SQS_PREFIX) {
+            self.send_message(queue, &body).await
+        } else if destination == LOG_DESTINATION {
             tracing::info!(event = %body, "audit");
-        }
-        match errors.len() {
-            0 => Ok(()),
-            _ => Err(PortError::new(
+            Ok(())
+        } else {
+            Err(PortError::new(
                 "audit",
-                errors
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )),
+                format!("unknown audit destination {destination:?}"),
+            ))
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Per-target state in DynamoDB: one item per target (`target` key), the
-//! state as JSON, and a `version` every write is conditional on, so two
-//! invocations can never both act on one target. Items expire 30 days after
+//! state as JSON, the audit outbox as JSON (`outbox`, absent when empty),
+//! and a `version` every write is conditional on, so two invocations can
+//! never both act on one target. Items expire 30 days after
 //! their last write (TTL attribute `expires_at`) if a target is removed.
 
 use std::collections::HashMap;
@@ -10,7 +11,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::{describe, error_code, ApiCalls};
 use qscale_core::engine::TargetState;
-use qscale_core::reconcile::{PortError, SaveError, StateStore, VersionedState};
+use qscale_core::reconcile::{
+    outbox, PendingAudit, PortError, SaveError, StateStore, VersionedState,
+};
 
 const TTL_SECONDS: i64 = 30 * 24 * 3600;
 
@@ -68,7 +71,20 @@ impl DynamoStateStore {
                 )))
             }
         };
-        Ok(VersionedState { state, version })
+        let outbox = match item.get("outbox") {
+            None => Vec::new(),
+            Some(AttributeValue::S(json)) => outbox::from_json(json).map_err(bad)?,
+            Some(other) => {
+                return Err(bad(format!(
+                    "outbox attribute is {other:?}, not a JSON string"
+                )))
+            }
+        };
+        Ok(VersionedState {
+            state,
+            outbox,
+            version,
+        })
     }
 
     /// Reads the state of many targets, 100 per `BatchGetItem` (consistent reads).
@@ -181,12 +197,14 @@ impl StateStore for DynamoStateStore {
         &self,
         target: &str,
         state: &TargetState,
+        outbox: &[PendingAudit],
         expected: u64,
     ) -> Result<u64, SaveError> {
         let version = expected + 1;
-        let json = serde_json::to_string(state).map_err(|e| {
-            PortError::new(self.resource(target), format!("cannot encode state: {e}"))
-        })?;
+        let encode = |what: &str, e: serde_json::Error| {
+            PortError::new(self.resource(target), format!("cannot encode {what}: {e}"))
+        };
+        let json = serde_json::to_string(state).map_err(|e| encode("state", e))?;
         let now = jiff::Timestamp::now();
         let mut put = self
             .client
@@ -200,6 +218,10 @@ impl StateStore for DynamoStateStore {
                 "expires_at",
                 AttributeValue::N((now.as_second() + TTL_SECONDS).to_string()),
             );
+        if !outbox.is_empty() {
+            let json = serde_json::to_string(outbox).map_err(|e| encode("outbox", e))?;
+            put = put.item("outbox", AttributeValue::S(json));
+        }
         // DynamoDB rejects declared names a condition does not use: declare per branch.
         put = if expected == 0 {
             put.condition_expression("attribute_not_exists(#t)")

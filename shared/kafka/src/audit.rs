@@ -35,8 +35,19 @@ impl KafkaAuditSink {
     }
 }
 
+impl KafkaAuditSink {
+    /// This sink's destination name.
+    pub fn destination(&self) -> String {
+        format!("kafka:{}", self.topic)
+    }
+}
+
 impl AuditSink for KafkaAuditSink {
-    async fn publish(&self, event: &AuditEvent) -> Result<(), PortError> {
+    fn destinations(&self) -> Vec<String> {
+        vec![self.destination()]
+    }
+
+    async fn publish(&self, _destination: &str, event: &AuditEvent) -> Result<(), PortError> {
         let body = serde_json::to_string(event)
             .map_err(|e| PortError::new("audit", format!("cannot encode event: {e}")))?;
         self.producer

@@ -89,7 +89,7 @@ pub async fn register(
             });
         }
         v.state.register_event(event.clone());
-        match store.save(target, &v.state, v.version).await {
+        match store.save(target, &v.state, &v.outbox, v.version).await {
             Ok(version) => {
                 return Ok(PrewarmResult {
                     event,

@@ -69,13 +69,16 @@ pub struct LiveAudit {
 }
 
 impl AuditSink for LiveAudit {
-    async fn publish(&self, event: &AuditEvent) -> Result<(), PortError> {
-        let (aws, kafka) = futures::join!(self.aws.publish(event), async {
-            match &self.kafka {
-                Some(k) => k.publish(event).await,
-                None => Ok(()),
-            }
-        });
-        aws.and(kafka)
+    fn destinations(&self) -> Vec<String> {
+        let mut all = self.aws.destinations();
+        all.extend(self.kafka.iter().map(KafkaAuditSink::destination));
+        all
+    }
+
+    async fn publish(&self, destination: &str, event: &AuditEvent) -> Result<(), PortError> {
+        match &self.kafka {
+            Some(k) if k.destination() == destination => k.publish(destination, event).await,
+            _ => self.aws.publish(destination, event).await,
+        }
     }
 }

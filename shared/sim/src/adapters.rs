@@ -84,7 +84,11 @@ pub struct CountingAudit {
 }
 
 impl AuditSink for CountingAudit {
-    async fn publish(&self, _event: &AuditEvent) -> Result<(), PortError> {
+    fn destinations(&self) -> Vec<String> {
+        vec!["count".to_string()]
+    }
+
+    async fn publish(&self, _destination: &str, _event: &AuditEvent) -> Result<(), PortError> {
         self.count
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())

@@ -1,5 +1,6 @@
 //! The audit event: one per action and per refusal, carrying the inputs,
-//! the bounding terms and the outcome. Versioned JSON.
+//! the bounding terms and the outcome. Versioned JSON, with a stable id
+//! consumers deduplicate on (delivery is at least once per destination).
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,12 @@ pub const AUDIT_SCHEMA_VERSION: u32 = 1;
 pub struct AuditEvent {
     /// Always [`AUDIT_SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// `target@time#kind`: the same for every delivery of this event.
+    #[serde(default)]
+    pub id: String,
+    /// What the event is about.
+    #[serde(default)]
+    pub kind: AuditKind,
     /// Target name.
     pub target: String,
     /// Decision time.
@@ -54,6 +61,37 @@ pub struct AuditInput {
     pub detail: String,
 }
 
+/// What an audit event is about; part of its id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    /// A decision of the tick that claimed it (or could not claim it).
+    #[default]
+    Decision,
+    /// A decision that lost the tick to another invocation.
+    Yield,
+    /// Nothing decided: the state could not be loaded.
+    StateError,
+    /// Undelivered events were dropped from a full or stale outbox.
+    OutboxOverflow,
+}
+
+impl AuditKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::Decision => "decision",
+            AuditKind::Yield => "yield",
+            AuditKind::StateError => "state_error",
+            AuditKind::OutboxOverflow => "outbox_overflow",
+        }
+    }
+}
+
+/// The id of a target's event of `kind` at `at`.
+pub fn audit_id(target: &str, at: Timestamp, kind: AuditKind) -> String {
+    format!("{target}@{at}#{}", kind.as_str())
+}
+
 /// Outcome of a reconcile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,6 +108,10 @@ pub enum Outcome {
     Failed,
     /// Another invocation reconciled this target at the same time.
     Yielded,
+    /// The invocation that claimed the tick stopped before it could report
+    /// the outcome: whether the count was set shows in the next observation.
+    /// Only ever published from the outbox by a later reconcile.
+    Interrupted,
 }
 
 impl AuditEvent {
@@ -78,6 +120,8 @@ impl AuditEvent {
     pub fn failure_before_decision(target: &str, at: Timestamp, error: String) -> AuditEvent {
         AuditEvent {
             schema_version: AUDIT_SCHEMA_VERSION,
+            id: audit_id(target, at, AuditKind::StateError),
+            kind: AuditKind::StateError,
             target: target.to_string(),
             at,
             outcome: Outcome::Failed,
@@ -94,8 +138,15 @@ impl AuditEvent {
 
     /// The event for a decision and its outcome.
     pub fn from_decision(d: &Decision, outcome: Outcome, error: Option<String>) -> Self {
+        let kind = if outcome == Outcome::Yielded {
+            AuditKind::Yield
+        } else {
+            AuditKind::Decision
+        };
         AuditEvent {
             schema_version: AUDIT_SCHEMA_VERSION,
+            id: audit_id(&d.target, d.at, kind),
+            kind,
             target: d.target.clone(),
             at: d.at,
             outcome,
@@ -116,6 +167,32 @@ impl AuditEvent {
             partition_requests: d.partition_requests.clone(),
             explanation: d.explanation.clone(),
             error,
+        }
+    }
+
+    /// Undelivered events dropped from a full or stale outbox: what they were
+    /// is in the log (in full) and, by id, here.
+    pub fn outbox_overflow(target: &str, at: Timestamp, dropped: &[String], why: &str) -> Self {
+        let error = format!(
+            "{} undelivered audit event(s) dropped ({why}): {}",
+            dropped.len(),
+            dropped.join(", ")
+        );
+        AuditEvent {
+            schema_version: AUDIT_SCHEMA_VERSION,
+            id: audit_id(target, at, AuditKind::OutboxOverflow),
+            kind: AuditKind::OutboxOverflow,
+            target: target.to_string(),
+            at,
+            outcome: Outcome::Failed,
+            previous: 0,
+            desired: 0,
+            direction: Direction::None,
+            inputs: Vec::new(),
+            bounded_by: Vec::new(),
+            partition_requests: Vec::new(),
+            explanation: format!("{target}: audit outbox overflow"),
+            error: Some(error),
         }
     }
 }

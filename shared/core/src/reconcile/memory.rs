@@ -1,11 +1,13 @@
 //! In-memory adapters: for unit tests and the simulator.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use super::{AuditEvent, AuditSink, PortError, SaveError, StateStore, VersionedState};
+use super::{
+    AuditEvent, AuditSink, PendingAudit, PortError, SaveError, StateStore, VersionedState,
+};
 use crate::engine::TargetState;
 
 /// Versioned state per target in a map.
@@ -30,6 +32,7 @@ impl StateStore for MemoryStateStore {
         &self,
         target: &str,
         state: &TargetState,
+        outbox: &[PendingAudit],
         expected: u64,
     ) -> Result<u64, SaveError> {
         let mut items = self.items.lock().unwrap();
@@ -45,6 +48,7 @@ impl StateStore for MemoryStateStore {
             target.to_string(),
             VersionedState {
                 state: state.clone(),
+                outbox: outbox.to_vec(),
                 version,
             },
         );
@@ -52,22 +56,70 @@ impl StateStore for MemoryStateStore {
     }
 }
 
-/// Collects audit events.
-#[derive(Debug, Default)]
+/// Collects audit events per destination; a destination can be told to fail.
+#[derive(Debug)]
 pub struct MemoryAuditSink {
-    events: Mutex<Vec<AuditEvent>>,
+    destinations: Vec<String>,
+    delivered: Mutex<Vec<(String, AuditEvent)>>,
+    failing: Mutex<BTreeSet<String>>,
+}
+
+impl Default for MemoryAuditSink {
+    fn default() -> Self {
+        MemoryAuditSink::with_destinations(&["memory"])
+    }
 }
 
 impl MemoryAuditSink {
-    /// Every event so far.
+    /// A sink with these destinations.
+    pub fn with_destinations(names: &[&str]) -> Self {
+        MemoryAuditSink {
+            destinations: names.iter().map(|n| n.to_string()).collect(),
+            delivered: Mutex::new(Vec::new()),
+            failing: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// Every event delivered to the first destination, in order.
     pub fn events(&self) -> Vec<AuditEvent> {
-        self.events.lock().unwrap().clone()
+        self.events_at(&self.destinations[0])
+    }
+
+    /// Every event delivered to `destination`, in order (duplicates included).
+    pub fn events_at(&self, destination: &str) -> Vec<AuditEvent> {
+        self.delivered
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(d, _)| d == destination)
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// Makes `destination` refuse every event (or accept them again).
+    pub fn set_failing(&self, destination: &str, failing: bool) {
+        let mut set = self.failing.lock().unwrap();
+        if failing {
+            set.insert(destination.to_string());
+        } else {
+            set.remove(destination);
+        }
     }
 }
 
 impl AuditSink for MemoryAuditSink {
-    async fn publish(&self, event: &AuditEvent) -> Result<(), PortError> {
-        self.events.lock().unwrap().push(event.clone());
+    fn destinations(&self) -> Vec<String> {
+        self.destinations.clone()
+    }
+
+    async fn publish(&self, destination: &str, event: &AuditEvent) -> Result<(), PortError> {
+        if self.failing.lock().unwrap().contains(destination) {
+            return Err(PortError::new(destination, "unavailable"));
+        }
+        self.delivered
+            .lock()
+            .unwrap()
+            .push((destination.to_string(), event.clone()));
         Ok(())
     }
 }

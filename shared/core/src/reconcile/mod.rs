@@ -1,15 +1,18 @@
 //! The imperative shell around `decide`: load state, observe, decide, claim
-//! the tick by a versioned write, act, audit. The Lambdas, the CLI and the
-//! simulator all run this same function; only the adapters differ.
+//! the tick (and its audit event, in the outbox) by a versioned write, act,
+//! deliver the outbox. The Lambdas, the CLI and the simulator all run this
+//! same function; only the adapters differ.
 
 mod audit;
 pub mod memory;
+pub mod outbox;
 mod ports;
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub use audit::{AuditEvent, AuditInput, Outcome, AUDIT_SCHEMA_VERSION};
+pub use audit::{audit_id, AuditEvent, AuditInput, AuditKind, Outcome, AUDIT_SCHEMA_VERSION};
+pub use outbox::PendingAudit;
 pub use ports::{
     AuditSink, Clock, MetricSource, PortError, SaveError, StateStore, SystemClock, VersionedState,
     WorkerActuator,
@@ -54,9 +57,11 @@ pub struct ReconcileReport {
 ///
 /// Two invocations can never both act on one target: the new state (which
 /// records the action) is written conditionally on the version read *before*
-/// acting, and the loser of that race yields. A failed actuation is removed
-/// from the state again. Errors never escape: they are in the report and the
-/// audit stream.
+/// acting, and the loser of that race yields. The same write puts the tick's
+/// audit event into the target's outbox, so an invocation that dies after
+/// it loses no event: the next reconcile publishes it. A failed actuation is
+/// removed from the state again. Errors never escape: they are in the report
+/// and the audit stream.
 pub async fn reconcile<M, A, S, U>(
     target: &TargetConfig,
     now: Timestamp,
@@ -81,7 +86,7 @@ where
             // Unreadable or corrupted state: no action, and the audit trail says why.
             let error = format!("loading state: {e}");
             let event = AuditEvent::failure_before_decision(&target.name, now, error.clone());
-            publish_audit(ports.audit, &event).await;
+            outbox::publish_unclaimed(ports.audit, &event).await;
             return fail(error);
         }
     };
@@ -105,36 +110,8 @@ where
     } else {
         Outcome::Unchanged
     };
-    let (outcome, error) = if options.dry_run {
-        (
-            if wants_change {
-                Outcome::DryRun
-            } else {
-                unchanged
-            },
-            None,
-        )
-    } else {
-        match ports
-            .store
-            .save(&target.name, &decision.next_state, loaded.version)
-            .await
-        {
-            Err(SaveError::Conflict { .. }) => (
-                Outcome::Yielded,
-                Some("another invocation reconciled this target first".to_string()),
-            ),
-            Err(SaveError::Store(e)) => (
-                Outcome::Failed,
-                Some(format!("saving state (nothing changed): {e}")),
-            ),
-            Ok(version) if wants_change => act(target, &mut decision, ports, version, now).await,
-            Ok(_) => (unchanged, None),
-        }
-    };
-
     // Name what could not be trusted, so the summary says why nothing moved.
-    let error = error.or_else(|| {
+    let distrust = {
         let why: Vec<String> = decision
             .signals
             .iter()
@@ -142,27 +119,102 @@ where
             .map(|s| format!("signal {}: {}", s.signal, s.detail))
             .collect();
         (!why.is_empty()).then(|| why.join("; "))
-    });
-    let worth_auditing = wants_change || untrusted || outcome == Outcome::Failed;
-    if worth_auditing {
-        let event = AuditEvent::from_decision(&decision, outcome, error.clone());
-        publish_audit(ports.audit, &event).await;
-    }
-    ReconcileReport {
+    };
+    let worth_auditing = wants_change || untrusted;
+    let report = |outcome: Outcome, error: Option<String>, decision: Decision| ReconcileReport {
         target: target.name.clone(),
         outcome,
         decision: Some(decision),
-        error,
+        error: error.or_else(|| distrust.clone()),
+    };
+
+    if options.dry_run {
+        let outcome = if wants_change {
+            Outcome::DryRun
+        } else {
+            unchanged
+        };
+        if worth_auditing {
+            let event = AuditEvent::from_decision(&decision, outcome, distrust.clone());
+            outbox::publish_unclaimed(ports.audit, &event).await;
+        }
+        return report(outcome, None, decision);
     }
+
+    // The claim: next state and outbox (with this tick's event, its outcome
+    // not known yet) in one conditional write.
+    let mut pending = loaded.outbox;
+    let incoming = usize::from(worth_auditing);
+    if let Some(overflow) = outbox::enforce_bounds(&mut pending, &target.name, now, incoming) {
+        pending.push(PendingAudit::new(overflow));
+    }
+    let tick_event = worth_auditing
+        .then(|| AuditEvent::from_decision(&decision, Outcome::Interrupted, distrust.clone()));
+    if let Some(event) = &tick_event {
+        pending.push(PendingAudit::new(event.clone()));
+    }
+    let version = match ports
+        .store
+        .save(&target.name, &decision.next_state, &pending, loaded.version)
+        .await
+    {
+        Ok(version) => version,
+        Err(e) => {
+            let (outcome, error) = match e {
+                SaveError::Conflict { .. } => (
+                    Outcome::Yielded,
+                    "another invocation reconciled this target first".to_string(),
+                ),
+                SaveError::Store(e) => (
+                    Outcome::Failed,
+                    format!("saving state (nothing changed): {e}"),
+                ),
+            };
+            // Nothing was claimed, so there is no outbox to wait in.
+            if worth_auditing || outcome == Outcome::Failed {
+                let event = AuditEvent::from_decision(&decision, outcome, Some(error.clone()));
+                outbox::publish_unclaimed(ports.audit, &event).await;
+            }
+            return report(outcome, Some(error), decision);
+        }
+    };
+
+    let (outcome, error, action_failed) = if wants_change {
+        act(target, &mut decision, ports, now).await
+    } else {
+        (unchanged, None, false)
+    };
+    if let Some(event) = &tick_event {
+        // The event now tells what happened, before anyone receives it.
+        let slot = pending.iter_mut().find(|p| p.event.id == event.id);
+        if let Some(slot) = slot {
+            slot.event.outcome = outcome;
+            slot.event.error = error.clone().or_else(|| distrust.clone());
+        }
+    }
+    let claimed = pending.clone();
+    outbox::deliver(ports.audit, &mut pending).await;
+    if action_failed || pending != claimed {
+        if let Err(e) = ports
+            .store
+            .save(&target.name, &decision.next_state, &pending, version)
+            .await
+        {
+            // The claimed outbox stays: its events are published again (at
+            // least once), and a failed action may count in cooldowns once.
+            tracing::warn!(target_name = %target.name, error = %e, "recording delivery and outcome");
+        }
+    }
+    report(outcome, error, decision)
 }
 
+/// Acts on a claimed decision: (outcome, error, whether the count could not be set).
 async fn act<M, A, S, U>(
     target: &TargetConfig,
     decision: &mut Decision,
     ports: &Ports<'_, M, A, S, U>,
-    version: u64,
     now: Timestamp,
-) -> (Outcome, Option<String>)
+) -> (Outcome, Option<String>, bool)
 where
     M: MetricSource,
     A: WorkerActuator,
@@ -175,39 +227,20 @@ where
             errors.push(format!("growing partitions: {e}"));
         }
     }
+    let mut action_failed = false;
     if decision.direction != Direction::None {
         if let Err(e) = ports.actuator.set_desired(target, decision.desired).await {
             errors.push(format!("setting desired count: {e}"));
             // The action did not happen: cooldowns and rate limits must not count it.
             decision.next_state.forget_action(now);
-            if let Err(save) = ports
-                .store
-                .save(&target.name, &decision.next_state, version)
-                .await
-            {
-                errors.push(format!("recording the failure: {save}"));
-            }
+            action_failed = true;
         }
     }
     if errors.is_empty() {
-        (Outcome::Applied, None)
+        (Outcome::Applied, None, action_failed)
     } else {
-        (Outcome::Failed, Some(errors.join("; ")))
+        (Outcome::Failed, Some(errors.join("; ")), action_failed)
     }
-}
-
-/// Delivers an audit event, retrying once; an event that still cannot be
-/// delivered is logged in full as an error, never dropped silently.
-pub async fn publish_audit<U: AuditSink>(sink: &U, event: &AuditEvent) {
-    let mut last = None;
-    for _ in 0..2 {
-        match sink.publish(event).await {
-            Ok(()) => return,
-            Err(e) => last = Some(e),
-        }
-    }
-    let body = serde_json::to_string(event).unwrap_or_default();
-    tracing::error!(error = %last.map(|e| e.to_string()).unwrap_or_default(), event = %body, "audit event not delivered");
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::future::Future;
 use jiff::Timestamp;
 
 use super::audit::AuditEvent;
+use super::outbox::PendingAudit;
 use crate::config::TargetConfig;
 use crate::engine::{PartitionRequest, SignalReading, TargetState, WorkerObservation};
 
@@ -75,6 +76,8 @@ pub trait WorkerActuator: Sync {
 pub struct VersionedState {
     /// The state.
     pub state: TargetState,
+    /// Audit events claimed by earlier ticks and not yet delivered everywhere.
+    pub outbox: Vec<PendingAudit>,
     /// 0 when the target has no state yet.
     pub version: u64,
 }
@@ -97,22 +100,32 @@ pub enum SaveError {
 
 /// Per-target state, written only if the version is still the one read.
 pub trait StateStore: Sync {
-    /// Current state and version (default state, version 0, if none).
+    /// Current state, outbox and version (default state, version 0, if none).
     fn load(&self, target: &str) -> impl Future<Output = Result<VersionedState, PortError>> + Send;
 
-    /// Writes `state` if the stored version is still `expected`; returns the new version.
+    /// Writes `state` and `outbox` together if the stored version is still
+    /// `expected`; returns the new version.
     fn save(
         &self,
         target: &str,
         state: &TargetState,
+        outbox: &[PendingAudit],
         expected: u64,
     ) -> impl Future<Output = Result<u64, SaveError>> + Send;
 }
 
-/// Where audit events go.
+/// Where audit events go: one or more destinations, each acknowledging on
+/// its own, so one that fails never makes another receive an event twice.
 pub trait AuditSink: Sync {
-    /// Delivers one event.
-    fn publish(&self, event: &AuditEvent) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Stable names of the destinations (they are recorded in the outbox).
+    fn destinations(&self) -> Vec<String>;
+
+    /// Delivers one event to one of [`AuditSink::destinations`].
+    fn publish(
+        &self,
+        destination: &str,
+        event: &AuditEvent,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// The time source of the shell (the engine only ever receives `now`).

@@ -108,7 +108,8 @@ fn applies_records_state_and_audits() {
     // Default scale-out rate from 1: max(1 + 16, 1 × 16) = 17 allows the 12 needed.
     assert_eq!(w.workers.calls(), vec![("orders".to_string(), 12)]);
     let stored = w.store.get("orders").unwrap();
-    assert_eq!(stored.version, 1);
+    // The claim (state + outbox), then the outbox emptied after delivery.
+    assert_eq!(stored.version, 2);
     assert_eq!(stored.state.actions.len(), 1);
     let events = w.audit.events();
     assert_eq!(events.len(), 1);
@@ -136,7 +137,7 @@ impl StateStore for RacingStore {
     async fn load(&self, target: &str) -> Result<VersionedState, PortError> {
         let loaded = self.0.load(target).await?;
         self.0
-            .save(target, &loaded.state, loaded.version)
+            .save(target, &loaded.state, &loaded.outbox, loaded.version)
             .await
             .unwrap();
         Ok(loaded)
@@ -145,9 +146,10 @@ impl StateStore for RacingStore {
         &self,
         target: &str,
         state: &crate::engine::TargetState,
+        outbox: &[PendingAudit],
         expected: u64,
     ) -> Result<u64, SaveError> {
-        self.0.save(target, state, expected).await
+        self.0.save(target, state, outbox, expected).await
     }
 }
 
@@ -233,4 +235,131 @@ fn a_missing_worker_fleet_changes_nothing() {
     assert_eq!(r.outcome, Outcome::Failed);
     assert!(r.error.unwrap().contains("ghost: no such worker fleet"));
     assert!(w.store.get("ghost").is_none());
+}
+
+fn run_with(w: &World, audit: &MemoryAuditSink, now: Timestamp) -> ReconcileReport {
+    let ports = Ports {
+        metrics: &w.metrics,
+        actuator: &w.workers,
+        store: &w.store,
+        audit,
+    };
+    block_on_ready(reconcile(
+        &target(),
+        now,
+        &ports,
+        ReconcileOptions::default(),
+    ))
+}
+
+fn set_backlog(w: &World, backlog: u64, now: Timestamp) {
+    w.metrics.set(
+        "orders",
+        BTreeMap::from([(
+            "q".to_string(),
+            SignalReading::Ok {
+                observed_at: now,
+                measurement: Measurement::Sqs(SqsDepth {
+                    visible: backlog,
+                    in_flight: 0,
+                    delayed: 0,
+                }),
+            },
+        )]),
+    );
+}
+
+#[test]
+fn events_carry_a_stable_id_and_leave_the_outbox_once_delivered() {
+    let w = world(120, 1, now());
+    run(&w, now(), false);
+    let event = &w.audit.events()[0];
+    assert_eq!(event.id, "orders@2026-11-23T10:00:00Z#decision");
+    assert_eq!(event.kind, AuditKind::Decision);
+    assert!(w.store.get("orders").unwrap().outbox.is_empty());
+}
+
+#[test]
+fn a_failing_destination_never_makes_a_healthy_one_receive_twice() {
+    let w = world(120, 1, now());
+    let audit = MemoryAuditSink::with_destinations(&["bus", "queue"]);
+    audit.set_failing("queue", true);
+    run_with(&w, &audit, now());
+    // Pending for the queue only.
+    let stored = w.store.get("orders").unwrap();
+    assert_eq!(stored.outbox.len(), 1);
+    assert_eq!(
+        stored.outbox[0].delivered.iter().collect::<Vec<_>>(),
+        vec!["bus"]
+    );
+    assert_eq!(stored.outbox[0].event.outcome, Outcome::Applied);
+    // Two more ticks with the queue down, then it recovers.
+    for minute in 1..=3 {
+        if minute == 3 {
+            audit.set_failing("queue", false);
+        }
+        let at = now() + jiff::SignedDuration::from_mins(minute);
+        set_backlog(&w, 120, at);
+        run_with(&w, &audit, at);
+    }
+    let ids = |d: &str| -> Vec<String> { audit.events_at(d).into_iter().map(|e| e.id).collect() };
+    assert_eq!(ids("bus"), vec!["orders@2026-11-23T10:00:00Z#decision"]);
+    assert_eq!(ids("queue"), ids("bus"), "the queue gets it late, once");
+    assert_eq!(audit.events_at("queue")[0].outcome, Outcome::Applied);
+    assert!(w.store.get("orders").unwrap().outbox.is_empty());
+}
+
+#[test]
+fn the_outbox_is_bounded_and_says_what_it_dropped() {
+    let w = world(0, 4, now());
+    fail_signal(&w, "queue q: timeout"); // every tick is a refusal worth auditing
+    let audit = MemoryAuditSink::with_destinations(&["bus"]);
+    audit.set_failing("bus", true);
+    for minute in 0..(outbox::OUTBOX_MAX_EVENTS as i64 + 10) {
+        run_with(&w, &audit, now() + jiff::SignedDuration::from_mins(minute));
+        let pending = w.store.get("orders").unwrap().outbox;
+        assert!(
+            pending.len() <= outbox::OUTBOX_MAX_EVENTS,
+            "{}",
+            pending.len()
+        );
+    }
+    let pending = w.store.get("orders").unwrap().outbox;
+    let overflow: Vec<_> = pending
+        .iter()
+        .filter(|p| p.event.kind == AuditKind::OutboxOverflow)
+        .collect();
+    assert!(!overflow.is_empty());
+    assert!(overflow[0]
+        .event
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("orders@2026-11-23T10:00:00Z#decision"));
+    // Once the bus is back, the notices reach it with the newest events.
+    audit.set_failing("bus", false);
+    run_with(&w, &audit, now() + jiff::SignedDuration::from_hours(1));
+    assert!(audit
+        .events()
+        .iter()
+        .any(|e| e.kind == AuditKind::OutboxOverflow));
+    assert!(w.store.get("orders").unwrap().outbox.is_empty());
+}
+
+#[test]
+fn events_older_than_a_day_are_dropped_with_a_notice() {
+    let w = world(120, 1, now());
+    let audit = MemoryAuditSink::with_destinations(&["bus"]);
+    audit.set_failing("bus", true);
+    run_with(&w, &audit, now());
+    audit.set_failing("bus", false);
+    let later = now() + jiff::SignedDuration::from_hours(25);
+    set_backlog(&w, 120, later);
+    run_with(&w, &audit, later);
+    let kinds: Vec<AuditKind> = audit.events().iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&AuditKind::OutboxOverflow), "{kinds:?}");
+    assert!(!audit
+        .events()
+        .iter()
+        .any(|e| e.id == "orders@2026-11-23T10:00:00Z#decision"));
 }

@@ -1,0 +1,155 @@
+//! The audit outbox: events written into the target's state item by the
+//! same conditional write that claims the tick, published after acting, each
+//! destination acknowledging on its own, and removed once all have. Whatever
+//! is still pending is published first by the target's next reconcile, in any
+//! invocation. Delivery is at least once per destination; a destination that
+//! acknowledged an event is never sent it again because another one failed.
+
+use std::collections::BTreeSet;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::audit::AuditEvent;
+use super::ports::AuditSink;
+
+/// At most this many undelivered events per target (about 1 KB each: far
+/// below DynamoDB's 400 KB item limit).
+pub const OUTBOX_MAX_EVENTS: usize = 50;
+
+/// An event still undelivered after this long is dropped (logged in full and
+/// audited): a destination down for a day is an incident of its own.
+pub const OUTBOX_MAX_AGE: SignedDuration = SignedDuration::from_hours(24);
+
+/// Attempts per destination and event in one reconcile (the SDKs retry
+/// inside each attempt too).
+const ATTEMPTS: usize = 2;
+
+/// An audit event not yet acknowledged by every destination.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingAudit {
+    /// The event, as it will be published.
+    pub event: AuditEvent,
+    /// Destinations that acknowledged it.
+    #[serde(default)]
+    pub delivered: BTreeSet<String>,
+}
+
+impl PendingAudit {
+    /// A new, undelivered event.
+    pub fn new(event: AuditEvent) -> Self {
+        PendingAudit {
+            event,
+            delivered: BTreeSet::new(),
+        }
+    }
+}
+
+/// Reads a stored outbox, naming the path of what does not parse.
+pub fn from_json(text: &str) -> Result<Vec<PendingAudit>, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| format!("outbox is not valid: {}: {}", e.path(), e.inner()))
+}
+
+/// Drops what is too old, then the oldest beyond room for `incoming` more
+/// events and an overflow notice. Returns the overflow event when something
+/// was dropped; each dropped event is logged in full.
+pub fn enforce_bounds(
+    outbox: &mut Vec<PendingAudit>,
+    target: &str,
+    now: Timestamp,
+    incoming: usize,
+) -> Option<AuditEvent> {
+    let mut dropped = Vec::new();
+    let mut why = Vec::new();
+    let before = outbox.len();
+    outbox.retain(|p| {
+        let stale = now.duration_since(p.event.at) > OUTBOX_MAX_AGE;
+        if stale {
+            dropped.push(p.clone());
+        }
+        !stale
+    });
+    if outbox.len() < before {
+        why.push(format!("older than {}h", OUTBOX_MAX_AGE.as_hours()));
+    }
+    // Room for the incoming events and the overflow notice itself.
+    let room = OUTBOX_MAX_EVENTS.saturating_sub(incoming + 1);
+    if outbox.len() > room {
+        let excess = outbox.len() - room;
+        dropped.extend(outbox.drain(..excess));
+        why.push(format!("more than {OUTBOX_MAX_EVENTS} pending"));
+    }
+    if dropped.is_empty() {
+        return None;
+    }
+    for p in &dropped {
+        let body = serde_json::to_string(&p.event).unwrap_or_default();
+        tracing::error!(
+            target_name = target,
+            id = %p.event.id,
+            delivered = ?p.delivered,
+            event = %body,
+            "audit event dropped from the outbox undelivered"
+        );
+    }
+    let ids: Vec<String> = dropped.iter().map(|p| p.event.id.clone()).collect();
+    Some(AuditEvent::outbox_overflow(
+        target,
+        now,
+        &ids,
+        &why.join(", "),
+    ))
+}
+
+/// Publishes every pending event to every destination that has not
+/// acknowledged it, oldest first; removes what all of them have. Returns
+/// whether anything was delivered or removed.
+pub async fn deliver<U: AuditSink>(sink: &U, outbox: &mut Vec<PendingAudit>) -> bool {
+    let destinations = sink.destinations();
+    let mut progressed = false;
+    for pending in outbox.iter_mut() {
+        for destination in &destinations {
+            if pending.delivered.contains(destination) {
+                continue;
+            }
+            if publish_with_retry(sink, destination, &pending.event).await {
+                pending.delivered.insert(destination.clone());
+                progressed = true;
+            }
+        }
+    }
+    let before = outbox.len();
+    outbox.retain(|p| !destinations.iter().all(|d| p.delivered.contains(d)));
+    progressed || outbox.len() != before
+}
+
+/// Publishes an event that has no outbox to wait in (nothing was claimed:
+/// dry runs, yields, unreadable state) to every destination, best effort;
+/// what fails is logged in full.
+pub async fn publish_unclaimed<U: AuditSink>(sink: &U, event: &AuditEvent) {
+    for destination in sink.destinations() {
+        publish_with_retry(sink, &destination, event).await;
+    }
+}
+
+async fn publish_with_retry<U: AuditSink>(sink: &U, destination: &str, event: &AuditEvent) -> bool {
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        match sink.publish(destination, event).await {
+            Ok(()) => return true,
+            Err(e) => last = Some(e),
+        }
+    }
+    let body = serde_json::to_string(event).unwrap_or_default();
+    tracing::error!(
+        destination,
+        id = %event.id,
+        error = %last.map(|e| e.to_string()).unwrap_or_default(),
+        event = %body,
+        "audit event not delivered (yet)"
+    );
+    false
+}
