@@ -103,6 +103,7 @@ pub fn decide(
         // passed. HPA and KEDA would scale in at once; AWS waits for 15 low
         // datapoints.
         // (Deciding the adoption tick again re-derives it, like any replay.)
+        next.last_tick = Some(now);
         if next.adopted_at.is_none_or(|at| at == now) {
             next.adopted_at = Some(now);
             next.recommendations.push(TimedCount {

@@ -45,6 +45,11 @@ pub struct TargetState {
     /// scale-in before one scale-in window from then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted_at: Option<Timestamp>,
+    /// The time of the last tick decided: the claim write claims it, and a
+    /// reconcile at or before it yields (one actuation per tick, even when a
+    /// rival invocation reads the state between another's claim and its action).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_tick: Option<Timestamp>,
     /// Registered one-off events (pre-warm floors).
     #[serde(default)]
     pub events: Vec<RegisteredEvent>,

@@ -90,6 +90,18 @@ where
             return fail(error);
         }
     };
+    if let Some(claimed) = loaded.state.last_tick.filter(|t| *t >= now) {
+        // Another invocation claimed this tick (or a later one) and may be
+        // acting right now: acting too would make two actuations of one tick.
+        return ReconcileReport {
+            target: target.name.clone(),
+            outcome: Outcome::Yielded,
+            decision: None,
+            error: Some(format!(
+                "tick {now} already claimed (the last claimed tick is {claimed})"
+            )),
+        };
+    }
     let worker = match ports.actuator.observe(target).await {
         Ok(w) => w,
         Err(e) => return fail(format!("observing workers: {e}")),
@@ -243,5 +255,7 @@ where
     }
 }
 
+#[cfg(test)]
+mod crash_points;
 #[cfg(test)]
 mod tests;

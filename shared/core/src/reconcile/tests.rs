@@ -363,3 +363,18 @@ fn events_older_than_a_day_are_dropped_with_a_notice() {
         .iter()
         .any(|e| e.id == "orders@2026-11-23T10:00:00Z#decision"));
 }
+
+#[test]
+fn a_tick_already_claimed_is_not_acted_on_again() {
+    let w = world(120, 1, now());
+    assert_eq!(run(&w, now(), false).outcome, Outcome::Applied);
+    // A second invocation of the same tick (or an older one) yields before
+    // observing anything, even though the fleet could look unchanged to it.
+    for at in [now(), now() - jiff::SignedDuration::from_secs(30)] {
+        let again = run(&w, at, false);
+        assert_eq!(again.outcome, Outcome::Yielded, "{again:?}");
+        assert!(again.error.unwrap().contains("already claimed"));
+    }
+    assert_eq!(w.workers.calls().len(), 1);
+    assert_eq!(w.store.get("orders").unwrap().version, 2);
+}
