@@ -3,17 +3,19 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use qscale_lambda::{init_logging, tick_invocation, Runtime};
+use qscale_lambda::{init_logging, parse_schedule, tick_invocation, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
     let rt = Arc::new(Runtime::from_env().await?);
-    run(service_fn(move |_: LambdaEvent<EventBridgeEvent>| {
+    run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let rt = rt.clone();
-        async move { tick_invocation(&rt).await }
+        async move {
+            parse_schedule(event.payload)?;
+            tick_invocation(&rt).await
+        }
     }))
     .await
 }

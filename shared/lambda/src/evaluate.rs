@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{targets_for_alarm, AlarmStateChange, HandlerError, Runtime};
+use super::events::{parse_control_message, EvaluateEvent};
+use super::{targets_for_alarm, HandlerError, Runtime};
 use qscale_core::reconcile::{Outcome, ReconcileOptions};
 use qscale_live::run::run_once;
 
@@ -44,24 +44,14 @@ pub async fn evaluate(
     event: serde_json::Value,
     now: Timestamp,
 ) -> Result<EvaluateResponse, HandlerError> {
-    if event.get("Records").is_some() {
-        let batch: SqsEvent = serde_json::from_value(event)
-            .map_err(|e| HandlerError::Event(format!("not an SQS batch: {e}")))?;
-        return Ok(EvaluateResponse::Batch(
-            evaluate_batch(rt, &batch, now).await,
-        ));
-    }
-    let alarm: EventBridgeEvent<AlarmStateChange> = serde_json::from_value(event).map_err(|e| {
-        HandlerError::Event(format!(
-            "neither an SQS batch nor an alarm state change: {e}"
-        ))
-    })?;
-    if alarm.detail_type != "CloudWatch Alarm State Change" {
-        return Err(HandlerError::Event(format!(
-            "detail-type {:?} is not \"CloudWatch Alarm State Change\"",
-            alarm.detail_type
-        )));
-    }
+    let alarm = match EvaluateEvent::from_value(event)? {
+        EvaluateEvent::Batch(batch) => {
+            return Ok(EvaluateResponse::Batch(
+                evaluate_batch(rt, &batch, now).await,
+            ))
+        }
+        EvaluateEvent::Alarm(alarm) => alarm,
+    };
     let names: Vec<&str> = targets_for_alarm(&rt.config, &alarm.detail)
         .iter()
         .map(|t| t.name.as_str())
@@ -112,7 +102,7 @@ async fn evaluate_batch(rt: &Runtime, batch: &SqsEvent, now: Timestamp) -> SqsBa
             .body
             .as_deref()
             .ok_or_else(|| "no body".to_string())
-            .and_then(|b| serde_json::from_str::<ControlMessage>(b).map_err(|e| e.to_string()));
+            .and_then(parse_control_message);
         match parsed {
             Ok(m) if rt.config.target(&m.target).is_some() => wanted.push((id, m.target)),
             Ok(m) => {

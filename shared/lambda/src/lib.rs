@@ -4,6 +4,7 @@
 
 mod alarm;
 mod evaluate;
+mod events;
 mod prewarm;
 mod tick;
 
@@ -11,6 +12,9 @@ use std::time::Duration;
 
 pub use alarm::{targets_for_alarm, AlarmStateChange};
 pub use evaluate::{evaluate, ControlMessage, EvaluateResponse};
+pub use events::{
+    parse_control_message, parse_prewarm, parse_schedule, EvaluateEvent, ALARM_DETAIL_TYPE,
+};
 pub use prewarm::{prewarm, register, PrewarmPayload, PrewarmResult};
 pub use tick::{slots, tick, tick_invocation, TickInvocation, TickSummary};
 

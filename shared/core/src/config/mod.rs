@@ -201,9 +201,11 @@ impl FieldError {
     /// The same error with its path placed under `prefix`.
     fn under(mut self, prefix: &str) -> FieldError {
         self.path = match (prefix.is_empty(), self.path.as_str()) {
-            (true, ".") => "(top level)".to_string(),
+            // An empty path: the error is about the top level, or a key
+            // that is the empty string.
+            (true, "." | "") => "(top level)".to_string(),
             (true, _) => self.path,
-            (false, ".") => prefix.to_string(),
+            (false, "." | "") => prefix.to_string(),
             (false, p) => format!("{prefix}.{p}"),
         };
         self

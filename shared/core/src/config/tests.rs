@@ -166,6 +166,21 @@ fn number_without_unit_is_not_a_duration() {
 }
 
 #[test]
+fn durations_longer_than_a_year_are_refused() {
+    // Found by tests/fuzz.rs: such a lead made decide's timestamp arithmetic overflow.
+    let yaml = format!("targets:{GOOD_TARGET}")
+        .replace("min: 0,", "min: 0, prewarm_lead: 18446744073709551615s,");
+    let e = errors(&yaml);
+    assert!(
+        e[0].ends_with(
+            "\"18446744073709551615s\" is longer than the longest accepted duration, 366d"
+        ),
+        "{e:?}"
+    );
+    assert!(Config::from_yaml(&format!("tick_interval: 367d\ntargets:{GOOD_TARGET}")).is_err());
+}
+
+#[test]
 fn sub_minute_ticks_split_the_minute_evenly() {
     for ok in ["5s", "15s", "30s", "60s", "2m"] {
         let yaml = format!("tick_interval: {ok}\ntargets:{GOOD_TARGET}");
@@ -256,6 +271,26 @@ fn deep_or_huge_input_is_refused_before_parsing() {
         e[0].contains("bytes, above the 1048576-byte limit"),
         "{e:?}"
     );
+}
+
+#[test]
+fn deep_block_nesting_is_refused_before_parsing() {
+    let dashes = format!("targets:\n  {}x\n", "- ".repeat(300_000));
+    assert_eq!(
+        errors(&dashes),
+        vec!["line 2: 300000 nested `- ` entries, more than 64".to_string()]
+    );
+    let mut indented = "targets:\n".to_string();
+    for i in 0..200 {
+        indented += &format!("{}- k{i}:\n", "  ".repeat(i));
+    }
+    assert_eq!(
+        errors(&indented),
+        vec!["line 131: indented 258 columns, deeper than 256".to_string()]
+    );
+    // A list item holding a list item is fine.
+    let nested_ok = "targets:\n- - x\n";
+    assert!(!errors(nested_ok)[0].contains("nested"));
 }
 
 #[test]

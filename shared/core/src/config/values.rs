@@ -34,12 +34,21 @@ impl fmt::Display for HumanDuration {
     }
 }
 
+/// The longest duration any setting accepts: no window, cooldown, lead or
+/// schedule needs more, and timestamp arithmetic with it can never overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
 impl FromStr for HumanDuration {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        humantime::parse_duration(s.trim())
-            .map(HumanDuration)
-            .map_err(|e| format!("{s:?} is not a duration ({e}); write e.g. \"90s\" or \"5m\""))
+        let d = humantime::parse_duration(s.trim())
+            .map_err(|e| format!("{s:?} is not a duration ({e}); write e.g. \"90s\" or \"5m\""))?;
+        if d > MAX_DURATION {
+            return Err(format!(
+                "{s:?} is longer than the longest accepted duration, 366d"
+            ));
+        }
+        Ok(HumanDuration(d))
     }
 }
 

@@ -41,7 +41,7 @@ pub enum PartitionStatus {
 pub fn production_rate(history: &[OffsetSample]) -> Option<f64> {
     let [.., a, b] = history else { return None };
     let dt = b.at.duration_since(a.at).as_secs_f64();
-    (dt > 0.0).then(|| (b.high - a.high).max(0) as f64 / dt)
+    (dt > 0.0).then(|| b.high.saturating_sub(a.high).max(0) as f64 / dt)
 }
 
 /// How long ago the next message to consume (offset `committed`) was
@@ -63,14 +63,15 @@ pub fn lag_seconds(
     for w in history.windows(2) {
         let (a, b) = (w[0], w[1]);
         if a.high <= c && c < b.high {
-            let f = (c - a.high) as f64 / (b.high - a.high) as f64;
+            // In f64: offsets come from outside and may be anywhere in i64.
+            let f = (c as f64 - a.high as f64) / (b.high as f64 - a.high as f64);
             let produced_at = secs(a.at) - f * b.at.duration_since(a.at).as_secs_f64();
             return Some(produced_at.max(0.0));
         }
     }
     let first = history[0];
     match production_rate(&history[..history.len().min(2)]) {
-        Some(rate) if rate > 0.0 => Some(secs(first.at) + (first.high - c) as f64 / rate),
+        Some(rate) if rate > 0.0 => Some(secs(first.at) + (first.high as f64 - c as f64) / rate),
         // At least as old as the oldest sample.
         _ => Some(secs(first.at)),
     }
@@ -96,7 +97,7 @@ pub fn classify(
             PartitionStatus::Stalled
         };
     }
-    let lag_of = |s: &OffsetSample| s.committed.map(|c| (s.high - c).max(0));
+    let lag_of = |s: &OffsetSample| s.committed.map(|c| s.high.saturating_sub(c).max(0));
     match (
         history.first().and_then(lag_of),
         history.last().and_then(lag_of),
@@ -125,6 +126,24 @@ mod tests {
                 committed: None,
             })
             .collect()
+    }
+
+    #[test]
+    fn offsets_at_the_ends_of_i64_do_not_overflow() {
+        // Found by tests/fuzz.rs: a stored committed offset of i64::MIN.
+        let h: Vec<OffsetSample> = [(i64::MIN, Some(i64::MAX)), (i64::MAX, Some(i64::MIN))]
+            .iter()
+            .enumerate()
+            .map(|(i, &(high, committed))| OffsetSample {
+                at: at(i as i64 * 30),
+                high,
+                committed,
+            })
+            .collect();
+        assert!(production_rate(&h).is_some());
+        assert!(lag_seconds(&h, Some(0), at(60)).is_some());
+        assert!(lag_seconds(&h, Some(i64::MIN), at(60)).is_some());
+        classify(&h, 1, 0, 5, None);
     }
 
     #[test]

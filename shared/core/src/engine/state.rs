@@ -68,7 +68,7 @@ impl TargetState {
             .unwrap_or(0);
         if version > STATE_SCHEMA_VERSION as u64 {
             return Err(format!(
-                "state schema {version} was written by a newer qscale (this one reads up to {STATE_SCHEMA_VERSION})"
+                "schema_version: state schema {version} was written by a newer qscale (this one reads up to {STATE_SCHEMA_VERSION})"
             ));
         }
         let mut state: TargetState = serde_path_to_error::deserialize(value)
