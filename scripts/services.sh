@@ -49,7 +49,9 @@ start_kafka() {
   local nb
   nb=$(python3 -c 'import noida_db, os; print(os.path.join(os.path.dirname(noida_db.__file__), "noida-db"))')
   chmod +x "$nb"
-  rm -rf "$RUN_DIR/kafka-data"; mkdir -p "$RUN_DIR/kafka-data"
+  # A restart (kafka-start) keeps the topics and offsets; a fresh start wipes them.
+  if [ "${1:-fresh}" = fresh ]; then rm -rf "$RUN_DIR/kafka-data"; fi
+  mkdir -p "$RUN_DIR/kafka-data"
   "$nb" start --only kafka --kafka-port "$KAFKA_PORT" --data-dir "$RUN_DIR/kafka-data" > "$RUN_DIR/kafka.log" 2>&1 &
   echo $! > "$RUN_DIR/kafka.pid"
   wait_for_port kafka "$KAFKA_PORT" "$RUN_DIR/kafka.pid"
@@ -59,7 +61,10 @@ start_kafka() {
 stop_one() {
   local pidfile="$RUN_DIR/$1.pid"
   if [ -f "$pidfile" ]; then
-    kill "$(cat "$pidfile")" 2>/dev/null || true
+    local pid; pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    # Wait (at most 10 s) until it is gone, so its port is free for a restart.
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     rm -f "$pidfile"
   fi
 }
@@ -67,5 +72,8 @@ stop_one() {
 case "${1:-}" in
   start) start_moto; start_kafka ;;
   stop) stop_one moto; stop_one kafka ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  # For the chaos soak's broker restarts: stop the broker, start it again on its data.
+  kafka-stop) stop_one kafka ;;
+  kafka-start) start_kafka keep ;;
+  *) echo "usage: $0 start|stop|kafka-stop|kafka-start" >&2; exit 2 ;;
 esac

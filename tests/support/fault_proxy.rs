@@ -71,7 +71,7 @@ impl FaultProxy {
     }
 }
 
-async fn read_request(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+pub(crate) async fn read_request(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
@@ -99,7 +99,7 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 

@@ -72,6 +72,8 @@ pub enum AuditKind {
     Yield,
     /// Nothing decided: the state could not be loaded.
     StateError,
+    /// Nothing decided: the worker fleet could not be observed.
+    ObserveError,
     /// Undelivered events were dropped from a full or stale outbox.
     OutboxOverflow,
 }
@@ -82,6 +84,7 @@ impl AuditKind {
             AuditKind::Decision => "decision",
             AuditKind::Yield => "yield",
             AuditKind::StateError => "state_error",
+            AuditKind::ObserveError => "observe_error",
             AuditKind::OutboxOverflow => "outbox_overflow",
         }
     }
@@ -116,12 +119,18 @@ pub enum Outcome {
 
 impl AuditEvent {
     /// A reconcile that failed before any decision (state that cannot be
-    /// loaded): no action, and the reason on record.
-    pub fn failure_before_decision(target: &str, at: Timestamp, error: String) -> AuditEvent {
+    /// loaded, a fleet that cannot be observed): no action, and the reason
+    /// on record.
+    pub fn failure_before_decision(
+        target: &str,
+        at: Timestamp,
+        kind: AuditKind,
+        error: String,
+    ) -> AuditEvent {
         AuditEvent {
             schema_version: AUDIT_SCHEMA_VERSION,
-            id: audit_id(target, at, AuditKind::StateError),
-            kind: AuditKind::StateError,
+            id: audit_id(target, at, kind),
+            kind,
             target: target.to_string(),
             at,
             outcome: Outcome::Failed,

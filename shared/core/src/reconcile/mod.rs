@@ -85,7 +85,12 @@ where
         Err(e) => {
             // Unreadable or corrupted state: no action, and the audit trail says why.
             let error = format!("loading state: {e}");
-            let event = AuditEvent::failure_before_decision(&target.name, now, error.clone());
+            let event = AuditEvent::failure_before_decision(
+                &target.name,
+                now,
+                AuditKind::StateError,
+                error.clone(),
+            );
             outbox::publish_unclaimed(ports.audit, &event).await;
             return fail(error);
         }
@@ -104,7 +109,18 @@ where
     }
     let worker = match ports.actuator.observe(target).await {
         Ok(w) => w,
-        Err(e) => return fail(format!("observing workers: {e}")),
+        Err(e) => {
+            // No decision without the fleet; the audit trail still says why.
+            let error = format!("observing workers: {e}");
+            let event = AuditEvent::failure_before_decision(
+                &target.name,
+                now,
+                AuditKind::ObserveError,
+                error.clone(),
+            );
+            outbox::publish_unclaimed(ports.audit, &event).await;
+            return fail(error);
+        }
     };
     let signals = ports.metrics.read(target, now).await;
     let mut decision = decide(

@@ -110,14 +110,19 @@ pub fn enforce_bounds(
 pub async fn deliver<U: AuditSink>(sink: &U, outbox: &mut Vec<PendingAudit>) -> bool {
     let destinations = sink.destinations();
     let mut progressed = false;
+    // A destination that failed is not tried again in this reconcile: a
+    // down broker would otherwise cost its timeout once per pending event.
+    let mut down = BTreeSet::new();
     for pending in outbox.iter_mut() {
         for destination in &destinations {
-            if pending.delivered.contains(destination) {
+            if pending.delivered.contains(destination) || down.contains(destination) {
                 continue;
             }
             if publish_with_retry(sink, destination, &pending.event).await {
                 pending.delivered.insert(destination.clone());
                 progressed = true;
+            } else {
+                down.insert(destination.clone());
             }
         }
     }

@@ -235,6 +235,18 @@ fn a_missing_worker_fleet_changes_nothing() {
     assert_eq!(r.outcome, Outcome::Failed);
     assert!(r.error.unwrap().contains("ghost: no such worker fleet"));
     assert!(w.store.get("ghost").is_none());
+    // No decision, but the failure is on record.
+    let events = w.audit.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].kind, events[0].outcome),
+        (AuditKind::ObserveError, Outcome::Failed)
+    );
+    assert!(events[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("no such worker fleet"));
 }
 
 fn run_with(w: &World, audit: &MemoryAuditSink, now: Timestamp) -> ReconcileReport {

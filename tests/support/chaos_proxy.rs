@@ -1,0 +1,257 @@
+//! A proxy in front of moto that injects random faults into any AWS call:
+//! throttling, 5xx, a connection reset before forwarding, and latency beyond
+//! the SDK's attempt timeout *after* forwarding (the call took effect, its
+//! answer is lost: the nastiest case). It logs the actuations it forwarded
+//! and moto accepted, so a test can tell which invoker acted on what.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::fault_proxy::{find, read_request};
+
+/// Fault probabilities, per call.
+#[derive(Clone, Copy, Debug)]
+pub struct Chaos {
+    /// Seed of the proxy's generator.
+    pub seed: u64,
+    /// `ThrottlingException` (HTTP 400; retried by the SDK).
+    pub throttle: f64,
+    /// HTTP 500 (retried by the SDK).
+    pub server_error: f64,
+    /// Connection closed before forwarding.
+    pub reset: f64,
+    /// Forwarded, answered after `latency` (beyond the attempt timeout).
+    pub slow: f64,
+    /// The delay of a slow answer.
+    pub latency: Duration,
+}
+
+/// Injected faults by kind.
+#[derive(Debug, Default)]
+pub struct FaultCounts {
+    /// Throttled calls.
+    pub throttle: AtomicU64,
+    /// 5xx answers.
+    pub server_error: AtomicU64,
+    /// Connections reset.
+    pub reset: AtomicU64,
+    /// Answers delayed beyond the timeout.
+    pub slow: AtomicU64,
+}
+
+impl FaultCounts {
+    /// (throttle, 5xx, reset, slow).
+    pub fn get(&self) -> [u64; 4] {
+        [
+            self.throttle.load(Ordering::SeqCst),
+            self.server_error.load(Ordering::SeqCst),
+            self.reset.load(Ordering::SeqCst),
+            self.slow.load(Ordering::SeqCst),
+        ]
+    }
+}
+
+/// A running chaos proxy.
+pub struct ChaosProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// Faults injected so far.
+    pub faults: Arc<FaultCounts>,
+    /// Actuations moto accepted through this proxy (ECS service or Lambda
+    /// function named in the request), since the last `take_actuations`.
+    actuations: Arc<Mutex<Vec<String>>>,
+    /// Bodies of the requests whose answers were delayed beyond the timeout
+    /// (they took effect; the caller could not know).
+    pub lost_answers: Arc<Mutex<Vec<String>>>,
+    enabled: Arc<AtomicBool>,
+}
+
+impl ChaosProxy {
+    /// Starts a proxy to `upstream` (host:port); it stops accepting after
+    /// `max_connections`.
+    pub async fn start(upstream: String, chaos: Chaos, max_connections: usize) -> ChaosProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let proxy = ChaosProxy {
+            endpoint,
+            faults: Arc::new(FaultCounts::default()),
+            actuations: Arc::new(Mutex::new(Vec::new())),
+            lost_answers: Arc::new(Mutex::new(Vec::new())),
+            enabled: Arc::new(AtomicBool::new(true)),
+        };
+        let (faults, actuations, enabled, lost) = (
+            proxy.faults.clone(),
+            proxy.actuations.clone(),
+            proxy.enabled.clone(),
+            proxy.lost_answers.clone(),
+        );
+        let rng = Arc::new(AtomicU64::new(chaos.seed.max(1)));
+        tokio::spawn(async move {
+            for _ in 0..max_connections {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                let fault = if enabled.load(Ordering::SeqCst) {
+                    pick(&chaos, next_unit(&rng))
+                } else {
+                    None
+                };
+                let (upstream, faults, actuations, lost) = (
+                    upstream.clone(),
+                    faults.clone(),
+                    actuations.clone(),
+                    lost.clone(),
+                );
+                tokio::spawn(async move {
+                    let logs = Logs {
+                        faults: &faults,
+                        actuations: &actuations,
+                        lost_answers: &lost,
+                    };
+                    let _ = handle(client, &upstream, fault, chaos.latency, logs).await;
+                });
+            }
+        });
+        proxy
+    }
+
+    /// Turns fault injection on or off.
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::SeqCst);
+    }
+
+    /// The actuations logged since the last call.
+    pub fn take_actuations(&self) -> Vec<String> {
+        std::mem::take(&mut self.actuations.lock().unwrap())
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    Throttle,
+    ServerError,
+    Reset,
+    Slow,
+}
+
+fn pick(c: &Chaos, u: f64) -> Option<Fault> {
+    let mut edge = 0.0;
+    for (p, f) in [
+        (c.throttle, Fault::Throttle),
+        (c.server_error, Fault::ServerError),
+        (c.reset, Fault::Reset),
+        (c.slow, Fault::Slow),
+    ] {
+        edge += p;
+        if u < edge {
+            return Some(f);
+        }
+    }
+    None
+}
+
+/// xorshift64*: a seeded, lock-free uniform in [0, 1).
+fn next_unit(state: &AtomicU64) -> f64 {
+    let mut x = state.load(Ordering::SeqCst);
+    loop {
+        let mut y = x;
+        y ^= y >> 12;
+        y ^= y << 25;
+        y ^= y >> 27;
+        match state.compare_exchange(x, y, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => {
+                return (y.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+            }
+            Err(now) => x = now,
+        }
+    }
+}
+
+/// The resource an actuation request names, if it is one.
+fn actuation(head: &str, body: &str) -> Option<String> {
+    let lower = head.to_ascii_lowercase();
+    if lower.contains("x-amz-target: amazonec2containerservicev20141113.updateservice") {
+        let v: serde_json::Value = serde_json::from_str(body).ok()?;
+        return Some(format!("ecs:{}", v["service"].as_str()?));
+    }
+    // Lambda is REST: PUT /2017-10-31/functions/NAME/concurrency (or DELETE).
+    let request_line = head.lines().next()?;
+    let path = request_line.split_whitespace().nth(1)?;
+    let name = path
+        .strip_prefix("/2017-10-31/functions/")?
+        .strip_suffix("/concurrency")?;
+    Some(format!("lambda:{name}"))
+}
+
+/// Where a request's fate is recorded.
+struct Logs<'a> {
+    faults: &'a FaultCounts,
+    actuations: &'a Mutex<Vec<String>>,
+    lost_answers: &'a Mutex<Vec<String>>,
+}
+
+async fn handle(
+    mut client: TcpStream,
+    upstream: &str,
+    fault: Option<Fault>,
+    latency: Duration,
+    logs: Logs<'_>,
+) -> std::io::Result<()> {
+    let Logs {
+        faults,
+        actuations,
+        lost_answers,
+    } = logs;
+    let request = read_request(&mut client).await?;
+    let end = find(&request, b"\r\n\r\n").unwrap_or(0);
+    let head = String::from_utf8_lossy(&request[..end]).to_string();
+    let body = String::from_utf8_lossy(&request[(end + 4).min(request.len())..]).to_string();
+    let answer = |status: &str, code: &str| {
+        let body = format!(r#"{{"__type":"{code}","message":"injected by the chaos proxy"}}"#);
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-query-error: {code};Sender\r\nx-amzn-errortype: {code}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    match fault {
+        Some(Fault::Throttle) => {
+            faults.throttle.fetch_add(1, Ordering::SeqCst);
+            let r = answer("400 Bad Request", "ThrottlingException");
+            client.write_all(r.as_bytes()).await?;
+            return client.shutdown().await;
+        }
+        Some(Fault::ServerError) => {
+            faults.server_error.fetch_add(1, Ordering::SeqCst);
+            let r = answer("500 Internal Server Error", "InternalFailure");
+            client.write_all(r.as_bytes()).await?;
+            return client.shutdown().await;
+        }
+        Some(Fault::Reset) => {
+            faults.reset.fetch_add(1, Ordering::SeqCst);
+            // Dropping the socket unanswered: the client sees the connection close.
+            return Ok(());
+        }
+        _ => {}
+    }
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(&request).await?;
+    let mut response = Vec::new();
+    server.read_to_end(&mut response).await?;
+    let ok = response.starts_with(b"HTTP/1.1 2") || response.starts_with(b"HTTP/1.0 2");
+    if ok {
+        if let Some(resource) = actuation(&head, &body) {
+            actuations.lock().unwrap().push(resource);
+        }
+    }
+    if let Some(Fault::Slow) = fault {
+        faults.slow.fetch_add(1, Ordering::SeqCst);
+        lost_answers.lock().unwrap().push(body.clone());
+        tokio::time::sleep(latency).await;
+    }
+    client.write_all(&response).await?;
+    client.shutdown().await
+}
