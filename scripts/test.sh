@@ -23,6 +23,9 @@ if ! python3 -c "import samcli, cfnlint" >/dev/null 2>&1; then
 fi
 SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" python3 -m samcli validate --lint --template template.yaml
 python3 -c 'import sys; from cfnlint.runner import main; sys.argv = ["cfn-lint", "template.yaml"]; sys.exit(main())'
+# samconfig.toml (read by the sam validate above) must keep the opt-in that
+# lets `sam build` use the rust-cargolambda beta build method without asking.
+python3 -c 'import tomllib; p = tomllib.load(open("samconfig.toml", "rb"))["default"]["build"]["parameters"]; assert p["beta_features"] is True, p; print("samconfig.toml: build beta_features = true")'
 echo "== services"
 bash scripts/services.sh start
 trap 'bash scripts/services.sh stop' EXIT

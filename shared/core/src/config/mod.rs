@@ -240,4 +240,6 @@ fn clean_serde_message(msg: &str) -> String {
 }
 
 #[cfg(test)]
+mod documented_defaults;
+#[cfg(test)]
 mod tests;

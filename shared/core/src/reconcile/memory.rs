@@ -62,6 +62,7 @@ pub struct MemoryAuditSink {
     destinations: Vec<String>,
     delivered: Mutex<Vec<(String, AuditEvent)>>,
     failing: Mutex<BTreeSet<String>>,
+    attempts: Mutex<BTreeMap<String, usize>>,
 }
 
 impl Default for MemoryAuditSink {
@@ -77,6 +78,7 @@ impl MemoryAuditSink {
             destinations: names.iter().map(|n| n.to_string()).collect(),
             delivered: Mutex::new(Vec::new()),
             failing: Mutex::new(BTreeSet::new()),
+            attempts: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -96,6 +98,16 @@ impl MemoryAuditSink {
             .collect()
     }
 
+    /// Publish calls to `destination` so far, failed ones included.
+    pub fn attempts_at(&self, destination: &str) -> usize {
+        self.attempts
+            .lock()
+            .unwrap()
+            .get(destination)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Makes `destination` refuse every event (or accept them again).
     pub fn set_failing(&self, destination: &str, failing: bool) {
         let mut set = self.failing.lock().unwrap();
@@ -113,6 +125,12 @@ impl AuditSink for MemoryAuditSink {
     }
 
     async fn publish(&self, destination: &str, event: &AuditEvent) -> Result<(), PortError> {
+        *self
+            .attempts
+            .lock()
+            .unwrap()
+            .entry(destination.to_string())
+            .or_default() += 1;
         if self.failing.lock().unwrap().contains(destination) {
             return Err(PortError::new(destination, "unavailable"));
         }

@@ -322,6 +322,22 @@ fn a_failing_destination_never_makes_a_healthy_one_receive_twice() {
 }
 
 #[test]
+fn a_down_destination_is_tried_once_per_reconcile_not_once_per_event() {
+    let w = world(0, 4, now());
+    fail_signal(&w, "queue q: timeout"); // every tick is a refusal worth auditing
+    let audit = MemoryAuditSink::with_destinations(&["bus", "queue"]);
+    audit.set_failing("queue", true);
+    for minute in 0..5 {
+        run_with(&w, &audit, now() + jiff::SignedDuration::from_mins(minute));
+    }
+    // Five pending events by the last tick, but each reconcile gave up on the
+    // queue after one event's two attempts.
+    assert_eq!(w.store.get("orders").unwrap().outbox.len(), 5);
+    assert_eq!(audit.attempts_at("queue"), 5 * 2);
+    assert_eq!(audit.events_at("bus").len(), 5);
+}
+
+#[test]
 fn the_outbox_is_bounded_and_says_what_it_dropped() {
     let w = world(0, 4, now());
     fail_signal(&w, "queue q: timeout"); // every tick is a refusal worth auditing
