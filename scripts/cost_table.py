@@ -24,7 +24,8 @@ BASE_MS, PER_TARGET_MS = 9.4, (486 - 9.4) / 100
 # (1 RRU per item).
 SQS_READS, WRU, RRU = 1.0, 2.0, 1.0
 FANOUT_ABOVE, EVALUATE_BATCH = 50, 10
-EMF_METRICS, EMF_LINE_BYTES = 6, 600
+# 6 metrics per target, the same 6 over all targets, Decisions by 7 outcomes.
+EMF_METRICS, EMF_FIXED_METRICS, EMF_LINE_BYTES = 6, 13, 600
 
 
 def metrics_cost(n):
@@ -56,7 +57,7 @@ def month(targets, interval_s):
     lam = gb_s * PRICES["lambda_gb_s"] + (invocations_tick + evaluate_invocations) * PRICES["lambda_request"]
     ddb = ticks * targets * (WRU * PRICES["ddb_wru"] + RRU * PRICES["ddb_rru"])
     sqs = (ticks * targets * SQS_READS + sqs_fanout) * PRICES["sqs_request"]
-    cw_metrics = metrics_cost(EMF_METRICS * targets)
+    cw_metrics = metrics_cost(EMF_METRICS * targets + EMF_FIXED_METRICS)
     cw_logs = ticks * targets * EMF_LINE_BYTES / 1e9 * PRICES["cw_log_gb"]
     return lam, ddb, sqs, cw_metrics, cw_logs
 

@@ -111,9 +111,12 @@ impl RunSummary {
                 json!({
                     "_aws": {
                         "Timestamp": at.as_millisecond(),
+                        // Per target, and summed over all targets (the empty
+                        // dimension set) for the self-alarms; decisions counted
+                        // by outcome for the dashboard.
                         "CloudWatchMetrics": [{
                             "Namespace": "qscale",
-                            "Dimensions": [["Target"]],
+                            "Dimensions": [["Target"], []],
                             "Metrics": [
                                 {"Name": "Backlog", "Unit": "Count"},
                                 {"Name": "BacklogPerWorker", "Unit": "Count"},
@@ -122,6 +125,10 @@ impl RunSummary {
                                 {"Name": "DecisionLatency", "Unit": "Milliseconds"},
                                 {"Name": "Errors", "Unit": "Count"}
                             ]
+                        }, {
+                            "Namespace": "qscale",
+                            "Dimensions": [["Outcome"]],
+                            "Metrics": [{"Name": "Decisions", "Unit": "Count"}]
                         }]
                     },
                     "Target": rep.target,
@@ -131,6 +138,7 @@ impl RunSummary {
                     "ActualWorkers": actual,
                     "DecisionLatency": r.elapsed.as_secs_f64() * 1000.0,
                     "Errors": u32::from(rep.outcome == Outcome::Failed),
+                    "Decisions": 1,
                     "Outcome": format!("{:?}", rep.outcome).to_lowercase(),
                 })
                 .to_string()
