@@ -53,7 +53,7 @@ fn sweep(
     scenarios: &[(sim::SimSpec, &qscale_core::config::TargetConfig)],
     results: &[sim::RunResult],
     out: Option<&std::path::Path>,
-) -> Result<()> {
+) -> Result<Vec<PathBuf>> {
     let started = std::time::Instant::now();
     let reports = scenarios
         .iter()
@@ -65,12 +65,51 @@ fn sweep(
         .collect::<Result<Vec<_>>>()?;
     print!("{}", sim::report::sweep_table(&reports));
     println!("sweep ran in {:.1} s", started.elapsed().as_secs_f64());
+    let mut written = Vec::new();
     if let Some(dir) = out {
         for p in sim::report::write_sweep(dir, &reports).map_err(|e| anyhow!(e))? {
             println!("wrote {}", p.display());
+            written.push(p);
         }
     }
+    Ok(written)
+}
+
+/// Writes `index.html` beside the other outputs, inlining every SVG written.
+fn write_index(
+    dir: &std::path::Path,
+    title: &str,
+    seed: u64,
+    config_yaml: &str,
+    results: &[sim::RunResult],
+    verdicts: &[String],
+    written: &[PathBuf],
+) -> Result<()> {
+    let figures: Vec<PathBuf> = written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .cloned()
+        .collect();
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let page = sim::html::IndexPage {
+        title,
+        command: &command,
+        seed,
+        config_yaml,
+        results,
+        verdicts,
+        figures: &figures,
+    };
+    let path = sim::html::write_index(dir, &page).map_err(|e| anyhow!(e))?;
+    println!("wrote {}", path.display());
     Ok(())
+}
+
+fn config_text(path: Option<&std::path::Path>) -> Result<String> {
+    match path {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())),
+        None => Ok(sim::DEMO_CONFIG.to_string()),
+    }
 }
 
 fn load_sim_config(path: Option<&std::path::Path>) -> Result<Config> {
@@ -131,13 +170,31 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
         spec.workers.startup_s
     );
     print!("{}", sim::report::table(&results));
+    let verdicts: Vec<String> = sim::verdict::verdict(&spec.trace.name, &results)
+        .into_iter()
+        .collect();
+    let mut written = Vec::new();
     if let Some(dir) = &args.out {
         for p in sim::report::write(dir, &results).map_err(|e| anyhow!(e))? {
             println!("wrote {}", p.display());
+            written.push(p);
         }
     }
+    let seed = spec.seed;
     if args.sweep {
-        sweep(&[(spec, target)], &results, args.out.as_deref())?;
+        written.extend(sweep(&[(spec, target)], &results, args.out.as_deref())?);
+    }
+    if let Some(dir) = &args.out {
+        let yaml = config_text(args.config.as_deref())?;
+        write_index(
+            dir,
+            "qscale simulate",
+            seed,
+            &yaml,
+            &results,
+            &verdicts,
+            &written,
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -159,18 +216,33 @@ pub(crate) fn backtest(
         scenarios.push((spec, target));
     }
     print!("{}", sim::report::table(&all));
-    for trace in sim::BUNDLED {
-        if let Some(line) = sim::verdict::verdict(trace, &all) {
-            println!("{line}");
-        }
+    let verdicts: Vec<String> = sim::BUNDLED
+        .iter()
+        .filter_map(|trace| sim::verdict::verdict(trace, &all))
+        .collect();
+    for line in &verdicts {
+        println!("{line}");
     }
+    let mut written = Vec::new();
     if let Some(dir) = out {
         for p in sim::report::write(dir, &all).map_err(|e| anyhow!(e))? {
             println!("wrote {}", p.display());
+            written.push(p);
         }
     }
     if with_sweep {
-        sweep(&scenarios, &all, out)?;
+        written.extend(sweep(&scenarios, &all, out)?);
+    }
+    if let Some(dir) = out {
+        write_index(
+            dir,
+            "qscale backtest",
+            seed,
+            sim::DEMO_CONFIG,
+            &all,
+            &verdicts,
+            &written,
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

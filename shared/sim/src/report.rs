@@ -121,6 +121,21 @@ fn plot(path: &Path, trace: &str, runs: &[&RunResult]) -> Result<(), Box<dyn std
     let root = SVGBackend::new(path, (1000, 900)).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(&format!("qscale simulation: {trace}"), ("sans-serif", 22))?;
+    // One legend for all panels, in its own strip: it never covers data.
+    let (strip, root) = root.split_vertically(30);
+    for (i, r) in runs.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let x = 70 + 180 * i as i32;
+        strip.draw(&PathElement::new(
+            vec![(x, 15), (x + 24, 15)],
+            color.stroke_width(3),
+        ))?;
+        strip.draw(&Text::new(
+            r.policy.clone(),
+            (x + 30, 8),
+            ("sans-serif", 14).into_font(),
+        ))?;
+    }
     let panels = root.split_evenly((3, 1));
     let series: [(&str, Series); 3] = [
         ("backlog (messages)", |s| s.backlog as f64),
@@ -151,21 +166,11 @@ fn plot(path: &Path, trace: &str, runs: &[&RunResult]) -> Result<(), Box<dyn std
             .draw()?;
         for (i, r) in runs.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    r.samples.iter().map(|s| (s.t as f64 / 3600.0, f(s))),
-                    color.stroke_width(2),
-                ))?
-                .label(r.policy.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
-                });
+            chart.draw_series(LineSeries::new(
+                r.samples.iter().map(|s| (s.t as f64 / 3600.0, f(s))),
+                color.stroke_width(2),
+            ))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
     }
     root.present()?;
     Ok(())
@@ -273,7 +278,9 @@ fn plot_pareto(path: &Path, r: &SweepReport) -> Result<(), Box<dyn std::error::E
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_max * 1.08, 0.0..y_max * 1.08)?;
+        // Headroom above the highest point holds the legend (upper right),
+        // so it never covers a point.
+        .build_cartesian_2d(0.0..x_max * 1.08, 0.0..y_max * 1.7)?;
     chart
         .configure_mesh()
         .x_desc("worker-hours")
