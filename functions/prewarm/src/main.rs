@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Mutex;
+
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use qscale_aws::DynamoStateStore;
 use qscale_lambda::{init_logging, parse_prewarm, prewarm, Runtime};
@@ -10,11 +12,15 @@ use qscale_lambda::{init_logging, parse_prewarm, prewarm, Runtime};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let rt = Arc::new(Runtime::from_env().await?);
+    // One invocation at a time per container; the lock lets each one
+    // re-read the config (if its version changed) before it works.
+    let rt = Arc::new(Mutex::new(Runtime::from_env().await?));
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let rt = rt.clone();
         async move {
             let payload = parse_prewarm(event.payload)?;
+            let mut rt = rt.lock().await;
+            rt.refresh_config(jiff::Timestamp::now()).await;
             let store = DynamoStateStore::new(
                 rt.clients.dynamodb.clone(),
                 &rt.settings.state_table,

@@ -3,17 +3,23 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Mutex;
+
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use qscale_lambda::{init_logging, parse_schedule, tick_invocation, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let rt = Arc::new(Runtime::from_env().await?);
+    // One invocation at a time per container; the lock lets each one
+    // re-read the config (if its version changed) before it works.
+    let rt = Arc::new(Mutex::new(Runtime::from_env().await?));
     run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let rt = rt.clone();
         async move {
             parse_schedule(event.payload)?;
+            let mut rt = rt.lock().await;
+            rt.refresh_config(jiff::Timestamp::now()).await;
             tick_invocation(&rt).await
         }
     }))

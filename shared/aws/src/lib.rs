@@ -3,6 +3,7 @@
 //! per invocation and shared.
 
 mod audit;
+mod config_source;
 mod sqs;
 mod state;
 mod workers;
@@ -16,6 +17,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 pub use audit::{AuditTargets, AwsAudit};
+pub use config_source::{ConfigSource, ConfigVersion, SSM_PARAMETER_MAX_BYTES};
 pub use sqs::SqsDepthSource;
 pub use state::DynamoStateStore;
 pub use workers::AwsWorkers;
@@ -46,6 +48,10 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// EventBridge.
     pub eventbridge: aws_sdk_eventbridge::Client,
+    /// SSM Parameter Store (config source).
+    pub ssm: aws_sdk_ssm::Client,
+    /// S3 (config source).
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl AwsClients {
@@ -90,6 +96,13 @@ impl AwsClients {
             lambda: aws_sdk_lambda::Client::new(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             eventbridge: aws_sdk_eventbridge::Client::new(config),
+            ssm: aws_sdk_ssm::Client::new(config),
+            // A local endpoint (moto) serves buckets by path, not by host name.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    .force_path_style(config.endpoint_url().is_some())
+                    .build(),
+            ),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The commands that talk to AWS and Kafka (`run`, `state`, `events`):
+//! The commands that talk to AWS and Kafka (`run`, `state`, `events`, `config push`):
 //! built with the default `cloud` feature only, so the demo build needs no SDK.
 
 use std::path::PathBuf;
@@ -99,6 +99,50 @@ pub(crate) enum EventsCommand {
         #[command(flatten)]
         aws: AwsArgs,
     },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Validate a config file, then write it where the functions read it
+    /// (their QSCALE_CONFIG_SOURCE); they load it on their next invocation.
+    /// An invalid file is not written.
+    Push {
+        /// The YAML config.
+        file: PathBuf,
+        /// `ssm:NAME`, `ssm-path:/PATH/` (configs above 8 KB, split by line) or `s3://BUCKET/KEY`.
+        #[arg(long, env = "QSCALE_CONFIG_SOURCE")]
+        to: String,
+        /// AWS endpoint override, e.g. a local moto server.
+        #[arg(long, env = "QSCALE_ENDPOINT_URL")]
+        endpoint_url: Option<String>,
+    },
+}
+
+/// Runs `qscale config ...`.
+pub(crate) fn config(command: ConfigCommand) -> Result<ExitCode> {
+    let ConfigCommand::Push {
+        file,
+        to,
+        endpoint_url,
+    } = command;
+    let source: qscale_aws::ConfigSource = to.parse().map_err(|e: String| anyhow!("--to: {e}"))?;
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    if let Err(e) = Config::from_yaml(&text) {
+        eprintln!("{e}");
+        eprintln!("{}: not written: the config is not valid", file.display());
+        return Ok(ExitCode::FAILURE);
+    }
+    runtime()?.block_on(async {
+        let clients = qscale_aws::AwsClients::from_env(endpoint_url.as_deref()).await;
+        let version = source.push(&clients, &text).await?;
+        println!(
+            "{} written to {source} (version {}); the functions load it on their next invocation",
+            file.display(),
+            version.0
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Runs `qscale run`.

@@ -52,6 +52,12 @@ enum Command {
         #[command(subcommand)]
         command: cloud::EventsCommand,
     },
+    /// The config the deployed functions read (SSM or S3).
+    #[cfg(feature = "cloud")]
+    Config {
+        #[command(subcommand)]
+        command: cloud::ConfigCommand,
+    },
     /// Every bundled trace under every policy.
     Backtest {
         /// Write results.csv and one SVG per trace here.
@@ -98,6 +104,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::State { command } => cloud::state(command),
         #[cfg(feature = "cloud")]
         Command::Events { command } => cloud::events(command),
+        #[cfg(feature = "cloud")]
+        Command::Config { command } => cloud::config(command),
         Command::Backtest { out, seed, sweep } => simulate::backtest(out.as_deref(), seed, sweep),
     }
 }

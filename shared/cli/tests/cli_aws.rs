@@ -1,5 +1,5 @@
 //! The `qscale` binary's AWS commands against the moto server:
-//! `events add`, `state show` and `run --once --dry-run`.
+//! `events add`, `state show`, `run --once --dry-run` and `config push`.
 
 use std::process::{Command, Output};
 
@@ -244,4 +244,56 @@ async fn a_corrupted_state_acts_on_nothing_is_audited_and_state_reset_recovers()
     let o = run();
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(moto.desired(&cluster, &service).await, 3);
+}
+
+#[tokio::test]
+async fn config_push_writes_a_valid_config_and_refuses_an_invalid_one() {
+    let w = web().await;
+    let name = format!("/{}/config", unique("qscale"));
+    let to = format!("ssm:{name}");
+    let pushed = qscale(&[
+        "config",
+        "push",
+        &w.config,
+        "--to",
+        &to,
+        "--endpoint-url",
+        &endpoint(),
+    ]);
+    assert!(pushed.status.success(), "{}", text(&pushed));
+    assert!(text(&pushed).contains("(version 1)"), "{}", text(&pushed));
+
+    let broken = std::path::Path::new(&w.config).with_file_name("broken.yaml");
+    std::fs::write(
+        &broken,
+        "targets:\n  - name: web\n    policy: { max: lots }\n",
+    )
+    .unwrap();
+    let refused = qscale(&[
+        "config",
+        "push",
+        broken.to_str().unwrap(),
+        "--to",
+        &to,
+        "--endpoint-url",
+        &endpoint(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("not written"), "{}", text(&refused));
+    // Still version 1, still the valid text.
+    let p = w
+        .moto
+        .clients
+        .ssm
+        .get_parameter()
+        .name(&name)
+        .send()
+        .await
+        .unwrap();
+    let p = p.parameter().unwrap();
+    assert_eq!(p.version(), 1);
+    assert_eq!(
+        p.value().unwrap(),
+        std::fs::read_to_string(&w.config).unwrap()
+    );
 }

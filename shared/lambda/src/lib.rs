@@ -18,8 +18,9 @@ pub use events::{
 pub use prewarm::{prewarm, register, PrewarmPayload, PrewarmResult};
 pub use tick::{slots, tick, tick_invocation, TickInvocation, TickSummary};
 
-use qscale_aws::{AuditTargets, AwsClients, AwsSettings};
+use qscale_aws::{AuditTargets, AwsClients, AwsSettings, ConfigSource, ConfigVersion};
 use qscale_core::config::{Config, ConfigError};
+use qscale_core::reconcile::{AuditEvent, AuditKind};
 
 /// Why a handler could not do its job (the invocation fails and is retried
 /// or sent to a DLQ by AWS).
@@ -76,10 +77,35 @@ pub struct Runtime {
     /// How often the schedule invokes tick; a shorter `tick_interval` runs
     /// several ticks inside one invocation.
     pub schedule_period: Duration,
+    /// Where the config is re-read from between invocations, with the last
+    /// version seen (valid or rejected).
+    pub config_source: Option<(ConfigSource, ConfigVersion)>,
+}
+
+/// What re-reading the config did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigRefresh {
+    /// No config source, or its version is the one seen last.
+    Unchanged,
+    /// A new valid version now runs.
+    Loaded(ConfigVersion),
+    /// A new version does not validate: the last valid one keeps running,
+    /// and the rejection is audited once.
+    Rejected {
+        /// The rejected version.
+        version: ConfigVersion,
+        /// Every validation error.
+        error: String,
+    },
+    /// The source could not be read: the current config keeps running.
+    Unreachable(String),
 }
 
 /// Names of the environment variables the functions read.
 pub mod env {
+    /// Where to read (and re-read) the config: `ssm:NAME`, `ssm-path:/PATH/` or
+    /// `s3://BUCKET/KEY`. Takes precedence over the two below.
+    pub const CONFIG_SOURCE: &str = "QSCALE_CONFIG_SOURCE";
     /// The config as YAML text (small configs; Lambda environments hold 4 KB).
     pub const CONFIG_YAML: &str = "QSCALE_CONFIG_YAML";
     /// Or a path to the config file (packaged with the function).
@@ -110,18 +136,37 @@ impl Runtime {
     /// From the environment (see [`env`]); every problem names the variable and value.
     pub async fn from_env() -> Result<Runtime, HandlerError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let config = match (var(env::CONFIG_YAML), var(env::CONFIG_PATH)) {
-            (Some(yaml), _) => Config::from_yaml(&yaml),
-            (None, Some(path)) => Config::load(std::path::Path::new(&path)),
-            (None, None) => {
+        let endpoint = var(env::ENDPOINT_URL);
+        let clients = AwsClients::from_env(endpoint.as_deref()).await;
+        let source = var(env::CONFIG_SOURCE)
+            .map(|s| {
+                s.parse::<ConfigSource>()
+                    .map_err(|e| HandlerError::Config(format!("{}: {e}", env::CONFIG_SOURCE)))
+            })
+            .transpose()?;
+        let (config, config_source) = match (source, var(env::CONFIG_YAML), var(env::CONFIG_PATH)) {
+            (Some(source), _, _) => {
+                let (version, text) = source.fetch(&clients, None).await?;
+                let config =
+                    Config::from_yaml(text.as_deref().unwrap_or_default()).map_err(|e| {
+                        HandlerError::Config(format!("{source} version {}: {e}", version.0))
+                    })?;
+                (config, Some((source, version)))
+            }
+            (None, Some(yaml), _) => (Config::from_yaml(&yaml).map_err(config_error)?, None),
+            (None, None, Some(path)) => (
+                Config::load(std::path::Path::new(&path)).map_err(config_error)?,
+                None,
+            ),
+            (None, None, None) => {
                 return Err(HandlerError::Config(format!(
-                    "set {} or {}",
+                    "set {}, {} or {}",
+                    env::CONFIG_SOURCE,
                     env::CONFIG_YAML,
                     env::CONFIG_PATH
                 )))
             }
-        }
-        .map_err(|e: ConfigError| HandlerError::Config(e.to_string()))?;
+        };
         let number = |name: &str, default: u64| -> Result<u64, HandlerError> {
             match var(name) {
                 None => Ok(default),
@@ -140,8 +185,6 @@ impl Runtime {
                 )))
             }
         };
-        let endpoint = var(env::ENDPOINT_URL);
-        let clients = AwsClients::from_env(endpoint.as_deref()).await;
         Ok(Runtime {
             settings: AwsSettings {
                 endpoint_url: endpoint,
@@ -159,7 +202,58 @@ impl Runtime {
             dry_run,
             tick_budget: Duration::from_secs(number(env::TICK_BUDGET_SECONDS, 50)?),
             schedule_period: Duration::from_secs(number(env::SCHEDULE_PERIOD_SECONDS, 60)?.max(1)),
+            config_source,
         })
+    }
+
+    /// Re-reads the config from its source if its version changed (called
+    /// once per invocation, so at most once per tick). A new version that
+    /// does not validate is rejected, audited once, and the last valid
+    /// config keeps running.
+    pub async fn refresh_config(&mut self, now: jiff::Timestamp) -> ConfigRefresh {
+        let Some((source, seen)) = &self.config_source else {
+            return ConfigRefresh::Unchanged;
+        };
+        let (version, text) = match source.fetch(&self.clients, Some(seen)).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(source = %source, error = %e, "config source unreadable; the current config keeps running");
+                return ConfigRefresh::Unreachable(e.to_string());
+            }
+        };
+        let Some(text) = text else {
+            return ConfigRefresh::Unchanged;
+        };
+        let source = source.clone();
+        self.config_source = Some((source.clone(), version.clone()));
+        match Config::from_yaml(&text) {
+            Ok(config) => {
+                tracing::info!(source = %source, version = %version.0, targets = config.targets.len(), "config loaded");
+                self.config = config;
+                ConfigRefresh::Loaded(version)
+            }
+            Err(e) => {
+                let error = format!(
+                    "{source} version {} rejected, the last valid config keeps running: {e}",
+                    version.0
+                );
+                tracing::error!(error = %error, "config rejected");
+                let audit = qscale_aws::AwsAudit::new(
+                    self.settings.audit.clone(),
+                    self.clients.sqs.clone(),
+                    self.clients.eventbridge.clone(),
+                    Default::default(),
+                );
+                let event = AuditEvent::failure_before_decision(
+                    "(config)",
+                    now,
+                    AuditKind::ConfigError,
+                    error.clone(),
+                );
+                qscale_core::reconcile::outbox::publish_unclaimed(&audit, &event).await;
+                ConfigRefresh::Rejected { version, error }
+            }
+        }
     }
 
     /// The config restricted to some targets (same clusters and audit).
@@ -175,6 +269,10 @@ impl Runtime {
             ..self.config.clone()
         }
     }
+}
+
+fn config_error(e: ConfigError) -> HandlerError {
+    HandlerError::Config(e.to_string())
 }
 
 /// JSON logs for CloudWatch (level from `RUST_LOG`, default info).

@@ -74,6 +74,8 @@ pub enum AuditKind {
     StateError,
     /// Nothing decided: the worker fleet could not be observed.
     ObserveError,
+    /// A new config version was rejected; the last valid one keeps running.
+    ConfigError,
     /// Undelivered events were dropped from a full or stale outbox.
     OutboxOverflow,
 }
@@ -85,6 +87,7 @@ impl AuditKind {
             AuditKind::Yield => "yield",
             AuditKind::StateError => "state_error",
             AuditKind::ObserveError => "observe_error",
+            AuditKind::ConfigError => "config_error",
             AuditKind::OutboxOverflow => "outbox_overflow",
         }
     }
