@@ -401,7 +401,10 @@ async fn dry_run_changes_nothing_but_audits() {
     );
 
     // The scaler's own metrics as CloudWatch Embedded Metric Format lines.
-    let emf: serde_json::Value = serde_json::from_str(&summary.emf_lines(now())[0]).unwrap();
+    let emf: serde_json::Value = serde_json::from_str(
+        &summary.emf_lines(now(), qscale_live::run::MetricsMode::PerTarget)[0],
+    )
+    .unwrap();
     assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "qscale");
     assert_eq!(
         (

@@ -39,6 +39,7 @@ async fn runtime(moto: &Moto, source: &ConfigSource) -> (Runtime, String) {
         schedule_period: Duration::from_secs(60),
         // As if started on an older version: the first refresh loads.
         config_source: Some((source.clone(), ConfigVersion("0".into()))),
+        metrics: Default::default(),
     };
     (rt, audit)
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use qscale_core::reconcile::{Outcome, ReconcileReport};
-use qscale_live::run::{RunSummary, TargetRun};
+use qscale_live::run::{MetricsMode, RunSummary, TargetRun};
 use serde_norway::Value;
 
 fn template() -> Value {
@@ -33,9 +33,8 @@ fn dashboard() -> serde_json::Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("dashboard JSON: {e}\n{body}"))
 }
 
-/// (metric, dimension set) pairs one EMF line publishes in namespace qscale.
-fn published() -> BTreeSet<(String, Vec<String>)> {
-    let summary = RunSummary {
+fn summary() -> RunSummary {
+    RunSummary {
         reports: vec![TargetRun {
             report: ReconcileReport {
                 target: "orders".into(),
@@ -47,9 +46,13 @@ fn published() -> BTreeSet<(String, Vec<String>)> {
         }],
         api_calls: Default::default(),
         elapsed: Duration::from_millis(3),
-    };
-    let line: serde_json::Value =
-        serde_json::from_str(&summary.emf_lines(jiff::Timestamp::now())[0]).unwrap();
+    }
+}
+
+/// (metric, dimension set) pairs one EMF line publishes in namespace qscale.
+fn published_in(mode: MetricsMode) -> BTreeSet<(String, Vec<String>)> {
+    let lines = summary().emf_lines(jiff::Timestamp::now(), mode);
+    let line: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
     let mut out = BTreeSet::new();
     for directive in line["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
         assert_eq!(directive["Namespace"], "qscale");
@@ -74,6 +77,29 @@ fn published() -> BTreeSet<(String, Vec<String>)> {
         }
     }
     out
+}
+
+fn published() -> BTreeSet<(String, Vec<String>)> {
+    published_in(MetricsMode::PerTarget)
+}
+
+#[test]
+fn fewer_metrics_on_request_keep_what_the_alarms_read() {
+    let all = published_in(MetricsMode::AllTargets);
+    assert!(
+        all.iter()
+            .all(|(_, dims)| !dims.contains(&"Target".to_string())),
+        "{all:?}"
+    );
+    assert_eq!(
+        all.len(),
+        7,
+        "6 over all targets + Decisions by outcome: {all:?}"
+    );
+    assert!(all.contains(&("Errors".to_string(), vec![])));
+    assert!(summary()
+        .emf_lines(jiff::Timestamp::now(), MetricsMode::Off)
+        .is_empty());
 }
 
 #[test]

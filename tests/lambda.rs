@@ -89,6 +89,7 @@ targets:
         tick_budget: Duration::from_secs(30),
         schedule_period: Duration::from_secs(60),
         config_source: None,
+        metrics: Default::default(),
     };
     Stack {
         moto,

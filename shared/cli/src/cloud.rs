@@ -214,7 +214,7 @@ async fn run_once(args: &RunArgs) -> Result<ExitCode> {
     };
     let summary = qscale_live::run::run_once(&config, &settings, &clients, now, options).await;
     if args.emf {
-        for line in summary.emf_lines(now) {
+        for line in summary.emf_lines(now, qscale_live::run::MetricsMode::PerTarget) {
             println!("{line}");
         }
     }

@@ -21,6 +21,7 @@ pub use tick::{slots, tick, tick_invocation, TickInvocation, TickSummary};
 use qscale_aws::{AuditTargets, AwsClients, AwsSettings, ConfigSource, ConfigVersion};
 use qscale_core::config::{Config, ConfigError};
 use qscale_core::reconcile::{AuditEvent, AuditKind};
+use qscale_live::run::MetricsMode;
 
 /// Why a handler could not do its job (the invocation fails and is retried
 /// or sent to a DLQ by AWS).
@@ -80,6 +81,8 @@ pub struct Runtime {
     /// Where the config is re-read from between invocations, with the last
     /// version seen (valid or rejected).
     pub config_source: Option<(ConfigSource, ConfigVersion)>,
+    /// Which EMF metrics tick prints.
+    pub metrics: MetricsMode,
 }
 
 /// What re-reading the config did.
@@ -128,6 +131,8 @@ pub mod env {
     pub const CONCURRENCY: &str = "QSCALE_CONCURRENCY";
     /// Seconds tick may spend (default 50).
     pub const TICK_BUDGET_SECONDS: &str = "QSCALE_TICK_BUDGET_SECONDS";
+    /// EMF metrics: `per_target` (default), `all_targets` or `off`.
+    pub const METRICS: &str = "QSCALE_METRICS";
     /// Seconds between scheduled tick invocations (default 60, the schedule's rate).
     pub const SCHEDULE_PERIOD_SECONDS: &str = "QSCALE_SCHEDULE_PERIOD_SECONDS";
 }
@@ -203,6 +208,13 @@ impl Runtime {
             tick_budget: Duration::from_secs(number(env::TICK_BUDGET_SECONDS, 50)?),
             schedule_period: Duration::from_secs(number(env::SCHEDULE_PERIOD_SECONDS, 60)?.max(1)),
             config_source,
+            metrics: var(env::METRICS)
+                .map(|m| {
+                    m.parse()
+                        .map_err(|e| HandlerError::Config(format!("{}: {e}", env::METRICS)))
+                })
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 

@@ -120,7 +120,7 @@ async fn tick_within(
             super::env::FANOUT_ABOVE
         ))
     })?;
-    for line in summary.emf_lines(now) {
+    for line in summary.emf_lines(now, rt.metrics) {
         // CloudWatch turns these log lines into metrics.
         println!("{line}");
     }

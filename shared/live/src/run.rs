@@ -16,6 +16,34 @@ use qscale_core::config::Config;
 use qscale_core::reconcile::{reconcile, Outcome, Ports, ReconcileOptions, ReconcileReport};
 use qscale_kafka::{KafkaAuditSink, KafkaLagSource, KafkaPartitions};
 
+/// Which metrics the EMF lines publish. Custom metrics cost $0.30 a month
+/// each, so per-target metrics (6 per target) dominate qscale's own bill at
+/// scale (README, "What qscale itself costs").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MetricsMode {
+    /// Every metric per target and over all targets (the dashboard's graphs by target).
+    #[default]
+    PerTarget,
+    /// Over all targets only: 13 metrics whatever the target count.
+    AllTargets,
+    /// No EMF lines.
+    Off,
+}
+
+impl std::str::FromStr for MetricsMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "per_target" => Ok(MetricsMode::PerTarget),
+            "all_targets" => Ok(MetricsMode::AllTargets),
+            "off" => Ok(MetricsMode::Off),
+            other => Err(format!(
+                "{other:?} is not a metrics mode: write per_target, all_targets or off"
+            )),
+        }
+    }
+}
+
 /// What one run did.
 #[derive(Debug)]
 pub struct RunSummary {
@@ -94,7 +122,12 @@ impl RunSummary {
 
     /// CloudWatch Embedded Metric Format lines, one per target (no API calls:
     /// CloudWatch Logs turns them into metrics).
-    pub fn emf_lines(&self, at: Timestamp) -> Vec<String> {
+    pub fn emf_lines(&self, at: Timestamp, mode: MetricsMode) -> Vec<String> {
+        let dimensions = match mode {
+            MetricsMode::Off => return Vec::new(),
+            MetricsMode::PerTarget => json!([["Target"], []]),
+            MetricsMode::AllTargets => json!([[]]),
+        };
         self.reports
             .iter()
             .map(|r| {
@@ -116,7 +149,7 @@ impl RunSummary {
                         // by outcome for the dashboard.
                         "CloudWatchMetrics": [{
                             "Namespace": "qscale",
-                            "Dimensions": [["Target"], []],
+                            "Dimensions": dimensions,
                             "Metrics": [
                                 {"Name": "Backlog", "Unit": "Count"},
                                 {"Name": "BacklogPerWorker", "Unit": "Count"},
