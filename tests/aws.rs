@@ -417,20 +417,27 @@ async fn dry_run_changes_nothing_but_audits() {
     assert_eq!(emf["Errors"], 0);
 }
 
-#[tokio::test]
-async fn audit_events_reach_an_eventbridge_bus_and_its_rule_targets() {
-    let f = fixture().await;
-    let (bus, sink) = f.moto.event_bus_to_queue(&unique("bus")).await;
+/// A target `name`: 70 messages for an ECS service at 1 (it scales to 7);
+/// returns (config, cluster, service).
+async fn seventy_waiting_for_one_worker(f: &Fixture, name: &str) -> (Config, String, String) {
     let (cluster, service) = (unique("c"), unique("s"));
     let url = f.moto.queue_with(&unique("q"), 70).await;
     f.moto.ecs_service(&cluster, &service, 1).await;
     let c = config(&[ecs_target(
-        "eb",
+        name,
         &url,
         &cluster,
         &service,
         &policy(0, 20, 10, ""),
     )]);
+    (c, cluster, service)
+}
+
+#[tokio::test]
+async fn audit_events_reach_an_eventbridge_bus_and_its_rule_targets() {
+    let f = fixture().await;
+    let (bus, sink) = f.moto.event_bus_to_queue(&unique("bus")).await;
+    let (c, _, _) = seventy_waiting_for_one_worker(&f, "eb").await;
     let mut settings = f.moto.settings(&f.table, &f.audit);
     settings.audit = qscale_aws::AuditTargets {
         event_bus: Some(bus),
@@ -488,16 +495,7 @@ async fn a_down_audit_queue_gets_the_event_later_and_the_bus_gets_it_once() {
         .send()
         .await
         .unwrap();
-    let (cluster, service) = (unique("c"), unique("s"));
-    let url = f.moto.queue_with(&unique("q"), 70).await;
-    f.moto.ecs_service(&cluster, &service, 1).await;
-    let c = config(&[ecs_target(
-        "outbox",
-        &url,
-        &cluster,
-        &service,
-        &policy(0, 20, 10, ""),
-    )]);
+    let (c, cluster, service) = seventy_waiting_for_one_worker(&f, "outbox").await;
     let mut settings = f.moto.settings(&f.table, &f.audit);
     settings.audit = qscale_aws::AuditTargets {
         event_bus: Some(bus),

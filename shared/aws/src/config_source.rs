@@ -201,33 +201,15 @@ impl ConfigSource {
                         text.len()
                     )));
                 }
-                let out = clients
-                    .ssm
-                    .put_parameter()
-                    .name(name)
-                    .value(text)
-                    .r#type(aws_sdk_ssm::types::ParameterType::String)
-                    .tier(aws_sdk_ssm::types::ParameterTier::Advanced)
-                    .overwrite(true)
-                    .send()
-                    .await
-                    .map_err(|e| err(describe(&e)))?;
-                Ok(ConfigVersion(out.version().to_string()))
+                let version = put_parameter(clients, name, text).await.map_err(err)?;
+                Ok(ConfigVersion(version.to_string()))
             }
             ConfigSource::SsmPath(path) => {
                 let chunks = chunks(text, SSM_PARAMETER_MAX_BYTES);
                 for (i, chunk) in chunks.iter().enumerate() {
-                    clients
-                        .ssm
-                        .put_parameter()
-                        .name(format!("{path}{i:03}"))
-                        .value(*chunk)
-                        .r#type(aws_sdk_ssm::types::ParameterType::String)
-                        .tier(aws_sdk_ssm::types::ParameterTier::Advanced)
-                        .overwrite(true)
-                        .send()
+                    put_parameter(clients, &format!("{path}{i:03}"), chunk)
                         .await
-                        .map_err(|e| err(describe(&e)))?;
+                        .map_err(err)?;
                 }
                 // Parts left from a longer config would be joined in: remove them.
                 let (current, _) = self.fetch(clients, None).await?;
@@ -263,6 +245,22 @@ impl ConfigSource {
             }
         }
     }
+}
+
+/// Writes one Advanced (8 KB) String parameter; returns its new version.
+async fn put_parameter(clients: &AwsClients, name: &str, value: &str) -> Result<i64, String> {
+    clients
+        .ssm
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .tier(aws_sdk_ssm::types::ParameterTier::Advanced)
+        .overwrite(true)
+        .send()
+        .await
+        .map(|out| out.version())
+        .map_err(|e| describe(&e))
 }
 
 /// Splits at line ends into parts of at most `max` bytes (a longer line is

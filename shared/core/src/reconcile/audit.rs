@@ -191,20 +191,8 @@ impl AuditEvent {
             dropped.join(", ")
         );
         AuditEvent {
-            schema_version: AUDIT_SCHEMA_VERSION,
-            id: audit_id(target, at, AuditKind::OutboxOverflow),
-            kind: AuditKind::OutboxOverflow,
-            target: target.to_string(),
-            at,
-            outcome: Outcome::Failed,
-            previous: 0,
-            desired: 0,
-            direction: Direction::None,
-            inputs: Vec::new(),
-            bounded_by: Vec::new(),
-            partition_requests: Vec::new(),
             explanation: format!("{target}: audit outbox overflow"),
-            error: Some(error),
+            ..AuditEvent::failure_before_decision(target, at, AuditKind::OutboxOverflow, error)
         }
     }
 }

@@ -42,20 +42,7 @@ fn world(backlog: u64, desired: u32, now: Timestamp) -> World {
         store: MemoryStateStore::default(),
         audit: MemoryAuditSink::default(),
     };
-    w.metrics.set(
-        "orders",
-        BTreeMap::from([(
-            "q".to_string(),
-            SignalReading::Ok {
-                observed_at: now,
-                measurement: Measurement::Sqs(SqsDepth {
-                    visible: backlog,
-                    in_flight: 0,
-                    delayed: 0,
-                }),
-            },
-        )]),
-    );
+    set_backlog(&w, backlog, now);
     w.workers.set(
         "orders",
         WorkerObservation {
