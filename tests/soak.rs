@@ -289,6 +289,13 @@ async fn chaos_soak() {
             .collect();
         double += acted[0].intersection(&acted[1]).count();
 
+        if (tick + 1) % 25 == 0 {
+            // Progress, so a long run that is stopped still says how far it got.
+            println!(
+                "tick {}: {runs} runs, {double} double actuations, {untrusted_decisions} untrusted scale-in decisions, {untrusted_world} untrusted scale-ins, {panics} panics",
+                tick + 1
+            );
+        }
         for (i, t) in targets.iter().enumerate() {
             let after = desired(&moto, &cluster, &t.fleet).await;
             let reports: Vec<&ReconcileReport> = summaries
