@@ -2,7 +2,7 @@
 # The chaos soak (tests/soak.rs) at full length: 20 targets, two invokers,
 # faults on every AWS call, a broker restart; 500 ticks by default
 # (QSCALE_SOAK_TICKS). Starts moto and the broker if they are not running.
-# Takes about an hour on 2 cores, most of it moto answering.
+# Takes about 2.5 hours on 2 cores (15-20 s per tick), most of it moto answering.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/services.sh start
