@@ -199,6 +199,12 @@ async fn chaos_soak() {
 
     let start: Timestamp = "2026-11-30T00:00:00Z".parse().unwrap();
     let mut offsets: Vec<Offsets> = vec![Offsets::default(); targets.len()];
+    // Only the invokers change desired counts, so one tick's "after" is the
+    // next tick's "before": read once per tick.
+    let mut before = Vec::new();
+    for t in &targets {
+        before.push(desired(&moto, &cluster, &t.fleet).await);
+    }
     let outage = (ticks / 3, ticks / 3 + 2);
     let (mut double, mut untrusted_decisions, mut untrusted_world, mut panics) = (0, 0, 0, 0);
     let (mut restarts, mut runs, mut yielded) = (0, 0, 0);
@@ -248,10 +254,6 @@ async fn chaos_soak() {
             }
         }
 
-        let mut before = Vec::new();
-        for t in &targets {
-            before.push(desired(&moto, &cluster, &t.fleet).await);
-        }
         proxies.iter().for_each(|p| drop(p.take_actuations()));
         let active = if clean { 1 } else { 2 };
         // Both invokers run concurrently (polled together on this task);
@@ -296,8 +298,10 @@ async fn chaos_soak() {
                 tick + 1
             );
         }
+        let mut afters = Vec::with_capacity(targets.len());
         for (i, t) in targets.iter().enumerate() {
             let after = desired(&moto, &cluster, &t.fleet).await;
+            afters.push(after);
             let reports: Vec<&ReconcileReport> = summaries
                 .iter()
                 .flat_map(|s| s.reports.iter().map(|r| &r.report))
@@ -325,6 +329,7 @@ async fn chaos_soak() {
                 );
             }
         }
+        before = afters;
     }
 
     // What each destination received, by id.

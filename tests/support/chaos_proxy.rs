@@ -8,10 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::fault_proxy::{find, read_request};
+use super::fault_proxy::{answer, error_response, find, forward, read_request};
 
 /// Fault probabilities, per call.
 #[derive(Clone, Copy, Debug)]
@@ -210,25 +209,19 @@ async fn handle(
     let end = find(&request, b"\r\n\r\n").unwrap_or(0);
     let head = String::from_utf8_lossy(&request[..end]).to_string();
     let body = String::from_utf8_lossy(&request[(end + 4).min(request.len())..]).to_string();
-    let answer = |status: &str, code: &str| {
-        let body = format!(r#"{{"__type":"{code}","message":"injected by the chaos proxy"}}"#);
-        format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-query-error: {code};Sender\r\nx-amzn-errortype: {code}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
+    let injected = |status: &str, code: &str| {
+        error_response(status, code, "injected by the chaos proxy").into_bytes()
     };
     match fault {
         Some(Fault::Throttle) => {
             faults.throttle.fetch_add(1, Ordering::SeqCst);
-            let r = answer("400 Bad Request", "ThrottlingException");
-            client.write_all(r.as_bytes()).await?;
-            return client.shutdown().await;
+            let r = injected("400 Bad Request", "ThrottlingException");
+            return answer(&mut client, &r).await;
         }
         Some(Fault::ServerError) => {
             faults.server_error.fetch_add(1, Ordering::SeqCst);
-            let r = answer("500 Internal Server Error", "InternalFailure");
-            client.write_all(r.as_bytes()).await?;
-            return client.shutdown().await;
+            let r = injected("500 Internal Server Error", "InternalFailure");
+            return answer(&mut client, &r).await;
         }
         Some(Fault::Reset) => {
             faults.reset.fetch_add(1, Ordering::SeqCst);
@@ -237,10 +230,7 @@ async fn handle(
         }
         _ => {}
     }
-    let mut server = TcpStream::connect(upstream).await?;
-    server.write_all(&request).await?;
-    let mut response = Vec::new();
-    server.read_to_end(&mut response).await?;
+    let response = forward(upstream, &request).await?;
     let ok = response.starts_with(b"HTTP/1.1 2") || response.starts_with(b"HTTP/1.0 2");
     if ok {
         if let Some(resource) = actuation(&head, &body) {
@@ -252,6 +242,5 @@ async fn handle(
         lost_answers.lock().unwrap().push(body.clone());
         tokio::time::sleep(latency).await;
     }
-    client.write_all(&response).await?;
-    client.shutdown().await
+    answer(&mut client, &response).await
 }

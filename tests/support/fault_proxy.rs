@@ -145,19 +145,38 @@ async fn handle(
                 "injected: not authorized",
             ),
         };
-        let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
-        let response = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-query-error: {code};Sender\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        client.write_all(response.as_bytes()).await?;
-        return client.shutdown().await;
+        return answer(
+            &mut client,
+            error_response(status, code, message).as_bytes(),
+        )
+        .await;
     }
-    // Forward as is; moto closes the connection after its answer.
+    let response = forward(upstream, &request).await?;
+    answer(&mut client, &response).await
+}
+
+/// An AWS error answer, understood by the JSON protocols (`__type`), the
+/// query protocols (`x-amzn-query-error`) and REST-JSON (`x-amzn-errortype`).
+pub(crate) fn error_response(status: &str, code: &str, message: &str) -> String {
+    let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-query-error: {code};Sender\r\nx-amzn-errortype: {code}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Sends the request upstream as is and returns the whole answer (moto
+/// closes the connection after it).
+pub(crate) async fn forward(upstream: &str, request: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut server = TcpStream::connect(upstream).await?;
-    server.write_all(&request).await?;
+    server.write_all(request).await?;
     let mut response = Vec::new();
     server.read_to_end(&mut response).await?;
-    client.write_all(&response).await?;
+    Ok(response)
+}
+
+/// Writes the answer and closes the client connection.
+pub(crate) async fn answer(client: &mut TcpStream, response: &[u8]) -> std::io::Result<()> {
+    client.write_all(response).await?;
     client.shutdown().await
 }

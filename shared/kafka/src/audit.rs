@@ -33,9 +33,7 @@ impl KafkaAuditSink {
             name,
         })
     }
-}
 
-impl KafkaAuditSink {
     /// This sink's destination name.
     pub fn destination(&self) -> String {
         format!("kafka:{}", self.topic)

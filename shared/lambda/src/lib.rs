@@ -219,7 +219,8 @@ impl Runtime {
     }
 
     /// Re-reads the config from its source if its version changed (called
-    /// once per invocation, so at most once per tick). A new version that
+    /// at the start of each invocation: at most once per tick for `tick`,
+    /// once per batch or alarm for `evaluate`). A new version that
     /// does not validate is rejected, audited once, and the last valid
     /// config keeps running.
     pub async fn refresh_config(&mut self, now: jiff::Timestamp) -> ConfigRefresh {

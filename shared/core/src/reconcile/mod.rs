@@ -74,26 +74,21 @@ where
     S: StateStore,
     U: AuditSink,
 {
-    let fail = |error: String| ReconcileReport {
-        target: target.name.clone(),
-        outcome: Outcome::Failed,
-        decision: None,
-        error: Some(error),
+    // Nothing decided (no state, no fleet): no action, and the audit trail says why.
+    let fail = |kind: AuditKind, error: String| async move {
+        let event = AuditEvent::failure_before_decision(&target.name, now, kind, error.clone());
+        outbox::publish_unclaimed(ports.audit, &event).await;
+        ReconcileReport {
+            target: target.name.clone(),
+            outcome: Outcome::Failed,
+            decision: None,
+            error: Some(error),
+        }
     };
     let loaded = match ports.store.load(&target.name).await {
         Ok(v) => v,
-        Err(e) => {
-            // Unreadable or corrupted state: no action, and the audit trail says why.
-            let error = format!("loading state: {e}");
-            let event = AuditEvent::failure_before_decision(
-                &target.name,
-                now,
-                AuditKind::StateError,
-                error.clone(),
-            );
-            outbox::publish_unclaimed(ports.audit, &event).await;
-            return fail(error);
-        }
+        // Unreadable or corrupted state.
+        Err(e) => return fail(AuditKind::StateError, format!("loading state: {e}")).await,
     };
     if let Some(claimed) = loaded.state.last_tick.filter(|t| *t >= now) {
         // Another invocation claimed this tick (or a later one) and may be
@@ -109,18 +104,7 @@ where
     }
     let worker = match ports.actuator.observe(target).await {
         Ok(w) => w,
-        Err(e) => {
-            // No decision without the fleet; the audit trail still says why.
-            let error = format!("observing workers: {e}");
-            let event = AuditEvent::failure_before_decision(
-                &target.name,
-                now,
-                AuditKind::ObserveError,
-                error.clone(),
-            );
-            outbox::publish_unclaimed(ports.audit, &event).await;
-            return fail(error);
-        }
+        Err(e) => return fail(AuditKind::ObserveError, format!("observing workers: {e}")).await,
     };
     let signals = ports.metrics.read(target, now).await;
     let mut decision = decide(
@@ -220,9 +204,8 @@ where
             slot.event.error = error.clone().or_else(|| distrust.clone());
         }
     }
-    let claimed = pending.clone();
-    outbox::deliver(ports.audit, &mut pending).await;
-    if action_failed || pending != claimed {
+    let delivered = outbox::deliver(ports.audit, &mut pending).await;
+    if action_failed || delivered {
         if let Err(e) = ports
             .store
             .save(&target.name, &decision.next_state, &pending, version)
