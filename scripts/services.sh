@@ -6,7 +6,8 @@
 #   scripts/services.sh stop    # stop what start started (by saved PID)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN_DIR=.qscale-run
+# A second set of services (other ports, other run dir) can run beside the first.
+RUN_DIR="${QSCALE_RUN_DIR:-.qscale-run}"
 MOTO_PORT="${QSCALE_MOTO_PORT:-5000}"
 KAFKA_PORT="${QSCALE_KAFKA_PORT:-9092}"
 mkdir -p "$RUN_DIR"

@@ -93,3 +93,48 @@ async fn access_denied_names_the_queue_and_nothing_moves() {
     );
     assert_eq!(f.moto.desired(&cluster, &service).await, 3);
 }
+
+#[tokio::test]
+async fn a_claim_write_whose_answer_is_lost_still_counts_as_claimed() {
+    // moto stores the claim, the proxy answers 500; the SDK's retry then
+    // fails its condition (the version moved): without reading the item back
+    // the invocation would yield and publish a `yield` event beside the
+    // claimed one.
+    let rules = vec![Rule {
+        operation: "PutItem",
+        fault: Fault::ServerErrorAfterForwarding,
+        times: 1,
+    }];
+    let (proxy, f) = through(rules).await;
+    let (cluster, service) = (unique("c"), unique("s"));
+    let url = f.moto.queue_with(&unique("q"), 60).await;
+    f.moto.ecs_service(&cluster, &service, 1).await;
+    let c = config(&[ecs_target(
+        "lost-answer",
+        &url,
+        &cluster,
+        &service,
+        &policy(0, 20, 10, ""),
+    )]);
+    let summary = run_via(&proxy, &f, &c).await;
+    assert_eq!(
+        summary.reports[0].report.outcome,
+        Outcome::Applied,
+        "{}",
+        summary.table()
+    );
+    assert_eq!(f.moto.desired(&cluster, &service).await, 6);
+    assert!(
+        proxy.count("PutItem") >= 2,
+        "the claim and the SDK's retry of it: {:?}",
+        proxy.seen.lock().unwrap()
+    );
+    let events = f.moto.audit_events(&f.audit).await;
+    let ids: Vec<(&str, Outcome)> = events.iter().map(|e| (e.id.as_str(), e.outcome)).collect();
+    assert_eq!(ids.len(), 1, "exactly one event for the tick: {ids:?}");
+    assert!(
+        ids[0].0.starts_with("lost-answer@") && ids[0].0.ends_with("#decision"),
+        "{ids:?}"
+    );
+    assert_eq!(ids[0].1, Outcome::Applied);
+}

@@ -63,9 +63,12 @@ pub struct ChaosProxy {
     /// Actuations moto accepted through this proxy (ECS service or Lambda
     /// function named in the request), since the last `take_actuations`.
     actuations: Arc<Mutex<Vec<String>>>,
-    /// Bodies of the requests whose answers were delayed beyond the timeout
-    /// (they took effect; the caller could not know).
+    /// Bodies of the requests that took effect but whose answers the caller
+    /// gave up on: delayed by the proxy, or moto itself answering after the
+    /// SDK's attempt timeout (the caller could not know either way).
     pub lost_answers: Arc<Mutex<Vec<String>>>,
+    /// Of those, the ones moto itself answered too late.
+    pub late_answers: Arc<AtomicU64>,
     enabled: Arc<AtomicBool>,
 }
 
@@ -80,13 +83,15 @@ impl ChaosProxy {
             faults: Arc::new(FaultCounts::default()),
             actuations: Arc::new(Mutex::new(Vec::new())),
             lost_answers: Arc::new(Mutex::new(Vec::new())),
+            late_answers: Arc::new(AtomicU64::new(0)),
             enabled: Arc::new(AtomicBool::new(true)),
         };
-        let (faults, actuations, enabled, lost) = (
+        let (faults, actuations, enabled, lost, late) = (
             proxy.faults.clone(),
             proxy.actuations.clone(),
             proxy.enabled.clone(),
             proxy.lost_answers.clone(),
+            proxy.late_answers.clone(),
         );
         let rng = Arc::new(AtomicU64::new(chaos.seed.max(1)));
         tokio::spawn(async move {
@@ -99,17 +104,19 @@ impl ChaosProxy {
                 } else {
                     None
                 };
-                let (upstream, faults, actuations, lost) = (
+                let (upstream, faults, actuations, lost, late) = (
                     upstream.clone(),
                     faults.clone(),
                     actuations.clone(),
                     lost.clone(),
+                    late.clone(),
                 );
                 tokio::spawn(async move {
                     let logs = Logs {
                         faults: &faults,
                         actuations: &actuations,
                         lost_answers: &lost,
+                        late_answers: &late,
                     };
                     let _ = handle(client, &upstream, fault, chaos.latency, logs).await;
                 });
@@ -191,6 +198,7 @@ struct Logs<'a> {
     faults: &'a FaultCounts,
     actuations: &'a Mutex<Vec<String>>,
     lost_answers: &'a Mutex<Vec<String>>,
+    late_answers: &'a AtomicU64,
 }
 
 async fn handle(
@@ -204,6 +212,7 @@ async fn handle(
         faults,
         actuations,
         lost_answers,
+        late_answers,
     } = logs;
     let request = read_request(&mut client).await?;
     let end = find(&request, b"\r\n\r\n").unwrap_or(0);
@@ -230,6 +239,7 @@ async fn handle(
         }
         _ => {}
     }
+    let asked = std::time::Instant::now();
     let response = forward(upstream, &request).await?;
     let ok = response.starts_with(b"HTTP/1.1 2") || response.starts_with(b"HTTP/1.0 2");
     if ok {
@@ -241,6 +251,9 @@ async fn handle(
         faults.slow.fetch_add(1, Ordering::SeqCst);
         lost_answers.lock().unwrap().push(body.clone());
         tokio::time::sleep(latency).await;
+    } else if ok && asked.elapsed() >= qscale_aws::ATTEMPT_TIMEOUT {
+        late_answers.fetch_add(1, Ordering::SeqCst);
+        lost_answers.lock().unwrap().push(body.clone());
     }
     answer(&mut client, &response).await
 }

@@ -16,6 +16,9 @@ pub enum Fault {
     ServerError,
     /// HTTP 400 `AccessDenied` (not retried).
     AccessDenied,
+    /// Forwarded (the call takes effect), then answered HTTP 500: the caller
+    /// cannot tell, and the SDK retries a call that already happened.
+    ServerErrorAfterForwarding,
 }
 
 /// One rule: the first `times` requests whose `X-Amz-Target` ends with `operation` get `fault`.
@@ -131,6 +134,15 @@ async fn handle(
             })
     };
     seen.lock().unwrap().push((operation, fault.is_some()));
+    if let Some(Fault::ServerErrorAfterForwarding) = fault {
+        forward(upstream, &request).await?;
+        let r = error_response(
+            "500 Internal Server Error",
+            "InternalFailure",
+            "injected after the call took effect",
+        );
+        return answer(&mut client, r.as_bytes()).await;
+    }
     if let Some(fault) = fault {
         let (status, code, message) = match fault {
             Fault::Throttle => ("400 Bad Request", "ThrottlingException", "Rate exceeded"),
@@ -139,7 +151,7 @@ async fn handle(
                 "InternalFailure",
                 "injected 5xx",
             ),
-            Fault::AccessDenied => (
+            Fault::AccessDenied | Fault::ServerErrorAfterForwarding => (
                 "400 Bad Request",
                 "AccessDenied",
                 "injected: not authorized",

@@ -54,6 +54,10 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
 }
 
+/// How long one attempt of an AWS call may take before the SDK gives up on
+/// it (and retries, if attempts are left): the call may still take effect.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl AwsClients {
     /// Clients from the environment's credentials and region, with standard
     /// retries (3 attempts, backoff, throttling and 5xx) and a timeout on every call.
@@ -63,7 +67,7 @@ impl AwsClients {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
                     .operation_timeout(Duration::from_secs(15))
                     .build(),
             );
