@@ -7,6 +7,7 @@ mod cloud;
 mod decide;
 mod io;
 mod simulate;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,11 @@ enum Command {
     /// Simulate a trace under qscale and the baselines. With no arguments:
     /// the bundled demo (embedded config, flash-crowd trace).
     Simulate(simulate::SimulateArgs),
+    /// Traces of your own traffic, for `simulate --trace`.
+    Trace {
+        #[command(subcommand)]
+        command: trace::TraceCommand,
+    },
     /// One reconcile of every target against AWS (or an emulator); prints a summary.
     /// Exit 1 if any target failed (the others are still reconciled).
     #[cfg(feature = "cloud")]
@@ -98,6 +104,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Simulate(args) => simulate::simulate(&args),
+        Command::Trace { command } => trace::trace(command),
         #[cfg(feature = "cloud")]
         Command::Run(args) => cloud::run(&args),
         #[cfg(feature = "cloud")]

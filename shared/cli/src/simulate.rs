@@ -41,6 +41,10 @@ pub(crate) struct SimulateArgs {
     /// Write results.csv and an SVG figure here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also write qscale's audit events of the run here, one JSON object per
+    /// line (what `qscale trace from-audit` reads).
+    #[arg(long)]
+    audit_out: Option<PathBuf>,
     /// Also run each baseline over a range of its own knob and compare
     /// qscale with their Pareto frontiers (needs `qscale` in --policy).
     #[arg(long)]
@@ -137,7 +141,22 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
                 .map_or_else(|| args.trace.clone(), |s| s.to_string_lossy().into_owned());
             let trace = sim::Trace::from_csv(&stem, &text)
                 .with_context(|| format!("trace file {}", args.trace))?;
-            (sim::SimSpec::new(trace, sim::QueueModel::Sqs), None)
+            let mut spec = sim::SimSpec::new(trace, sim::QueueModel::Sqs);
+            // A trace rebuilt from real traffic starts when that traffic did
+            // (schedules and registered events depend on it).
+            if let Some(start) = text
+                .lines()
+                .find_map(|l| l.strip_prefix(crate::trace::START_COMMENT))
+            {
+                spec.start = start.trim().parse().with_context(|| {
+                    format!(
+                        "trace file {}: start {:?} is not a timestamp",
+                        args.trace,
+                        start.trim()
+                    )
+                })?;
+            }
+            (spec, None)
         }
     };
     let target_name = args
@@ -179,6 +198,21 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
             println!("wrote {}", p.display());
             written.push(p);
         }
+    }
+    if let Some(path) = &args.audit_out {
+        // The same run again, keeping what qscale published (deterministic:
+        // the same decisions as the row above).
+        let interval = config.tick_interval.0.as_secs().max(1) as u32;
+        let mut qscale =
+            sim::Qscale::new("qscale", target.clone(), interval, spec.metric_read).keeping_audit();
+        sim::simulate(&spec, &mut qscale);
+        let mut lines = String::new();
+        for event in qscale.audit_events() {
+            lines += &serde_json::to_string(&event)?;
+            lines.push('\n');
+        }
+        std::fs::write(path, lines).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
     }
     let seed = spec.seed;
     if args.sweep {

@@ -209,3 +209,78 @@ fn sweep_writes_each_baselines_points_frontiers_and_a_scatter() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("include qscale in --policy"));
 }
+
+#[test]
+fn a_simulations_audit_rebuilds_its_trace_and_simulates_again() {
+    // simulate (audit out) -> trace from-audit -> simulate --trace: the
+    // backtest-your-own-traffic path, on a trace whose truth is known.
+    let dir = tmp("from-audit/x", "").parent().unwrap().to_path_buf();
+    let audit = dir.join("audit.jsonl");
+    let o = qscale(&[
+        "simulate",
+        "--trace",
+        "flash_crowd",
+        "--policy",
+        "qscale",
+        "--audit-out",
+        audit.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let events = std::fs::read_to_string(&audit).unwrap();
+    assert!(events.lines().count() >= 10, "{events}");
+    assert!(
+        events.contains("\"arrivals\":{\"first_minute\":"),
+        "{events}"
+    );
+
+    let csv = dir.join("derived.csv");
+    let o = qscale(&[
+        "trace",
+        "from-audit",
+        audit.to_str().unwrap(),
+        "--target",
+        "demo-sqs",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.starts_with("# start 2026-11-24T00:00:00Z\nt_seconds,rate\n"),
+        "{text}"
+    );
+    // The flash crowd's peak (200/s for a minute, then decaying) shows in its minutes.
+    let peak = text
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(',')?.1.parse::<f64>().ok())
+        .fold(0.0, f64::max);
+    assert!((150.0..=260.0).contains(&peak), "peak {peak}\n{text}");
+
+    let o = qscale(&[
+        "simulate",
+        "--trace",
+        csv.to_str().unwrap(),
+        "--target",
+        "demo-sqs",
+        "--policy",
+        "qscale,oracle",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("\nderived "), "{}", stdout(&o));
+
+    // A target with no events is named, exit 1.
+    let o = qscale(&[
+        "trace",
+        "from-audit",
+        audit.to_str().unwrap(),
+        "--target",
+        "nope",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("target \"nope\": no arrival rates"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -76,11 +76,13 @@ impl WorkerActuator for SimActuator<'_> {
     }
 }
 
-/// Counts audit events instead of keeping them (a day has thousands).
+/// Counts audit events; keeps them only when asked (a day has thousands).
 #[derive(Default)]
 pub struct CountingAudit {
     /// Events seen.
     pub count: std::sync::atomic::AtomicU64,
+    /// The events, when kept.
+    pub kept: Option<Mutex<Vec<AuditEvent>>>,
 }
 
 impl AuditSink for CountingAudit {
@@ -88,9 +90,12 @@ impl AuditSink for CountingAudit {
         vec!["count".to_string()]
     }
 
-    async fn publish(&self, _destination: &str, _event: &AuditEvent) -> Result<(), PortError> {
+    async fn publish(&self, _destination: &str, event: &AuditEvent) -> Result<(), PortError> {
         self.count
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(kept) = &self.kept {
+            kept.lock().unwrap().push(event.clone());
+        }
         Ok(())
     }
 }

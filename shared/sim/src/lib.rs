@@ -2,6 +2,7 @@
 //! real reconcile code or by a baseline, and the report comparing them.
 
 pub mod adapters;
+pub mod derive;
 pub mod html;
 pub mod oracle;
 pub mod report;

@@ -10,7 +10,7 @@ use super::world::World;
 use qscale_core::config::{DirectionConfig, PolicyConfig, TargetConfig};
 use qscale_core::engine::{decide, Measurement, Observations, SignalReading, TargetState};
 use qscale_core::reconcile::memory::{block_on_ready, MemoryStateStore};
-use qscale_core::reconcile::{reconcile, Ports, ReconcileOptions};
+use qscale_core::reconcile::{reconcile, AuditEvent, Ports, ReconcileOptions};
 
 /// A scaling policy driven by the simulation clock.
 pub trait Autoscaler {
@@ -56,6 +56,21 @@ impl Qscale {
             store: MemoryStateStore::default(),
             audit: CountingAudit::default(),
         }
+    }
+
+    /// Keeps the audit events it publishes (for `audit_events`).
+    pub fn keeping_audit(mut self) -> Self {
+        self.audit.kept = Some(Mutex::new(Vec::new()));
+        self
+    }
+
+    /// The audit events published so far, when kept.
+    pub fn audit_events(&self) -> Vec<AuditEvent> {
+        self.audit
+            .kept
+            .as_ref()
+            .map(|k| k.lock().unwrap().clone())
+            .unwrap_or_default()
     }
 }
 

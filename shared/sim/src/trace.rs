@@ -77,8 +77,8 @@ impl Trace {
         let mut points: Vec<(f64, f64)> = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') || (i == 0 && line.starts_with("t_seconds"))
-            {
+            let header = points.is_empty() && line.starts_with("t_seconds");
+            if line.is_empty() || line.starts_with('#') || header {
                 continue;
             }
             let (t, r) = line

@@ -170,6 +170,12 @@ pub struct SignalAssessment {
     /// Consecutive failures including this one.
     #[serde(skip_serializing_if = "is_zero", default)]
     pub consecutive_failures: u32,
+    /// Messages per second arriving, when the signal shows it: Kafka's
+    /// production rate from successive high watermarks; SQS's completions
+    /// (in flight / processing time) plus the queue's growth, when the
+    /// policy knows the processing time.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub arrival_rate: Option<f64>,
     /// How the backlog was counted, or why the signal is not trusted.
     pub detail: String,
 }

@@ -6,6 +6,7 @@
 //! read top to bottom; each stage's arithmetic lives in its own module
 //! (signals, stabilization, rate_limit, cooldown, floor, forecast).
 
+pub mod arrivals;
 mod chain;
 mod cooldown;
 mod decision;
@@ -75,6 +76,20 @@ pub fn decide(
         a.assessment.consecutive_failures > policy.untrusted_data.failures_before_fallback
     });
     let any_stuck = trusted.iter().any(|a| a.stuck_with_lag);
+    // The traffic on record (audit events carry it): only when every signal
+    // was read and shows its rate.
+    let rates: Option<Vec<f64>> = assessed.iter().map(|a| a.assessment.arrival_rate).collect();
+    if let Some(rates) = rates.filter(|r| !r.is_empty() && !any_untrusted) {
+        // A rate describes the interval since the previous tick: file it at
+        // that interval's middle (a minute's tick describes the minute
+        // before). A first tick's rate is what it sees now.
+        let since = state
+            .last_tick
+            .map(|t| now.duration_since(t).as_secs().clamp(0, 120))
+            .unwrap_or(0);
+        let middle = now - jiff::SignedDuration::from_secs(since / 2);
+        next.arrivals.record(now, middle, rates.iter().sum());
+    }
 
     let mut chain = Chain::new(previous);
     if trusted.is_empty() {

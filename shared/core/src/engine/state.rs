@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::arrivals::ArrivalHistory;
 use super::forecast::LoadHistory;
 
 /// Version of the stored state JSON this qscale writes. Older states (0:
 /// written before the field existed) are migrated on read; every field added
 /// since has a default, so migrating is reading. Newer ones are refused.
-pub const STATE_SCHEMA_VERSION: u32 = 1;
+/// 2 added `arrivals`.
+pub const STATE_SCHEMA_VERSION: u32 = 2;
 
 /// Per-target memory, persisted by the state store between invocations.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -41,6 +43,9 @@ pub struct TargetState {
     /// Per-minute offered load, kept only with `policy.forecast`.
     #[serde(default, skip_serializing_if = "LoadHistory::is_empty")]
     pub load_history: LoadHistory,
+    /// The last hour's arrival rate per minute (copied into audit events).
+    #[serde(default, skip_serializing_if = "ArrivalHistory::is_empty")]
+    pub arrivals: ArrivalHistory,
     /// When qscale first decided for this target (safe adoption: no
     /// scale-in before one scale-in window from then).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::arrivals::MinuteRates;
 use crate::engine::{Decision, Direction, PartitionRequest, Term};
 
 /// Version of the audit event JSON.
@@ -40,6 +41,11 @@ pub struct AuditEvent {
     /// Partition growth asked for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partition_requests: Vec<PartitionRequest>,
+    /// The arrival rate per minute over the last hour (at most), as the
+    /// target's state held it: what `qscale trace from-audit` rebuilds
+    /// traffic from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrivals: Option<MinuteRates>,
     /// The decision's one-line explanation.
     pub explanation: String,
     /// Error, when the outcome is a failure.
@@ -57,6 +63,10 @@ pub struct AuditInput {
     /// Backlog counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backlog: Option<u64>,
+    /// Messages per second arriving, when the signal shows it (what
+    /// `qscale trace from-audit` rebuilds a trace from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival_rate: Option<f64>,
     /// How it was counted, or why it was not trusted.
     pub detail: String,
 }
@@ -143,6 +153,7 @@ impl AuditEvent {
             inputs: Vec::new(),
             bounded_by: Vec::new(),
             partition_requests: Vec::new(),
+            arrivals: None,
             explanation: format!("{target}: nothing decided ({error})"),
             error: Some(error),
         }
@@ -172,11 +183,13 @@ impl AuditEvent {
                     signal: s.signal.clone(),
                     trusted: s.trusted,
                     backlog: s.backlog,
+                    arrival_rate: s.arrival_rate,
                     detail: s.detail.clone(),
                 })
                 .collect(),
             bounded_by: d.bounded_by.clone(),
             partition_requests: d.partition_requests.clone(),
+            arrivals: Some(d.next_state.arrivals.rates.clone()).filter(|r| !r.is_empty()),
             explanation: d.explanation.clone(),
             error,
         }
@@ -191,6 +204,7 @@ impl AuditEvent {
             dropped.join(", ")
         );
         AuditEvent {
+            arrivals: None,
             explanation: format!("{target}: audit outbox overflow"),
             ..AuditEvent::failure_before_decision(target, at, AuditKind::OutboxOverflow, error)
         }

@@ -132,7 +132,10 @@ where
             .collect();
         (!why.is_empty()).then(|| why.join("; "))
     };
-    let worth_auditing = wants_change || untrusted;
+    // Besides changes and distrust: the traffic on record, before the
+    // state's window drops minutes no event carried.
+    let arrivals_due = decision.next_state.arrivals.audit_due(now);
+    let worth_auditing = wants_change || untrusted || arrivals_due;
     let report = |outcome: Outcome, error: Option<String>, decision: Decision| ReconcileReport {
         target: target.name.clone(),
         outcome,
@@ -164,6 +167,7 @@ where
         .then(|| AuditEvent::from_decision(&decision, Outcome::Interrupted, distrust.clone()));
     if let Some(event) = &tick_event {
         pending.push(PendingAudit::new(event.clone()));
+        decision.next_state.arrivals.mark_audited(now);
     }
     let version = match ports
         .store

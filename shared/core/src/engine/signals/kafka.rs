@@ -263,6 +263,7 @@ pub(super) fn assess_kafka(
             partition_lag: lags,
             stuck_partitions: stuck,
             consecutive_failures: 0,
+            arrival_rate: rate,
             detail,
         },
         wanted: Some(wanted),

@@ -71,10 +71,13 @@ pub(crate) fn assess_all(
                         unreachable!("kind checked")
                     };
                     let busy = average_busy(cfg, depth, policy, observed_at, now, next);
-                    let growth = (policy.slo.is_some()
+                    let growth = queue_growth(cfg, depth, policy, observed_at, now, next);
+                    // Sizing counts growth with `slo` (and for the forecast);
+                    // the arrival rate on record always does.
+                    let sizing = (policy.slo.is_some()
                         || policy.forecast.mode != ForecastMode::Off)
-                        .then(|| queue_growth(cfg, depth, policy, observed_at, now, next));
-                    assess_sqs(cfg, depth, policy, previous, busy, growth)
+                        .then_some(growth.excess);
+                    assess_sqs(cfg, depth, policy, previous, busy, sizing, growth.signed)
                 }
                 Ok((observed_at, Measurement::Kafka(offsets))) => {
                     let SignalConfig::Kafka(cfg) = signal else {
@@ -171,6 +174,7 @@ fn untrusted(signal: &SignalConfig, why: String) -> AssessedSignal {
             partition_lag: Vec::new(),
             stuck_partitions: Vec::new(),
             consecutive_failures: 0,
+            arrival_rate: None,
             detail: why,
         },
         wanted: None,

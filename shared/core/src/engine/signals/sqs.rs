@@ -44,13 +44,13 @@ pub(super) fn queue_growth(
     observed_at: Timestamp,
     now: Timestamp,
     next: &mut TargetState,
-) -> f64 {
+) -> QueueGrowth {
     let samples = next.depth_samples.entry(cfg.name.clone()).or_default();
     samples.retain(|s| s.at < observed_at);
     let cutoff = now - policy.keep_up_window.signed();
-    let excess = samples.last().filter(|s| s.at > cutoff).map_or(0.0, |s| {
+    let signed = samples.last().filter(|s| s.at > cutoff).map(|s| {
         let dt = observed_at.duration_since(s.at).as_secs_f64();
-        ((depth.visible as f64 - s.value) / dt).max(0.0)
+        (depth.visible as f64 - s.value) / dt
     });
     // The previous sample stays beside the new one, so a replay finds it.
     let keep = samples.len().saturating_sub(1);
@@ -59,7 +59,18 @@ pub(super) fn queue_growth(
         at: observed_at,
         value: depth.visible as f64,
     });
-    excess
+    QueueGrowth {
+        excess: signed.map_or(0.0, |g| g.max(0.0)),
+        signed,
+    }
+}
+
+/// How fast the visible depth changed since the previous reading.
+pub(super) struct QueueGrowth {
+    /// Messages/s arriving beyond what the fleet completes (0 when shrinking).
+    pub excess: f64,
+    /// The change itself, messages/s, when a recent reading exists.
+    pub signed: Option<f64>,
 }
 
 pub(super) fn assess_sqs(
@@ -69,6 +80,7 @@ pub(super) fn assess_sqs(
     previous: u32,
     busy: f64,
     growth: Option<f64>,
+    signed_growth: Option<f64>,
 ) -> AssessedSignal {
     let in_flight = if cfg.include_in_flight {
         depth.in_flight
@@ -113,6 +125,13 @@ pub(super) fn assess_sqs(
             partition_lag: Vec::new(),
             stuck_partitions: Vec::new(),
             consecutive_failures: 0,
+            // Arrivals = completions (in flight / processing time) + the
+            // queue's change, signed: a queue drained by the fleet is not arriving.
+            arrival_rate: (per_message > 0.0).then(|| {
+                (depth.in_flight as f64 / cfg.in_flight_per_worker.max(1) as f64 / per_message
+                    + signed_growth.unwrap_or(0.0))
+                .max(0.0)
+            }),
             detail: format!(
                 "backlog {backlog} = visible {}{}{}; {need}",
                 depth.visible,
