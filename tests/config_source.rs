@@ -38,6 +38,7 @@ async fn runtime(moto: &Moto, source: &ConfigSource) -> (Runtime, String) {
         tick_budget: Duration::from_secs(30),
         schedule_period: Duration::from_secs(60),
         // As if started on an older version: the first refresh loads.
+        config_checked_at: None,
         config_source: Some((source.clone(), ConfigVersion("0".into()))),
         metrics: Default::default(),
     };
@@ -52,18 +53,24 @@ fn max_of_orders(rt: &Runtime) -> u32 {
 async fn new_versions_load_and_invalid_ones_are_rejected_once(source: ConfigSource) {
     let moto = Moto::connect().await;
     let (mut rt, audit) = runtime(&moto, &source).await;
-    let now = Timestamp::now();
+    // Each refresh is a tick later than the one before (one check per tick).
+    let start = Timestamp::now();
+    let mut ticks = 0;
+    let mut now = move || {
+        ticks += 1;
+        start + jiff::SignedDuration::from_mins(ticks)
+    };
     let v1 = source
         .push(&moto.clients, &config_yaml(40, 0))
         .await
         .unwrap();
     assert_eq!(
-        rt.refresh_config(now).await,
+        rt.refresh_config(now()).await,
         ConfigRefresh::Loaded(v1.clone())
     );
     assert_eq!(max_of_orders(&rt), 40);
     assert_eq!(
-        rt.refresh_config(now).await,
+        rt.refresh_config(now()).await,
         ConfigRefresh::Unchanged,
         "{source}"
     );
@@ -73,7 +80,11 @@ async fn new_versions_load_and_invalid_ones_are_rejected_once(source: ConfigSour
         .await
         .unwrap();
     assert_ne!(v1, v2);
-    assert_eq!(rt.refresh_config(now).await, ConfigRefresh::Loaded(v2));
+    // Within the same tick the source is not asked again.
+    let asked = start + jiff::SignedDuration::from_mins(2) + jiff::SignedDuration::from_secs(59);
+    assert_eq!(rt.refresh_config(asked).await, ConfigRefresh::NotDue);
+    assert_eq!(max_of_orders(&rt), 40, "not asked, not loaded");
+    assert_eq!(rt.refresh_config(now()).await, ConfigRefresh::Loaded(v2));
     assert_eq!(max_of_orders(&rt), 7);
 
     // `push` itself does not validate (the CLI does before calling it), so
@@ -85,7 +96,7 @@ async fn new_versions_load_and_invalid_ones_are_rejected_once(source: ConfigSour
         )
         .await
         .unwrap();
-    let ConfigRefresh::Rejected { error, .. } = rt.refresh_config(now).await else {
+    let ConfigRefresh::Rejected { error, .. } = rt.refresh_config(now()).await else {
         panic!("an invalid version must be rejected");
     };
     assert!(
@@ -94,7 +105,7 @@ async fn new_versions_load_and_invalid_ones_are_rejected_once(source: ConfigSour
     );
     assert!(error.contains("targets[0]"), "{error}");
     assert_eq!(max_of_orders(&rt), 7, "the last valid config keeps running");
-    assert_eq!(rt.refresh_config(now).await, ConfigRefresh::Unchanged);
+    assert_eq!(rt.refresh_config(now()).await, ConfigRefresh::Unchanged);
     let events = moto.audit_events(&audit).await;
     assert_eq!(events.len(), 1, "audited once: {events:?}");
     assert_eq!(
@@ -156,7 +167,8 @@ async fn configs_above_8_kb_live_under_an_ssm_path() {
     // A shorter config leaves no old part behind to be joined in.
     path.push(&moto.clients, &config_yaml(3, 0)).await.unwrap();
     assert!(matches!(
-        rt.refresh_config(Timestamp::now()).await,
+        rt.refresh_config(Timestamp::now() + jiff::SignedDuration::from_mins(1))
+            .await,
         ConfigRefresh::Loaded(_)
     ));
     assert_eq!((rt.config.targets.len(), max_of_orders(&rt)), (1, 3));

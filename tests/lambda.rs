@@ -88,6 +88,7 @@ targets:
         dry_run: false,
         tick_budget: Duration::from_secs(30),
         schedule_period: Duration::from_secs(60),
+        config_checked_at: None,
         config_source: None,
         metrics: Default::default(),
     };

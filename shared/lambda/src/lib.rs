@@ -81,6 +81,9 @@ pub struct Runtime {
     /// Where the config is re-read from between invocations, with the last
     /// version seen (valid or rejected).
     pub config_source: Option<(ConfigSource, ConfigVersion)>,
+    /// When the source was last asked: it is asked at most once per
+    /// `tick_interval`, however often the functions are invoked.
+    pub config_checked_at: Option<jiff::Timestamp>,
     /// Which EMF metrics tick prints.
     pub metrics: MetricsMode,
 }
@@ -90,6 +93,8 @@ pub struct Runtime {
 pub enum ConfigRefresh {
     /// No config source, or its version is the one seen last.
     Unchanged,
+    /// The source was asked less than a tick ago: not asked again.
+    NotDue,
     /// A new valid version now runs.
     Loaded(ConfigVersion),
     /// A new version does not validate: the last valid one keeps running,
@@ -208,6 +213,7 @@ impl Runtime {
             tick_budget: Duration::from_secs(number(env::TICK_BUDGET_SECONDS, 50)?),
             schedule_period: Duration::from_secs(number(env::SCHEDULE_PERIOD_SECONDS, 60)?.max(1)),
             config_source,
+            config_checked_at: None,
             metrics: var(env::METRICS)
                 .map(|m| {
                     m.parse()
@@ -218,15 +224,24 @@ impl Runtime {
         })
     }
 
-    /// Re-reads the config from its source if its version changed (called
-    /// at the start of each invocation: at most once per tick for `tick`,
-    /// once per batch or alarm for `evaluate`). A new version that
-    /// does not validate is rejected, audited once, and the last valid
-    /// config keeps running.
+    /// Re-reads the config from its source if its version changed. Called
+    /// at the start of each invocation, it asks the source at most once per
+    /// `tick_interval` (evaluate can be invoked many times a minute). A new
+    /// version that does not validate is rejected, audited once, and the
+    /// last valid config keeps running.
     pub async fn refresh_config(&mut self, now: jiff::Timestamp) -> ConfigRefresh {
         let Some((source, seen)) = &self.config_source else {
             return ConfigRefresh::Unchanged;
         };
+        let interval = jiff::SignedDuration::try_from(self.config.tick_interval.0)
+            .unwrap_or(jiff::SignedDuration::from_secs(60));
+        if self
+            .config_checked_at
+            .is_some_and(|at| now >= at && now < at + interval)
+        {
+            return ConfigRefresh::NotDue;
+        }
+        self.config_checked_at = Some(now);
         let (version, text) = match source.fetch(&self.clients, Some(seen)).await {
             Ok(v) => v,
             Err(e) => {
