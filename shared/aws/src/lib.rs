@@ -4,6 +4,7 @@
 
 mod audit;
 mod config_source;
+pub mod sent_history;
 mod sqs;
 mod state;
 mod workers;
@@ -52,6 +53,8 @@ pub struct AwsClients {
     pub ssm: aws_sdk_ssm::Client,
     /// S3 (config source).
     pub s3: aws_sdk_s3::Client,
+    /// CloudWatch (queue history for `trace from-cloudwatch`).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 /// How long one attempt of an AWS call may take before the SDK gives up on
@@ -101,6 +104,7 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             eventbridge: aws_sdk_eventbridge::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             // A local endpoint (moto) serves buckets by path, not by host name.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(config)

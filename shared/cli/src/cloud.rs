@@ -188,7 +188,7 @@ pub(crate) fn events(command: EventsCommand) -> Result<ExitCode> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -23,6 +23,55 @@ pub(crate) enum TraceCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Rebuild an SQS queue's arrival rate from CloudWatch
+    /// (`AWS/SQS NumberOfMessagesSent`, Sum per period): exact counts, with
+    /// no processing time needed. Writes `t_seconds,rate` CSV.
+    #[cfg(feature = "cloud")]
+    FromCloudwatch {
+        /// The queue's name.
+        #[arg(long)]
+        queue: String,
+        /// From (RFC 3339, e.g. 2026-11-23T00:00:00Z).
+        #[arg(long)]
+        start: jiff::Timestamp,
+        /// To (RFC 3339).
+        #[arg(long)]
+        end: jiff::Timestamp,
+        /// Seconds per datapoint (SQS publishes per minute).
+        #[arg(long, default_value_t = 60)]
+        period: u32,
+        /// Write the CSV here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// AWS endpoint override, e.g. a local moto server.
+        #[arg(long, env = "QSCALE_ENDPOINT_URL")]
+        endpoint_url: Option<String>,
+    },
+}
+
+/// Prints what was derived and writes the CSV (with its start line).
+fn write(derived: &derive::Derived, what: &str, out: Option<PathBuf>) -> Result<()> {
+    let csv = format!(
+        "{START_COMMENT}{}\n{}",
+        derived.start,
+        derived.trace.to_csv()
+    );
+    eprintln!(
+        "{what}: {:.2} h from {} ({} minutes on record; {} duplicate deliveries dropped; {} events without a rate)",
+        derived.trace.duration_s() as f64 / 3600.0,
+        derived.start,
+        derived.points,
+        derived.duplicates,
+        derived.without_rate
+    );
+    match out {
+        Some(path) => {
+            std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{csv}"),
+    }
+    Ok(())
 }
 
 /// The line `simulate --trace` reads the start time of a derived trace from.
@@ -35,27 +84,27 @@ pub(crate) fn trace(command: TraceCommand) -> Result<ExitCode> {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {name}"))?;
             let events = derive::read_audit_lines(&name, &text)?;
             let derived = derive::from_audit(&events, &target, 60)?;
-            let csv = format!(
-                "{START_COMMENT}{}\n{}",
-                derived.start,
-                derived.trace.to_csv()
-            );
-            eprintln!(
-                "{target}: {:.2} h from {} ({} minutes on record; {} duplicate deliveries dropped; {} events without a rate)",
-                derived.trace.duration_s() as f64 / 3600.0,
-                derived.start,
-                derived.points,
-                derived.duplicates,
-                derived.without_rate
-            );
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, csv)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    eprintln!("wrote {}", path.display());
-                }
-                None => print!("{csv}"),
+            write(&derived, &target, out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "cloud")]
+        TraceCommand::FromCloudwatch {
+            queue,
+            start,
+            end,
+            period,
+            out,
+            endpoint_url,
+        } => {
+            if end <= start {
+                anyhow::bail!("--end {end} is not after --start {start}");
             }
+            let counts = crate::cloud::runtime()?.block_on(async {
+                let clients = qscale_aws::AwsClients::from_env(endpoint_url.as_deref()).await;
+                qscale_aws::sent_history::messages_sent(&clients, &queue, start, end, period).await
+            })?;
+            let derived = derive::from_period_counts(&queue, &counts, period)?;
+            write(&derived, &queue, out)?;
             Ok(ExitCode::SUCCESS)
         }
     }

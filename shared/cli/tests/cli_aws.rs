@@ -297,3 +297,81 @@ async fn config_push_writes_a_valid_config_and_refuses_an_invalid_one() {
         std::fs::read_to_string(&w.config).unwrap()
     );
 }
+
+#[tokio::test]
+async fn trace_from_cloudwatch_turns_messages_sent_per_minute_into_rates() {
+    let moto = Moto::connect().await;
+    let queue = unique("sent");
+    // Whole minutes, well inside CloudWatch's two weeks of accepted timestamps.
+    let now = jiff::Timestamp::now().as_second() / 60 * 60;
+    let t0 = jiff::Timestamp::from_second(now - 3600).unwrap();
+    let minute = |m: i64| t0 + jiff::SignedDuration::from_mins(m);
+    // 600 messages in minute 0, none in minute 1 (no datapoint, as SQS), 120 in minute 2.
+    for (m, sent) in [(0, 600.0), (2, 120.0)] {
+        let datum = aws_sdk_cloudwatch::types::MetricDatum::builder()
+            .metric_name("NumberOfMessagesSent")
+            .dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("QueueName")
+                    .value(&queue)
+                    .build(),
+            )
+            .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+                minute(m).as_second(),
+            ))
+            .value(sent)
+            .build();
+        moto.clients
+            .cloudwatch
+            .put_metric_data()
+            .namespace("AWS/SQS")
+            .metric_data(datum)
+            .send()
+            .await
+            .unwrap();
+    }
+    let csv = std::env::temp_dir().join(format!("{queue}.csv"));
+    let o = qscale(&[
+        "trace",
+        "from-cloudwatch",
+        "--queue",
+        &queue,
+        "--start",
+        &minute(-5).to_string(),
+        "--end",
+        &minute(10).to_string(),
+        "--out",
+        csv.to_str().unwrap(),
+        "--endpoint-url",
+        &endpoint(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let got = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        got.starts_with(&format!("# start {t0}\nt_seconds,rate\n0,10\n")),
+        "{got}"
+    );
+    assert!(got.contains("\n60,0\n"), "{got}");
+    assert!(got.contains("\n120,2\n"), "{got}");
+    assert!(got.ends_with("\n180,2\n"), "{got}");
+
+    // A queue with no datapoints says so, exit 1.
+    let o = qscale(&[
+        "trace",
+        "from-cloudwatch",
+        "--queue",
+        "no-such-queue",
+        "--start",
+        &minute(-5).to_string(),
+        "--end",
+        &minute(10).to_string(),
+        "--endpoint-url",
+        &endpoint(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("no-such-queue: no datapoints"),
+        "{}",
+        text(&o)
+    );
+}

@@ -4,8 +4,8 @@
 //! - from its audit events: every tick records the arrival rate its signals
 //!   showed (Kafka: production rate from high watermarks; SQS: completions
 //!   plus queue growth, when the policy knows the processing time) into the
-//!   state's last hour, per minute, and every audit event carries that hour.
-//!   Events come on changes, distrust, and at least every 50 minutes for
+//!   state's last half hour, per minute, and every audit event carries it.
+//!   Events come on changes, distrust, and at least every 25 minutes for
 //!   this alone, so the minutes join up. The round trip over the bundled
 //!   traces (`derive::tests`) measures the error.
 //! - from per-period message counts (CloudWatch `NumberOfMessagesSent`,
@@ -77,7 +77,7 @@ pub fn read_audit_lines(file: &str, text: &str) -> Result<Vec<AuditEvent>, Deriv
 }
 
 /// The arrival-rate trace of `target` from its audit events (any order,
-/// duplicates allowed). Each event carries the per-minute rates of the hour
+/// duplicates allowed). Each event carries the per-minute rates of the half hour
 /// before it; a minute takes its value from the latest event that holds it,
 /// and a minute no event holds keeps the rate before it. Events without
 /// minutes (written before they were added) give their own rates instead,

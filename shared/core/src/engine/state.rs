@@ -43,7 +43,7 @@ pub struct TargetState {
     /// Per-minute offered load, kept only with `policy.forecast`.
     #[serde(default, skip_serializing_if = "LoadHistory::is_empty")]
     pub load_history: LoadHistory,
-    /// The last hour's arrival rate per minute (copied into audit events).
+    /// The last half hour's arrival rate per minute (copied into audit events).
     #[serde(default, skip_serializing_if = "ArrivalHistory::is_empty")]
     pub arrivals: ArrivalHistory,
     /// When qscale first decided for this target (safe adoption: no

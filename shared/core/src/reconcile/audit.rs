@@ -41,7 +41,7 @@ pub struct AuditEvent {
     /// Partition growth asked for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partition_requests: Vec<PartitionRequest>,
-    /// The arrival rate per minute over the last hour (at most), as the
+    /// The arrival rate per minute over the last half hour (at most), as the
     /// target's state held it: what `qscale trace from-audit` rebuilds
     /// traffic from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
