@@ -40,6 +40,10 @@ pub struct Decision {
     pub bounded_by: Vec<Term>,
     /// One line for humans.
     pub explanation: String,
+    /// Changes of the policy's own mode worth an audit event although the
+    /// count may not move (the forecast switching itself off or on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
     /// State to persist if the decision is applied.
     pub next_state: TargetState,
 }

@@ -189,9 +189,43 @@ pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
 /// of a forecast rise (never lowers it); with `forecast_only`, and when the
 /// forecast switched itself off, it is a step that changes nothing, so the
 /// decision (and its audit event) says what it would have done and why.
-pub(super) fn apply(chain: &mut Chain, next: &TargetState, policy: &PolicyConfig, now: Timestamp) {
+/// Returns a notice when the period in use changed since the last decision
+/// (switched off, on, or to another period): worth an audit event of its own.
+pub(super) fn apply(
+    chain: &mut Chain,
+    next: &mut TargetState,
+    policy: &PolicyConfig,
+    now: Timestamp,
+) -> Option<String> {
     let lead = policy.forecast.lead;
-    match outlook(&next.load_history, now, lead.as_secs_f64()) {
+    let outlook = outlook(&next.load_history, now, lead.as_secs_f64());
+    let was = next.forecast_period;
+    let (is, change) = match &outlook {
+        Outlook::NoPeriod => (None, "no period beats persistence any more".to_string()),
+        Outlook::SwitchedOff { period, ratio } => (
+            None,
+            format!(
+                "the {period}-minute period missed in its last period \
+                 (error {ratio:.2}x persistence's, needs < 0.5x)"
+            ),
+        ),
+        Outlook::Forecast { period, ratio, .. } => (
+            Some(*period as u32),
+            format!("{period}-minute period, error {ratio:.2}x persistence's"),
+        ),
+    };
+    next.forecast_period = is;
+    let notice = match (was, is) {
+        (Some(w), None) => Some(format!(
+            "forecast switched off (was a {w}-minute period): {change}"
+        )),
+        (None, Some(_)) => Some(format!("forecast on: {change}")),
+        (Some(w), Some(i)) if w != i => Some(format!(
+            "forecast period changed from {w} to {i} minutes: {change}"
+        )),
+        _ => None,
+    };
+    match outlook {
         Outlook::NoPeriod => {}
         Outlook::SwitchedOff { period, ratio } => chain.set(
             Term::Forecast,
@@ -224,6 +258,7 @@ pub(super) fn apply(chain: &mut Chain, next: &TargetState, policy: &PolicyConfig
             }
         }
     }
+    notice
 }
 
 /// Workers for a forecast load: the SLO's queueing model, else the target utilization.
@@ -328,5 +363,54 @@ mod tests {
         );
         let later = outlook(&h, at_minute(150), 120.0);
         assert!(!matches!(later, Outlook::Forecast { .. }), "{later:?}");
+    }
+
+    #[test]
+    fn switching_on_off_and_between_periods_gives_one_notice_each() {
+        let load = |m: i64| {
+            if m < 120 && m % 15 == 3 {
+                60.0
+            } else {
+                2.0 + ((m * m) % 97) as f64 / 50.0
+            }
+        };
+        let policy = PolicyConfig::with_target(0, 100, 10.0);
+        let mut chain = Chain::new(1);
+        let mut next = TargetState {
+            load_history: history(119, load),
+            ..Default::default()
+        };
+        let on = apply(&mut chain, &mut next, &policy, at_minute(118));
+        assert!(
+            on.as_deref()
+                .is_some_and(|n| n.starts_with("forecast on: 15-minute period")),
+            "{on:?}"
+        );
+        assert_eq!(next.forecast_period, Some(15));
+        assert_eq!(
+            apply(&mut chain, &mut next, &policy, at_minute(118)),
+            None,
+            "said once"
+        );
+
+        next.load_history = history(150, load);
+        let off = apply(&mut chain, &mut next, &policy, at_minute(150));
+        assert!(
+            off.as_deref()
+                .is_some_and(|n| n.starts_with("forecast switched off (was a 15-minute period)")),
+            "{off:?}"
+        );
+        assert_eq!(next.forecast_period, None);
+        assert_eq!(apply(&mut chain, &mut next, &policy, at_minute(150)), None);
+
+        next.forecast_period = Some(20);
+        next.load_history = history(119, load);
+        let moved = apply(&mut chain, &mut next, &policy, at_minute(118));
+        assert!(
+            moved
+                .as_deref()
+                .is_some_and(|n| n.starts_with("forecast period changed from 20 to 15 minutes")),
+            "{moved:?}"
+        );
     }
 }

@@ -92,6 +92,7 @@ pub fn decide(
     }
 
     let mut chain = Chain::new(previous);
+    let mut notices = Vec::new();
     if trusted.is_empty() {
         chain.set(
             Term::NoTrustedSignal,
@@ -184,7 +185,7 @@ pub fn decide(
     if policy.forecast.mode != ForecastMode::Off && !trusted.is_empty() && !any_untrusted {
         let load: f64 = trusted.iter().filter_map(|a| a.offered_load).sum();
         next.load_history.record(now, load);
-        forecast::apply(&mut chain, &next, policy, now);
+        notices.extend(forecast::apply(&mut chain, &mut next, policy, now));
     }
     if chain.value < policy.min {
         chain.set(Term::Min, policy.min, format!("policy.min {}", policy.min));
@@ -245,6 +246,7 @@ pub fn decide(
         steps: chain.steps,
         bounded_by,
         explanation,
+        notices,
         next_state: next,
     }
 }

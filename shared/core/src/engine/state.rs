@@ -43,6 +43,10 @@ pub struct TargetState {
     /// Per-minute offered load, kept only with `policy.forecast`.
     #[serde(default, skip_serializing_if = "LoadHistory::is_empty")]
     pub load_history: LoadHistory,
+    /// The forecast's period in use at the last decision (minutes), so a
+    /// switch off or on is noticed once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_period: Option<u32>,
     /// The last half hour's arrival rate per minute (copied into audit events).
     #[serde(default, skip_serializing_if = "ArrivalHistory::is_empty")]
     pub arrivals: ArrivalHistory,

@@ -48,6 +48,9 @@ pub struct AuditEvent {
     pub arrivals: Option<MinuteRates>,
     /// The decision's one-line explanation.
     pub explanation: String,
+    /// Changes of the policy's own mode (the forecast switching off or on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
     /// Error, when the outcome is a failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -155,6 +158,7 @@ impl AuditEvent {
             partition_requests: Vec::new(),
             arrivals: None,
             explanation: format!("{target}: nothing decided ({error})"),
+            notices: Vec::new(),
             error: Some(error),
         }
     }
@@ -191,6 +195,7 @@ impl AuditEvent {
             partition_requests: d.partition_requests.clone(),
             arrivals: Some(d.next_state.arrivals.rates.clone()).filter(|r| !r.is_empty()),
             explanation: d.explanation.clone(),
+            notices: d.notices.clone(),
             error,
         }
     }
@@ -206,6 +211,7 @@ impl AuditEvent {
         AuditEvent {
             arrivals: None,
             explanation: format!("{target}: audit outbox overflow"),
+            notices: Vec::new(),
             ..AuditEvent::failure_before_decision(target, at, AuditKind::OutboxOverflow, error)
         }
     }

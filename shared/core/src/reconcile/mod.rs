@@ -133,9 +133,10 @@ where
         (!why.is_empty()).then(|| why.join("; "))
     };
     // Besides changes and distrust: the traffic on record, before the
-    // state's window drops minutes no event carried.
+    // state's window drops minutes no event carried, and the policy's own
+    // mode changes (the forecast switching itself off).
     let arrivals_due = decision.next_state.arrivals.audit_due(now);
-    let worth_auditing = wants_change || untrusted || arrivals_due;
+    let worth_auditing = wants_change || untrusted || arrivals_due || !decision.notices.is_empty();
     let report = |outcome: Outcome, error: Option<String>, decision: Decision| ReconcileReport {
         target: target.name.clone(),
         outcome,

@@ -393,3 +393,45 @@ fn a_tick_already_claimed_is_not_acted_on_again() {
     assert_eq!(w.workers.calls().len(), 1);
     assert_eq!(w.store.get("orders").unwrap().version, 2);
 }
+
+#[test]
+fn the_forecast_switching_itself_off_is_audited_once_although_nothing_moves() {
+    // Steady load, nothing to change; the stored state says a 15-minute
+    // period was in use, and the (flat) history no longer shows one.
+    let mut t = target();
+    t.policy.forecast.mode = crate::config::ForecastMode::ForecastAndScale;
+    let w = world(0, 0, now());
+    let mut state = crate::engine::TargetState {
+        forecast_period: Some(15),
+        ..Default::default()
+    };
+    for m in 0..60 {
+        state
+            .load_history
+            .record(now() - jiff::SignedDuration::from_mins(60 - m), 3.0);
+    }
+    block_on_ready(w.store.save("orders", &state, &[], 0)).unwrap();
+    let ports = Ports {
+        metrics: &w.metrics,
+        actuator: &w.workers,
+        store: &w.store,
+        audit: &w.audit,
+    };
+    let r = block_on_ready(reconcile(&t, now(), &ports, ReconcileOptions::default()));
+    assert_eq!(r.outcome, Outcome::Unchanged, "{r:?}");
+    let events = w.audit.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].notices[0].starts_with("forecast switched off (was a 15-minute period)"),
+        "{:?}",
+        events[0].notices
+    );
+    assert_eq!(w.store.get("orders").unwrap().state.forecast_period, None);
+
+    // The next tick: still off, nothing to say.
+    let later = now() + jiff::SignedDuration::from_mins(1);
+    set_backlog(&w, 0, later);
+    let r = block_on_ready(reconcile(&t, later, &ports, ReconcileOptions::default()));
+    assert_eq!(r.outcome, Outcome::Unchanged, "{r:?}");
+    assert_eq!(w.audit.events().len(), 1, "audited once");
+}
