@@ -22,6 +22,29 @@ async fn run_via(proxy: &FaultProxy, f: &Fixture, c: &Config) -> RunSummary {
     .await
 }
 
+/// A target `name` with 60 messages waiting and one ECS worker, run once
+/// through `proxy`: it must scale out to 6 whatever the proxy injected.
+async fn sixty_messages_scale_out_through(proxy: &FaultProxy, f: &Fixture, name: &str) {
+    let (cluster, service) = (unique("c"), unique("s"));
+    let url = f.moto.queue_with(&unique("q"), 60).await;
+    f.moto.ecs_service(&cluster, &service, 1).await;
+    let c = config(&[ecs_target(
+        name,
+        &url,
+        &cluster,
+        &service,
+        &policy(0, 20, 10, ""),
+    )]);
+    let summary = run_via(proxy, f, &c).await;
+    assert_eq!(
+        summary.reports[0].report.outcome,
+        Outcome::Applied,
+        "{}",
+        summary.table()
+    );
+    assert_eq!(f.moto.desired(&cluster, &service).await, 6);
+}
+
 #[tokio::test]
 async fn throttling_and_5xx_are_retried_and_the_target_still_scales() {
     let rules = vec![
@@ -37,24 +60,7 @@ async fn throttling_and_5xx_are_retried_and_the_target_still_scales() {
         },
     ];
     let (proxy, f) = through(rules).await;
-    let (cluster, service) = (unique("c"), unique("s"));
-    let url = f.moto.queue_with(&unique("q"), 60).await;
-    f.moto.ecs_service(&cluster, &service, 1).await;
-    let c = config(&[ecs_target(
-        "retry",
-        &url,
-        &cluster,
-        &service,
-        &policy(0, 20, 10, ""),
-    )]);
-    let summary = run_via(&proxy, &f, &c).await;
-    assert_eq!(
-        summary.reports[0].report.outcome,
-        Outcome::Applied,
-        "{}",
-        summary.table()
-    );
-    assert_eq!(f.moto.desired(&cluster, &service).await, 6);
+    sixty_messages_scale_out_through(&proxy, &f, "retry").await;
     assert_eq!(
         proxy.count("GetQueueAttributes"),
         2,
@@ -106,24 +112,7 @@ async fn a_claim_write_whose_answer_is_lost_still_counts_as_claimed() {
         times: 1,
     }];
     let (proxy, f) = through(rules).await;
-    let (cluster, service) = (unique("c"), unique("s"));
-    let url = f.moto.queue_with(&unique("q"), 60).await;
-    f.moto.ecs_service(&cluster, &service, 1).await;
-    let c = config(&[ecs_target(
-        "lost-answer",
-        &url,
-        &cluster,
-        &service,
-        &policy(0, 20, 10, ""),
-    )]);
-    let summary = run_via(&proxy, &f, &c).await;
-    assert_eq!(
-        summary.reports[0].report.outcome,
-        Outcome::Applied,
-        "{}",
-        summary.table()
-    );
-    assert_eq!(f.moto.desired(&cluster, &service).await, 6);
+    sixty_messages_scale_out_through(&proxy, &f, "lost-answer").await;
     assert!(
         proxy.count("PutItem") >= 2,
         "the claim and the SDK's retry of it: {:?}",

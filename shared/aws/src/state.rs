@@ -156,7 +156,6 @@ impl DynamoStateStore {
         }
     }
 
-    /// Reads one target's state with a consistent `GetItem`.
     /// Deletes a target's state: its next reconcile starts afresh, with
     /// safe adoption (no scale-in before one scale-in window).
     pub async fn reset(&self, target: &str) -> Result<bool, PortError> {
@@ -175,20 +174,43 @@ impl DynamoStateStore {
 
     /// Reads one target's state (version 0 and empty when it has none).
     pub async fn get(&self, target: &str) -> Result<VersionedState, PortError> {
+        match self.read_item(target, None).await? {
+            Some(item) => self.parse(target, &item),
+            None => Ok(VersionedState::default()),
+        }
+    }
+
+    /// The `write_id` of the item's last write, when it can be read.
+    async fn written_by(&self, target: &str) -> Option<String> {
+        match self
+            .read_item(target, Some("write_id"))
+            .await
+            .ok()??
+            .get("write_id")?
+        {
+            AttributeValue::S(id) => Some(id.clone()),
+            _ => None,
+        }
+    }
+
+    /// The item (or the attributes of `projection`), by a consistent `GetItem`.
+    async fn read_item(
+        &self,
+        target: &str,
+        projection: Option<&str>,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, PortError> {
         self.calls.count("dynamodb:GetItem");
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .key("target", AttributeValue::S(target.to_string()))
+            .set_projection_expression(projection.map(str::to_string))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| PortError::new(self.resource(target), describe(&e)))?;
-        match out.item() {
-            Some(item) => self.parse(target, item),
-            None => Ok(VersionedState::default()),
-        }
+        Ok(out.item().cloned())
     }
 }
 
@@ -259,27 +281,6 @@ impl StateStore for DynamoStateStore {
                 Ok(version)
             }
             _ => Err(error),
-        }
-    }
-}
-
-impl DynamoStateStore {
-    /// The `write_id` of the item's last write, when it can be read.
-    async fn written_by(&self, target: &str) -> Option<String> {
-        self.calls.count("dynamodb:GetItem");
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("target", AttributeValue::S(target.to_string()))
-            .projection_expression("write_id")
-            .consistent_read(true)
-            .send()
-            .await
-            .ok()?;
-        match out.item()?.get("write_id")? {
-            AttributeValue::S(id) => Some(id.clone()),
-            _ => None,
         }
     }
 }
