@@ -118,7 +118,7 @@ fn audit_round_trip_holds_the_stated_error_on_one_trace_per_family() {
 }
 
 #[test]
-#[ignore = "the README's full table: every bundled trace, about 160 s in a debug build (the weekly trace is 7 days); run with --ignored --nocapture"]
+#[ignore = "the README's full table: every bundled trace, about 170 s in a debug build (the weekly trace is 7 days); run with --ignored --nocapture"]
 fn audit_round_trip_table_over_every_bundled_trace() {
     let (table, rate, hours) = table(BUNDLED);
     println!(
