@@ -134,15 +134,6 @@ async fn handle(
             })
     };
     seen.lock().unwrap().push((operation, fault.is_some()));
-    if let Some(Fault::ServerErrorAfterForwarding) = fault {
-        forward(upstream, &request).await?;
-        let r = error_response(
-            "500 Internal Server Error",
-            "InternalFailure",
-            "injected after the call took effect",
-        );
-        return answer(&mut client, r.as_bytes()).await;
-    }
     if let Some(fault) = fault {
         let (status, code, message) = match fault {
             Fault::Throttle => ("400 Bad Request", "ThrottlingException", "Rate exceeded"),
@@ -151,12 +142,21 @@ async fn handle(
                 "InternalFailure",
                 "injected 5xx",
             ),
-            Fault::AccessDenied | Fault::ServerErrorAfterForwarding => (
+            Fault::AccessDenied => (
                 "400 Bad Request",
                 "AccessDenied",
                 "injected: not authorized",
             ),
+            Fault::ServerErrorAfterForwarding => (
+                "500 Internal Server Error",
+                "InternalFailure",
+                "injected after the call took effect",
+            ),
         };
+        if let Fault::ServerErrorAfterForwarding = fault {
+            // The call takes effect upstream; only its answer is replaced.
+            forward(upstream, &request).await?;
+        }
         return answer(
             &mut client,
             error_response(status, code, message).as_bytes(),

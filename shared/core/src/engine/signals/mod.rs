@@ -72,12 +72,13 @@ pub(crate) fn assess_all(
                     };
                     let busy = average_busy(cfg, depth, policy, observed_at, now, next);
                     let growth = queue_growth(cfg, depth, policy, observed_at, now, next);
-                    // Sizing counts growth with `slo` (and for the forecast);
-                    // the arrival rate on record always does.
+                    // Sizing counts only growth (a shrinking queue is already
+                    // being served), with `slo` and for the forecast; the
+                    // arrival rate on record always counts the signed change.
                     let sizing = (policy.slo.is_some()
                         || policy.forecast.mode != ForecastMode::Off)
-                        .then_some(growth.excess);
-                    assess_sqs(cfg, depth, policy, previous, busy, sizing, growth.signed)
+                        .then(|| growth.map_or(0.0, |g| g.max(0.0)));
+                    assess_sqs(cfg, depth, policy, previous, busy, sizing, growth)
                 }
                 Ok((observed_at, Measurement::Kafka(offsets))) => {
                     let SignalConfig::Kafka(cfg) = signal else {

@@ -34,7 +34,7 @@ pub(super) fn average_busy(
 }
 
 /// How fast the visible depth changed since the previous sample within the
-/// keep-up window, messages/s (0 without one). Positive: arrivals exceed
+/// keep-up window, messages/s (`None` without one). Positive: arrivals exceed
 /// what the fleet completes. A replay of the same observation compares with
 /// the same earlier sample.
 pub(super) fn queue_growth(
@@ -44,7 +44,7 @@ pub(super) fn queue_growth(
     observed_at: Timestamp,
     now: Timestamp,
     next: &mut TargetState,
-) -> QueueGrowth {
+) -> Option<f64> {
     let samples = next.depth_samples.entry(cfg.name.clone()).or_default();
     samples.retain(|s| s.at < observed_at);
     let cutoff = now - policy.keep_up_window.signed();
@@ -59,18 +59,7 @@ pub(super) fn queue_growth(
         at: observed_at,
         value: depth.visible as f64,
     });
-    QueueGrowth {
-        excess: signed.map_or(0.0, |g| g.max(0.0)),
-        signed,
-    }
-}
-
-/// How fast the visible depth changed since the previous reading.
-pub(super) struct QueueGrowth {
-    /// Messages/s arriving beyond what the fleet completes (0 when shrinking).
-    pub excess: f64,
-    /// The change itself, messages/s, when a recent reading exists.
-    pub signed: Option<f64>,
+    signed
 }
 
 pub(super) fn assess_sqs(
