@@ -270,3 +270,30 @@ async fn prewarm_registers_the_event_once_even_when_replayed() {
         .to_string();
     assert!(e.contains("min 41 is above policy.max 40 of orders"), "{e}");
 }
+
+#[tokio::test]
+async fn prewarm_refuses_a_lambda_worker_without_a_qualifier() {
+    let s = stack(0, 50).await;
+    let store = DynamoStateStore::new(
+        s.moto.clients.dynamodb.clone(),
+        &s.rt.settings.state_table,
+        Default::default(),
+    );
+    let yaml = "targets:\n  - name: orders\n    signals: [ { sqs: { name: q, queue: q } } ]\n    worker: { lambda_concurrency: { function: handler } }\n    policy: { min: 0, max: 40, target_per_worker: 10 }\n";
+    let config = Config::from_yaml(yaml).unwrap();
+    let payload: PrewarmPayload = serde_json::from_str(&event("prewarm.json")).unwrap();
+    let e = prewarm(&config, &store, payload.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("orders: worker.lambda_concurrency.qualifier is not set"),
+        "{e}"
+    );
+    assert!(store.load("orders").await.unwrap().state.events.is_empty());
+    // With an alias named, the event registers.
+    let config =
+        Config::from_yaml(&yaml.replace("function: handler", "function: handler, qualifier: live"))
+            .unwrap();
+    assert!(prewarm(&config, &store, payload).await.unwrap().changed);
+}

@@ -103,6 +103,7 @@ impl AwsWorkers {
                     // The primary deployment reports IN_PROGRESS even when steady
                     // (moto does; so can ECS): more than one deployment is the signal.
                     deployment_in_progress: s.deployments().len() > 1,
+                    provisioned: None,
                 }),
                 Some(s) => Err(PortError::new(
                     resource,
@@ -127,6 +128,29 @@ impl AwsWorkers {
             found.push((key, observed));
         }
         Ok(found)
+    }
+
+    /// The provisioned concurrency requested on `function:qualifier`, none
+    /// when it has no configuration.
+    async fn provisioned(&self, function: &str, qualifier: &str) -> Result<Option<u32>, PortError> {
+        let resource = format!("lambda function {function}:{qualifier}");
+        self.calls.count("lambda:GetProvisionedConcurrencyConfig");
+        match self
+            .lambda
+            .get_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier(qualifier)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .requested_provisioned_concurrent_executions()
+                .map(|n| n.max(0) as u32)),
+            Err(e) if error_code(&e) == Some("ProvisionedConcurrencyConfigNotFoundException") => {
+                Ok(None)
+            }
+            Err(e) => Err(lambda_error(&resource, &e)),
+        }
     }
 }
 
@@ -176,11 +200,16 @@ impl WorkerActuator for AwsWorkers {
                 let n = out
                     .reserved_concurrent_executions()
                     .map_or(target.policy.max, |n| n.max(0) as u32);
+                let provisioned = match l.qualifier.as_deref() {
+                    Some(qualifier) => self.provisioned(&l.function, qualifier).await?,
+                    None => None,
+                };
                 Ok(WorkerObservation {
                     desired: n,
                     running: n,
                     pending: 0,
                     deployment_in_progress: false,
+                    provisioned,
                 })
             }
             WorkerConfig::LambdaEventSourceMapping(m) => {
@@ -203,7 +232,58 @@ impl WorkerActuator for AwsWorkers {
                     running: n,
                     pending: 0,
                     deployment_in_progress: false,
+                    provisioned: None,
                 })
+            }
+        }
+    }
+
+    async fn set_provisioned(
+        &self,
+        target: &TargetConfig,
+        count: Option<u32>,
+    ) -> Result<(), PortError> {
+        let Some((function, qualifier)) = target.worker.provisioned_qualifier() else {
+            return Err(PortError::new(
+                target.name.clone(),
+                "provisioned concurrency needs a lambda_concurrency worker with a qualifier",
+            ));
+        };
+        let resource = format!("lambda function {function}:{qualifier}");
+        match count {
+            Some(n) => {
+                self.calls.count("lambda:PutProvisionedConcurrencyConfig");
+                self.lambda
+                    .put_provisioned_concurrency_config()
+                    .function_name(function)
+                    .qualifier(qualifier)
+                    .provisioned_concurrent_executions(n.min(i32::MAX as u32) as i32)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| lambda_error(&resource, &e))
+            }
+            None => {
+                self.calls
+                    .count("lambda:DeleteProvisionedConcurrencyConfig");
+                match self
+                    .lambda
+                    .delete_provisioned_concurrency_config()
+                    .function_name(function)
+                    .qualifier(qualifier)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    // Already gone: what removing wanted.
+                    Err(e)
+                        if error_code(&e)
+                            == Some("ProvisionedConcurrencyConfigNotFoundException") =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(lambda_error(&resource, &e)),
+                }
             }
         }
     }

@@ -53,6 +53,7 @@ fn observations(partitions: i32, at: Timestamp, shift: i64) -> Observations {
             running: 20,
             pending: 0,
             deployment_in_progress: false,
+            provisioned: None,
         },
         signals: BTreeMap::from([(
             "k".to_string(),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::HandlerError;
 use qscale_aws::DynamoStateStore;
-use qscale_core::config::Config;
+use qscale_core::config::{Config, WorkerConfig};
 use qscale_core::engine::RegisteredEvent;
 use qscale_core::reconcile::{PortError, SaveError, StateStore};
 
@@ -59,6 +59,14 @@ pub async fn prewarm(
             "min {} is above policy.max {} of {}: a floor never exceeds max",
             payload.min, target.policy.max, target.name
         )));
+    }
+    if let WorkerConfig::LambdaConcurrency(l) = &target.worker {
+        if l.qualifier.is_none() {
+            return Err(HandlerError::Event(format!(
+                "{}: worker.lambda_concurrency.qualifier is not set: reserved concurrency keeps no environment warm, an event window sets provisioned concurrency on an alias or published version",
+                target.name
+            )));
+        }
     }
     let event = RegisteredEvent {
         name: payload

@@ -74,6 +74,15 @@ impl WorkerActuator for SimActuator<'_> {
         self.world.lock().unwrap().set_desired(desired);
         Ok(())
     }
+
+    async fn set_provisioned(
+        &self,
+        _target: &TargetConfig,
+        count: Option<u32>,
+    ) -> Result<(), PortError> {
+        self.world.lock().unwrap().set_provisioned(count);
+        Ok(())
+    }
 }
 
 /// Counts audit events; keeps them only when asked (a day has thousands).

@@ -132,6 +132,7 @@ targets:
         "targets[0].signals[1].sqs.name: \"t\" is used by another signal of this target",
         "targets[0].signals[1].sqs.queue: must not be empty",
         "targets[0].schedules[1].min: 9 is above policy.max 4",
+        "targets[0].worker.lambda_concurrency.qualifier: required with schedules",
     ] {
         assert!(joined.contains(want), "missing {want:?} in\n{joined}");
     }
@@ -310,4 +311,29 @@ fn slo_and_forecast_defaults_are_the_documented_ones() {
     assert_eq!(p.forecast.mode, ForecastMode::Off);
     assert_eq!(p.forecast.lead, HumanDuration::secs(120));
     assert_eq!(p.target_utilization, Some(0.8));
+}
+
+#[test]
+fn lambda_pre_warm_windows_need_a_qualifier_that_can_take_provisioned_concurrency() {
+    let target = |worker: &str| {
+        format!(
+            "targets:\n  - name: a\n    signals: [ {{ sqs: {{ name: q, queue: q1 }} }} ]\n    worker: {{ lambda_concurrency: {worker} }}\n    policy: {{ min: 0, max: 10, target_per_worker: 5 }}\n    schedules: [ {{ name: s, cron: \"0 8 * * *\", duration: 1h, min: 2 }} ]\n"
+        )
+    };
+    let e = errors(&target("{ function: f, qualifier: \"$LATEST\" }")).join("\n");
+    assert!(
+        e.contains("targets[0].worker.lambda_concurrency.qualifier: \"$LATEST\" cannot take provisioned concurrency"),
+        "{e}"
+    );
+    let c = Config::from_yaml(&target("{ function: f, qualifier: live }")).unwrap();
+    assert_eq!(
+        c.targets[0].worker.provisioned_qualifier(),
+        Some(("f", "live"))
+    );
+    // Without schedules no qualifier is needed (registered events are checked when registered).
+    let no_schedule = target("{ function: f }").replace(
+        "    schedules: [ { name: s, cron: \"0 8 * * *\", duration: 1h, min: 2 } ]\n",
+        "",
+    );
+    assert!(Config::from_yaml(&no_schedule).is_ok());
 }

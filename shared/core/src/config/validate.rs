@@ -233,6 +233,19 @@ fn validate_target(
             }
         }
     }
+    if let crate::config::WorkerConfig::LambdaConcurrency(l) = &t.worker {
+        match l.qualifier.as_deref() {
+            Some(q) if q.is_empty() || q == "$LATEST" => push(
+                format!("{at}.worker.lambda_concurrency.qualifier"),
+                format!("{q:?} cannot take provisioned concurrency; name an alias or a published version"),
+            ),
+            None if !t.schedules.is_empty() => push(
+                format!("{at}.worker.lambda_concurrency.qualifier"),
+                "required with schedules: reserved concurrency keeps no environment warm, pre-warm windows set provisioned concurrency on an alias or published version ($LATEST cannot take it)".into(),
+            ),
+            _ => {}
+        }
+    }
     for (j, s) in t.schedules.iter().enumerate() {
         let path = format!("{at}.schedules[{j}]");
         if s.duration.0.is_zero() {

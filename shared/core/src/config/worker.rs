@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 pub enum WorkerConfig {
     /// An ECS service's desiredCount.
     Ecs(EcsWorker),
-    /// A Lambda function's reserved concurrency.
+    /// A Lambda function's reserved concurrency (and, during pre-warm
+    /// windows, provisioned concurrency on its `qualifier`).
     LambdaConcurrency(LambdaFunctionWorker),
     /// An SQS event-source mapping's `ScalingConfig.MaximumConcurrency` (2–1000).
     LambdaEventSourceMapping(EventSourceMappingWorker),
@@ -34,6 +35,26 @@ pub struct LambdaFunctionWorker {
     /// the function may use the account's unreserved pool. Default false.
     #[serde(default)]
     pub unreserved_at_max: bool,
+    /// The alias or version that takes provisioned concurrency during
+    /// pre-warm windows (schedules and registered events). Required when the
+    /// target has any: reserved concurrency only caps a function, it keeps no
+    /// environment initialized, and `$LATEST` cannot take provisioned
+    /// concurrency. Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualifier: Option<String>,
+}
+
+impl WorkerConfig {
+    /// The Lambda function and qualifier whose provisioned concurrency
+    /// pre-warm windows set, when this worker has one.
+    pub fn provisioned_qualifier(&self) -> Option<(&str, &str)> {
+        match self {
+            WorkerConfig::LambdaConcurrency(l) => {
+                l.qualifier.as_deref().map(|q| (l.function.as_str(), q))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A Lambda event-source mapping.

@@ -34,6 +34,10 @@ pub struct Decision {
     pub signals: Vec<SignalAssessment>,
     /// Partition growth asked for (Kafka signals with `max_partitions`).
     pub partition_requests: Vec<PartitionRequest>,
+    /// Provisioned concurrency to set or remove (Lambda workers with a
+    /// qualifier, at the edges of pre-warm windows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<super::ProvisionedChange>,
     /// The chain of terms from raw backlog to the final count, in order.
     pub steps: Vec<Step>,
     /// The terms that changed the count (the ones that bound the result).

@@ -14,6 +14,7 @@ mod floor;
 pub mod forecast;
 mod observation;
 pub mod partition_history;
+mod provisioned;
 pub mod queueing;
 mod rate_limit;
 mod signals;
@@ -30,6 +31,7 @@ pub use observation::{
     KafkaOffsets, Measurement, Observations, PartitionOffsets, SignalReading, SqsDepth,
     WorkerObservation,
 };
+pub use provisioned::ProvisionedChange;
 pub use signals::partition_lag;
 pub use state::{
     PartitionProgress, RegisteredEvent, ScalingAction, SignalHealth, TargetState, TimedCount,
@@ -174,7 +176,8 @@ pub fn decide(
             "stuck partitions still have lag: never zero".into(),
         );
     }
-    if let Some(floor) = floor::active_floor(target, &next, now) {
+    let floor = floor::active_floor(target, &next, now);
+    if let Some(floor) = &floor {
         let v = chain.value.max(floor.min);
         chain.set(
             Term::Floor,
@@ -219,6 +222,17 @@ pub fn decide(
     }
     trim(&mut next, target, now);
 
+    // Lambda workers with a qualifier keep the window's floor initialized.
+    let wanted_warm = target
+        .worker
+        .provisioned_qualifier()
+        .and(floor.as_ref())
+        .filter(|f| f.min > 0)
+        .map(|f| (f.min, f.source.as_str()));
+    let (provisioned, owned) =
+        provisioned::plan(wanted_warm, worker.provisioned, state.provisioned);
+    next.provisioned = owned;
+
     let partition_requests: Vec<_> = trusted
         .iter()
         .filter_map(|a| a.partition_request.clone())
@@ -243,6 +257,7 @@ pub fn decide(
         pending: worker.pending,
         signals: assessed.into_iter().map(|a| a.assessment).collect(),
         partition_requests,
+        provisioned,
         steps: chain.steps,
         bounded_by,
         explanation,

@@ -31,6 +31,10 @@ pub struct WorkerObservation {
     /// A deployment is rolling: scale-in is suspended until it ends.
     #[serde(default)]
     pub deployment_in_progress: bool,
+    /// Provisioned concurrency requested on the worker's qualifier (Lambda
+    /// workers with one); none when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<u32>,
 }
 
 /// One signal's reading.

@@ -11,8 +11,8 @@ use super::forecast::LoadHistory;
 /// Version of the stored state JSON this qscale writes. Older states (0:
 /// written before the field existed) are migrated on read; every field added
 /// since has a default, so migrating is reading. Newer ones are refused.
-/// 2 added `arrivals`.
-pub const STATE_SCHEMA_VERSION: u32 = 2;
+/// 2 added `arrivals`, 3 `provisioned`.
+pub const STATE_SCHEMA_VERSION: u32 = 3;
 
 /// Per-target memory, persisted by the state store between invocations.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -62,6 +62,10 @@ pub struct TargetState {
     /// Registered one-off events (pre-warm floors).
     #[serde(default)]
     pub events: Vec<RegisteredEvent>,
+    /// The provisioned concurrency qscale set on the worker's qualifier for a
+    /// pre-warm window and has not removed yet (only this is ever removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<u32>,
 }
 
 impl TargetState {

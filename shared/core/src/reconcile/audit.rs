@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::arrivals::MinuteRates;
-use crate::engine::{Decision, Direction, PartitionRequest, Term};
+use crate::engine::{Decision, Direction, PartitionRequest, ProvisionedChange, Term};
 
 /// Version of the audit event JSON.
 pub const AUDIT_SCHEMA_VERSION: u32 = 1;
@@ -41,6 +41,9 @@ pub struct AuditEvent {
     /// Partition growth asked for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partition_requests: Vec<PartitionRequest>,
+    /// Provisioned concurrency set or removed (Lambda pre-warm windows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<ProvisionedChange>,
     /// The arrival rate per minute over the last half hour (at most), as the
     /// target's state held it: what `qscale trace from-audit` rebuilds
     /// traffic from.
@@ -156,6 +159,7 @@ impl AuditEvent {
             inputs: Vec::new(),
             bounded_by: Vec::new(),
             partition_requests: Vec::new(),
+            provisioned: None,
             arrivals: None,
             explanation: format!("{target}: nothing decided ({error})"),
             notices: Vec::new(),
@@ -193,6 +197,7 @@ impl AuditEvent {
                 .collect(),
             bounded_by: d.bounded_by.clone(),
             partition_requests: d.partition_requests.clone(),
+            provisioned: d.provisioned.clone(),
             arrivals: Some(d.next_state.arrivals.rates.clone()).filter(|r| !r.is_empty()),
             explanation: d.explanation.clone(),
             notices: d.notices.clone(),

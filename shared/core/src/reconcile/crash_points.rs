@@ -400,6 +400,7 @@ fn run_plan(plan: &[TickPlan]) -> (Vec<TickRecord>, World) {
             running: 5,
             pending: 0,
             deployment_in_progress: false,
+            provisioned: None,
         },
     );
     let target = target();

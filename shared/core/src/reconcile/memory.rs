@@ -187,11 +187,13 @@ impl super::MetricSource for StaticMetrics {
     }
 }
 
-/// Worker counts per target; records every `set_desired`; can be told to fail.
+/// Worker counts per target; records every `set_desired` and
+/// `set_provisioned`; can be told to fail.
 #[derive(Debug, Default)]
 pub struct MemoryWorkers {
     workers: Mutex<BTreeMap<String, crate::engine::WorkerObservation>>,
     calls: Mutex<Vec<(String, u32)>>,
+    provisioned_calls: Mutex<Vec<(String, Option<u32>)>>,
     failing: Mutex<Option<PortError>>,
 }
 
@@ -208,7 +210,11 @@ impl MemoryWorkers {
     pub fn calls(&self) -> Vec<(String, u32)> {
         self.calls.lock().unwrap().clone()
     }
-    /// Makes `set_desired` fail (or succeed again with `None`).
+    /// Every `set_provisioned` call so far.
+    pub fn provisioned_calls(&self) -> Vec<(String, Option<u32>)> {
+        self.provisioned_calls.lock().unwrap().clone()
+    }
+    /// Makes `set_desired` and `set_provisioned` fail (or succeed again with `None`).
     pub fn fail_with(&self, e: Option<PortError>) {
         *self.failing.lock().unwrap() = e;
     }
@@ -239,6 +245,23 @@ impl super::WorkerActuator for MemoryWorkers {
         let w = workers.entry(target.name.clone()).or_default();
         w.desired = desired;
         w.running = desired;
+        Ok(())
+    }
+
+    async fn set_provisioned(
+        &self,
+        target: &crate::config::TargetConfig,
+        count: Option<u32>,
+    ) -> Result<(), PortError> {
+        if let Some(e) = self.failing.lock().unwrap().clone() {
+            return Err(e);
+        }
+        self.provisioned_calls
+            .lock()
+            .unwrap()
+            .push((target.name.clone(), count));
+        let mut workers = self.workers.lock().unwrap();
+        workers.entry(target.name.clone()).or_default().provisioned = count;
         Ok(())
     }
 }

@@ -19,7 +19,7 @@ pub use ports::{
 };
 
 use crate::config::TargetConfig;
-use crate::engine::{decide, Decision, Direction, Observations};
+use crate::engine::{decide, Decision, Direction, Observations, ProvisionedChange};
 
 /// How a reconcile may act.
 #[derive(Debug, Clone, Copy, Default)]
@@ -115,8 +115,9 @@ where
     );
 
     let untrusted = decision.signals.iter().any(|s| !s.trusted);
-    let wants_change =
-        decision.direction != Direction::None || !decision.partition_requests.is_empty();
+    let wants_change = decision.direction != Direction::None
+        || !decision.partition_requests.is_empty()
+        || decision.provisioned.is_some();
     let unchanged = if untrusted {
         Outcome::Refused
     } else {
@@ -244,12 +245,29 @@ where
         }
     }
     let mut action_failed = false;
+    // Provisioned concurrency cannot exceed the reserved concurrency: it is
+    // removed before the count drops and set after the count rises.
+    let provisioned = decision.provisioned.clone();
+    if let Some(ProvisionedChange::Remove { count, .. }) = provisioned {
+        if let Err(e) = ports.actuator.set_provisioned(target, None).await {
+            errors.push(format!("removing provisioned concurrency: {e}"));
+            // Still ours: removed again next tick.
+            decision.next_state.provisioned = Some(count);
+            action_failed = true;
+        }
+    }
     if decision.direction != Direction::None {
         if let Err(e) = ports.actuator.set_desired(target, decision.desired).await {
             errors.push(format!("setting desired count: {e}"));
             // The action did not happen: cooldowns and rate limits must not count it.
             decision.next_state.forget_action(now);
             action_failed = true;
+        }
+    }
+    if let Some(ProvisionedChange::Set { count, .. }) = provisioned {
+        // A failed set is seen (observed below the floor) and set again next tick.
+        if let Err(e) = ports.actuator.set_provisioned(target, Some(count)).await {
+            errors.push(format!("setting provisioned concurrency: {e}"));
         }
     }
     if errors.is_empty() {

@@ -69,6 +69,20 @@ pub trait WorkerActuator: Sync {
         );
         async move { Err(err) }
     }
+
+    /// Sets (`Some`) or removes (`None`) provisioned concurrency on the
+    /// worker's qualifier; adapters without Lambda refuse.
+    fn set_provisioned(
+        &self,
+        target: &TargetConfig,
+        _count: Option<u32>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send {
+        let err = PortError::new(
+            target.name.clone(),
+            "this actuator cannot set provisioned concurrency",
+        );
+        async move { Err(err) }
+    }
 }
 
 /// State with the version it was read at.

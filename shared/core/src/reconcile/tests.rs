@@ -50,6 +50,7 @@ fn world(backlog: u64, desired: u32, now: Timestamp) -> World {
             running: desired,
             pending: 0,
             deployment_in_progress: false,
+            provisioned: None,
         },
     );
     w
@@ -69,18 +70,17 @@ fn fail_signal(w: &World, error: &str) {
 }
 
 fn run(w: &World, now: Timestamp, dry_run: bool) -> ReconcileReport {
+    run_target(w, &target(), now, dry_run)
+}
+
+fn run_target(w: &World, target: &TargetConfig, now: Timestamp, dry_run: bool) -> ReconcileReport {
     let ports = Ports {
         metrics: &w.metrics,
         actuator: &w.workers,
         store: &w.store,
         audit: &w.audit,
     };
-    block_on_ready(reconcile(
-        &target(),
-        now,
-        &ports,
-        ReconcileOptions { dry_run },
-    ))
+    block_on_ready(reconcile(target, now, &ports, ReconcileOptions { dry_run }))
 }
 
 fn now() -> Timestamp {
@@ -434,4 +434,101 @@ fn the_forecast_switching_itself_off_is_audited_once_although_nothing_moves() {
     let r = block_on_ready(reconcile(&t, later, &ports, ReconcileOptions::default()));
     assert_eq!(r.outcome, Outcome::Unchanged, "{r:?}");
     assert_eq!(w.audit.events().len(), 1, "audited once");
+}
+
+/// A Lambda worker on alias `live` with a daily 09:00 UTC window of 8.
+fn lambda_with_window() -> TargetConfig {
+    let yaml = "cron: \"0 9 * * *\"\nduration: 1h\nmin: 8\nname: open\nlead: 5m\n";
+    TargetConfig {
+        worker: WorkerConfig::LambdaConcurrency(crate::config::LambdaFunctionWorker {
+            function: "handler".into(),
+            unreserved_at_max: false,
+            qualifier: Some("live".into()),
+        }),
+        schedules: vec![serde_norway::from_str(yaml).unwrap()],
+        ..target()
+    }
+}
+
+fn at(s: &str) -> Timestamp {
+    format!("2026-11-23T{s}:00Z").parse().unwrap()
+}
+
+#[test]
+fn a_pre_warm_window_sets_provisioned_concurrency_and_removes_it_after() {
+    let t = lambda_with_window();
+    let w = world(0, 1, at("08:50"));
+    let tick = |time: &str| {
+        set_backlog(&w, 0, at(time));
+        run_target(&w, &t, at(time), false)
+    };
+    tick("08:50");
+    assert!(w.workers.provisioned_calls().is_empty());
+    // From lead (5 min) before the window: the floor, reserved and provisioned.
+    let r = tick("08:55");
+    assert_eq!(r.outcome, Outcome::Applied, "{r:?}");
+    assert_eq!(w.workers.calls(), vec![("orders".to_string(), 8)]);
+    assert_eq!(
+        w.workers.provisioned_calls(),
+        vec![("orders".to_string(), Some(8))]
+    );
+    assert_eq!(w.store.get("orders").unwrap().state.provisioned, Some(8));
+    let event = w.audit.events().pop().unwrap();
+    assert!(matches!(
+        event.provisioned,
+        Some(ProvisionedChange::Set { count: 8, .. })
+    ));
+    // Inside the window: already set, nothing asked again.
+    tick("09:30");
+    assert_eq!(w.workers.provisioned_calls().len(), 1);
+    // The window ends: removed, and forgotten.
+    let r = tick("10:00");
+    assert_eq!(r.outcome, Outcome::Applied, "{r:?}");
+    assert_eq!(
+        w.workers.provisioned_calls()[1],
+        ("orders".to_string(), None)
+    );
+    assert_eq!(w.store.get("orders").unwrap().state.provisioned, None);
+    assert!(matches!(
+        w.audit.events().pop().unwrap().provisioned,
+        Some(ProvisionedChange::Remove { count: 8, .. })
+    ));
+}
+
+#[test]
+fn a_failed_removal_stays_owned_and_is_retried() {
+    let t = lambda_with_window();
+    let w = world(0, 1, at("09:00"));
+    let tick = |time: &str| {
+        set_backlog(&w, 0, at(time));
+        run_target(&w, &t, at(time), false)
+    };
+    tick("09:00");
+    w.workers
+        .fail_with(Some(PortError::new("handler:live", "throttled")));
+    let r = tick("10:00");
+    assert_eq!(r.outcome, Outcome::Failed);
+    assert!(r
+        .error
+        .unwrap()
+        .contains("removing provisioned concurrency"));
+    // Still ours: without this the next tick would take it for someone else's.
+    assert_eq!(w.store.get("orders").unwrap().state.provisioned, Some(8));
+    w.workers.fail_with(None);
+    tick("10:01");
+    assert_eq!(w.workers.provisioned_calls().last().unwrap().1, None);
+    assert_eq!(w.workers.get("orders").unwrap().provisioned, None);
+}
+
+#[test]
+fn provisioned_concurrency_qscale_did_not_set_is_left_alone() {
+    let t = lambda_with_window();
+    let w = world(0, 1, at("10:00"));
+    let mut fleet = w.workers.get("orders").unwrap();
+    fleet.provisioned = Some(5);
+    w.workers.set("orders", fleet);
+    set_backlog(&w, 0, at("10:00"));
+    run_target(&w, &t, at("10:00"), false);
+    assert!(w.workers.provisioned_calls().is_empty());
+    assert_eq!(w.workers.get("orders").unwrap().provisioned, Some(5));
 }

@@ -86,6 +86,9 @@ pub struct World {
     hot_share: f64,
     workers: Vec<Worker>,
     desired: u32,
+    /// Provisioned concurrency as last set (reported back; the world counts
+    /// workers by the desired count, which a window's floor already raises).
+    provisioned: Option<u32>,
     paused_until: u32,
     /// Messages in progress after the last step, in total and per backlog
     /// (counted while processing, so snapshots need no extra pass).
@@ -138,6 +141,7 @@ impl World {
             hot_share,
             workers: Vec::new(),
             desired: initial,
+            provisioned: None,
             paused_until: 0,
             history: VecDeque::new(),
             history_len: history_len.max(1),
@@ -393,6 +397,7 @@ impl World {
                 .filter(|w| matches!(w.phase, Phase::Starting { .. }))
                 .count() as u32,
             deployment_in_progress: false,
+            provisioned: self.provisioned,
         }
     }
 
@@ -413,6 +418,11 @@ impl World {
     /// Workers paid for now.
     pub fn paid_workers(&self) -> u32 {
         self.workers.len() as u32
+    }
+
+    /// Sets (or removes) provisioned concurrency.
+    pub fn set_provisioned(&mut self, count: Option<u32>) {
+        self.provisioned = count;
     }
 
     /// Sets the desired count: new workers start, surplus ones stop (starting

@@ -72,6 +72,7 @@ fn worker(desired: u32) -> WorkerObservation {
         running: desired,
         pending: 0,
         deployment_in_progress: false,
+        provisioned: None,
     }
 }
 

@@ -306,7 +306,7 @@ fn stored_state_is_migrated_when_older_and_refused_when_newer() {
     let newer = r#"{"schema_version": 9, "something_new": true}"#;
     assert_eq!(
         TargetState::from_json(newer).unwrap_err(),
-        "schema_version: state schema 9 was written by a newer qscale (this one reads up to 2)"
+        "schema_version: state schema 9 was written by a newer qscale (this one reads up to 3)"
     );
     // Malformed: the path and the reason.
     let bad = r#"{"recommendations":[{"at":"2026-11-23T00:00:00Z","count":"three"}]}"#;
