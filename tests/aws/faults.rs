@@ -127,3 +127,46 @@ async fn a_claim_write_whose_answer_is_lost_still_counts_as_claimed() {
     );
     assert_eq!(ids[0].1, Outcome::Applied);
 }
+
+/// The soak's two invokers reach moto through two chaos proxies. moto checks
+/// a conditional `PutItem`'s condition and writes in two steps on its
+/// request threads, so two writes conditional on one version could both
+/// succeed (1 in 300 tries, measured), which the soak then counted as two
+/// invokers acting on one tick. DynamoDB applies a conditional write
+/// atomically; the proxies forward DynamoDB writes one at a time so moto
+/// does too. Exactly one of two rival claims must win, every time.
+#[tokio::test]
+async fn dynamo_conditional_writes_through_two_proxies_are_atomic() {
+    use qscale_integration::chaos_proxy::{Chaos, ChaosProxy};
+    let f = fixture().await;
+    let calm = Chaos {
+        seed: 1,
+        throttle: 0.0,
+        server_error: 0.0,
+        reset: 0.0,
+        slow: 0.0,
+        latency: std::time::Duration::ZERO,
+    };
+    let mut stores = Vec::new();
+    for seed in [1, 2] {
+        let proxy = ChaosProxy::start(moto_addr(), Chaos { seed, ..calm }, 2_000).await;
+        let via = Moto::connect_via(&proxy.endpoint).await;
+        stores.push((
+            proxy,
+            DynamoStateStore::new(via.clients.dynamodb.clone(), &f.table, Default::default()),
+        ));
+    }
+    let state = qscale_core::engine::TargetState::default();
+    for expected in 0..300u64 {
+        let (a, b) = futures::future::join(
+            stores[0].1.save("race", &state, &[], expected),
+            stores[1].1.save("race", &state, &[], expected),
+        )
+        .await;
+        assert_eq!(
+            u8::from(a.is_ok()) + u8::from(b.is_ok()),
+            1,
+            "claim of version {expected}: {a:?} / {b:?}"
+        );
+    }
+}
