@@ -15,9 +15,14 @@
 //! most recent period alone switches a stale period off again. The forecast
 //! is the most the period predicts for the next `lead`.
 //!
+//! Daily and weekly periods are found the same way on a coarser series kept
+//! beside it: the mean load per hour over [`HISTORY_HOURS`] (15 days), tried
+//! when no sub-hour period is in use. The daily period needs two days of
+//! history, the weekly one two weeks.
+//!
 //! Anchor: AWS predictive scaling forecasts hourly from at least 24 h of
 //! history. This works at minute resolution, on sub-hour periods, after two
-//! periods.
+//! periods, and hourly on daily and weekly ones.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -29,6 +34,10 @@ use crate::config::{ForecastMode, PolicyConfig};
 
 /// Minutes of load kept: three hours, enough for three 60-minute periods.
 pub const HISTORY_MINUTES: usize = 180;
+/// Hours of load kept: 15 days, two weekly periods and a day.
+pub const HISTORY_HOURS: usize = 360;
+/// Daily and weekly periods, hours.
+const LONG_PERIODS: [usize; 2] = [24, 168];
 /// Shortest and longest period tried, minutes.
 const PERIODS: std::ops::RangeInclusive<usize> = 5..=60;
 /// A period must cut the persistence forecast's error at least this much.
@@ -45,6 +54,64 @@ pub struct LoadHistory {
     /// Decisions averaged into the last minute so far.
     #[serde(default)]
     pub last_samples: u32,
+    /// Start of the hour of `hours[0]`, hours since the epoch.
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub first_hour: i64,
+    /// Mean arrival load of each hour, busy workers, oldest first (daily and
+    /// weekly periods).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hours: Vec<f64>,
+    /// Decisions averaged into the last hour so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hour_samples: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+
+/// Adds `load` to the mean of slot `slot` of a series whose first slot is
+/// `first`, keeping the last `keep` slots.
+fn record_into(
+    series: &mut Vec<f64>,
+    first: &mut i64,
+    samples: &mut u32,
+    slot: i64,
+    load: f64,
+    keep: usize,
+    precision: f64,
+) {
+    let index = slot - *first;
+    if index < 0 && !series.is_empty() {
+        // Older than the history (a late or skewed clock): nothing to add.
+        return;
+    }
+    if series.is_empty() || index as usize >= series.len() + keep {
+        // Empty, or a gap longer than the history.
+        *series = vec![round_to(load, precision)];
+        *first = slot;
+        *samples = 1;
+        return;
+    }
+    let index = index as usize;
+    if index >= series.len() {
+        series.resize(index + 1, 0.0);
+        *samples = 0;
+    } else if index + 1 < series.len() {
+        // A late decision for an earlier slot: that slot is closed.
+        return;
+    }
+    let n = *samples as f64;
+    let value = &mut series[index];
+    *value = round_to((*value * n + load) / (n + 1.0), precision);
+    *samples += 1;
+    let excess = series.len().saturating_sub(keep);
+    series.drain(..excess);
+    *first += excess as i64;
 }
 
 impl LoadHistory {
@@ -53,42 +120,30 @@ impl LoadHistory {
         self.minutes.is_empty()
     }
 
-    /// Records `load` busy workers at `now` into its minute's mean; minutes
-    /// without a decision stay at 0, and the oldest are dropped.
+    /// Records `load` busy workers at `now` into its minute's and its hour's
+    /// mean; minutes and hours without a decision stay at 0, and the oldest
+    /// are dropped.
     pub fn record(&mut self, now: Timestamp, load: f64) {
-        let minute = now.as_second().div_euclid(60);
         let load = load.max(0.0);
-        let index = minute - self.first_minute;
-        if index < 0 && !self.minutes.is_empty() {
-            // Older than the history (a late or skewed clock): nothing to add.
-            return;
-        }
-        let fresh =
-            self.minutes.is_empty() || index as usize >= self.minutes.len() + HISTORY_MINUTES;
-        if fresh {
-            // Empty, or a gap longer than the history.
-            *self = LoadHistory {
-                first_minute: minute,
-                minutes: vec![round(load)],
-                last_samples: 1,
-            };
-            return;
-        }
-        let index = index as usize;
-        if index >= self.minutes.len() {
-            self.minutes.resize(index + 1, 0.0);
-            self.last_samples = 0;
-        } else if index + 1 < self.minutes.len() {
-            // A late decision for an earlier minute: that minute is closed.
-            return;
-        }
-        let n = self.last_samples as f64;
-        let slot = &mut self.minutes[index];
-        *slot = round((*slot * n + load) / (n + 1.0));
-        self.last_samples += 1;
-        let excess = self.minutes.len().saturating_sub(HISTORY_MINUTES);
-        self.minutes.drain(..excess);
-        self.first_minute += excess as i64;
+        let second = now.as_second();
+        record_into(
+            &mut self.minutes,
+            &mut self.first_minute,
+            &mut self.last_samples,
+            second.div_euclid(60),
+            load,
+            HISTORY_MINUTES,
+            100.0,
+        );
+        record_into(
+            &mut self.hours,
+            &mut self.first_hour,
+            &mut self.hour_samples,
+            second.div_euclid(3600),
+            load,
+            HISTORY_HOURS,
+            10.0,
+        );
     }
 
     /// Complete minutes before `now`, oldest first.
@@ -97,11 +152,28 @@ impl LoadHistory {
         let end = current.clamp(0, self.minutes.len() as i64) as usize;
         &self.minutes[..end]
     }
+
+    /// Complete hours before `now`, oldest first.
+    fn complete_hours(&self, now: Timestamp) -> &[f64] {
+        let current = now.as_second().div_euclid(3600) - self.first_hour;
+        let end = current.clamp(0, self.hours.len() as i64) as usize;
+        &self.hours[..end]
+    }
 }
 
-/// 0.01 precision keeps the stored JSON short.
-fn round(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+/// Rounds to 1/`per_unit` (0.01 for minutes, 0.1 for hours) to keep the stored
+/// JSON short.
+fn round_to(x: f64, per_unit: f64) -> f64 {
+    (x * per_unit).round() / per_unit
+}
+
+/// A period's name in reasons and notices.
+pub fn period_name(minutes: usize) -> String {
+    match minutes {
+        1440 => "daily (1440-minute)".to_string(),
+        10080 => "weekly (10080-minute)".to_string(),
+        m => format!("{m}-minute"),
+    }
 }
 
 /// What the history says about the next `lead`.
@@ -146,10 +218,13 @@ fn ratio(x: &[f64], p: usize, n: usize) -> f64 {
     error(x, p, n) / persistence
 }
 
-/// The outlook at `now` for the next `lead_s` seconds.
-pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
-    let x = history.complete(now);
-    let ratios: Vec<(usize, f64)> = PERIODS
+/// The best period among `periods` for series `x`: (period, ratio), or
+/// `Err` with the period that missed in its most recent period.
+fn find_period(
+    x: &[f64],
+    periods: impl Iterator<Item = usize>,
+) -> Option<Result<(usize, f64), (usize, f64)>> {
+    let ratios: Vec<(usize, f64)> = periods
         .filter(|&p| x.len() >= 2 * p)
         .map(|p| (p, ratio(x, p, (x.len() - p).min(2 * p))))
         .filter(|(_, r)| r.is_finite())
@@ -158,30 +233,76 @@ pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
     // within 0.1 of the best ratio, the fundamental one.
     let lowest = ratios.iter().map(|(_, r)| *r).fold(f64::INFINITY, f64::min);
     let best = ratios.into_iter().find(|(_, r)| *r <= lowest + 0.1);
-    let Some((period, r)) = best.filter(|(_, r)| *r < MAX_ERROR_RATIO) else {
-        return Outlook::NoPeriod;
-    };
+    let (period, r) = best.filter(|(_, r)| *r < MAX_ERROR_RATIO)?;
     let recent = ratio(x, period, period);
-    if recent >= MAX_ERROR_RATIO {
-        return Outlook::SwitchedOff {
-            period,
-            ratio: recent,
-        };
-    }
-    // The minutes from now to now + lead, each forecast by the minute one
-    // period earlier.
-    let now_minute = x.len() as i64;
-    let ahead = (lead_s / 60.0).ceil() as i64;
-    let load = (now_minute..=now_minute + ahead)
+    Some(if recent >= MAX_ERROR_RATIO {
+        Err((period, recent))
+    } else {
+        Ok((period, r))
+    })
+}
+
+/// The most load series `x` (slots of `slot_s` seconds, the first complete
+/// one ahead at index `x.len()`) had one period earlier over the slots from
+/// now to `now + lead_s`.
+fn seasonal_max(all: &[f64], current: i64, period: usize, slots_ahead: i64) -> f64 {
+    (current..=current + slots_ahead)
         .filter_map(|m| {
             let past = m - period as i64;
-            (past >= 0).then(|| history.minutes.get(past as usize).copied().unwrap_or(0.0))
+            (past >= 0).then(|| all.get(past as usize).copied().unwrap_or(0.0))
         })
-        .fold(0.0, f64::max);
-    Outlook::Forecast {
-        period,
-        ratio: r,
-        load,
+        .fold(0.0, f64::max)
+}
+
+/// The outlook at `now` for the next `lead_s` seconds: a sub-hour period
+/// from the minutes, else a daily or weekly one from the hours.
+pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
+    let x = history.complete(now);
+    let minutes = find_period(x, PERIODS);
+    if let Some(Ok((period, ratio))) = minutes {
+        let ahead = (lead_s / 60.0).ceil() as i64;
+        let load = seasonal_max(&history.minutes, x.len() as i64, period, ahead);
+        return Outlook::Forecast {
+            period,
+            ratio,
+            load,
+        };
+    }
+    let hours = history.complete_hours(now);
+    match find_period(hours, LONG_PERIODS.into_iter()) {
+        Some(Ok((period, ratio))) => {
+            // Hourly means only say which hours are busier than the one
+            // before: those are staffed from `lead` ahead of them and held
+            // through them, so the floor does not drop into a scale-in
+            // while the rise goes on. In other hours the reactive count
+            // follows the load better than an hour's mean would (a floor
+            // of the mean held falling afternoons up: +0.8% worker-hours on
+            // the weekly trace; dropping it right after the rise's start
+            // added up to 11% flaps).
+            let now_s = now.as_second();
+            let ahead = (now_s + lead_s.ceil() as i64).div_euclid(3600) - now_s.div_euclid(3600);
+            let current = hours.len() as i64;
+            let seasonal = |h: i64| seasonal_max(&history.hours, h, period, 0);
+            // A rise beyond the 10% noise band the tolerance also uses.
+            let rising =
+                |h: i64| Some(seasonal(h)).filter(|&v| h >= 1 && v > 1.1 * seasonal(h - 1));
+            let load = (current..=current + ahead)
+                .filter_map(rising)
+                .fold(0.0, f64::max);
+            Outlook::Forecast {
+                period: period * 60,
+                ratio,
+                load,
+            }
+        }
+        Some(Err((period, ratio))) if minutes.is_none() => Outlook::SwitchedOff {
+            period: period * 60,
+            ratio,
+        },
+        _ => match minutes {
+            Some(Err((period, ratio))) => Outlook::SwitchedOff { period, ratio },
+            _ => Outlook::NoPeriod,
+        },
     }
 }
 
@@ -205,19 +326,24 @@ pub(super) fn apply(
         Outlook::SwitchedOff { period, ratio } => (
             None,
             format!(
-                "the {period}-minute period missed in its last period \
-                 (error {ratio:.2}x persistence's, needs < 0.5x)"
+                "the {} period missed in its last period \
+                 (error {ratio:.2}x persistence's, needs < 0.5x)",
+                period_name(*period)
             ),
         ),
         Outlook::Forecast { period, ratio, .. } => (
             Some(*period as u32),
-            format!("{period}-minute period, error {ratio:.2}x persistence's"),
+            format!(
+                "{} period, error {ratio:.2}x persistence's",
+                period_name(*period)
+            ),
         ),
     };
     next.forecast_period = is;
     let notice = match (was, is) {
         (Some(w), None) => Some(format!(
-            "forecast switched off (was a {w}-minute period): {change}"
+            "forecast switched off (was a {} period): {change}",
+            period_name(w as usize)
         )),
         (None, Some(_)) => Some(format!("forecast on: {change}")),
         (Some(w), Some(i)) if w != i => Some(format!(
@@ -231,8 +357,9 @@ pub(super) fn apply(
             Term::Forecast,
             chain.value,
             format!(
-                "forecast off: the {period}-minute period missed in its last period \
-                 (error {ratio:.2}x persistence's, needs < 0.5x)"
+                "forecast off: the {} period missed in its last period \
+                 (error {ratio:.2}x persistence's, needs < 0.5x)",
+                period_name(period)
             ),
         ),
         Outlook::Forecast {
@@ -242,8 +369,9 @@ pub(super) fn apply(
         } => {
             let floor = forecast_workers(policy, load);
             let why = format!(
-                "{period}-minute period (error {ratio:.2}x persistence's) forecasts \
-                 {load:.1} busy within {lead}: {floor} workers"
+                "{} period (error {ratio:.2}x persistence's) forecasts \
+                 {load:.1} busy within {lead}: {floor} workers",
+                period_name(period)
             );
             match policy.forecast.mode {
                 ForecastMode::ForecastAndScale if floor > chain.value => {
@@ -411,6 +539,90 @@ mod tests {
                 .as_deref()
                 .is_some_and(|n| n.starts_with("forecast period changed from 20 to 15 minutes")),
             "{moved:?}"
+        );
+    }
+
+    /// Minute `m` of a week starting Monday 00:00 UTC (minute 0 is one):
+    /// 50 busy 09:00-17:00 on the days `busy_day` accepts, 5 otherwise, plus
+    /// up to 2 of noise with no period under a day.
+    fn office_hours(busy_day: impl Fn(i64) -> bool) -> impl Fn(i64) -> f64 {
+        move |m: i64| {
+            let hour = (m % 1440) / 60;
+            let busy = busy_day(m / 1440) && (9..17).contains(&hour);
+            (if busy { 50.0 } else { 5.0 }) + ((m * m) % 97) as f64 / 50.0
+        }
+    }
+
+    #[test]
+    fn a_daily_pattern_is_found_after_two_days_and_pre_warms_the_morning() {
+        let load = office_hours(|_| true);
+        let before_nine = |day: i64| day * 1440 + 8 * 60 + 58;
+        // Day two: one day of history, no period yet.
+        let m = before_nine(1);
+        assert_eq!(
+            outlook(&history(m, &load), at_minute(m), 120.0),
+            Outlook::NoPeriod
+        );
+        // Day three, 08:58 with a 2-minute lead: yesterday's 09:00 hour.
+        let m = before_nine(2);
+        match outlook(&history(m, &load), at_minute(m), 120.0) {
+            Outlook::Forecast {
+                period,
+                ratio,
+                load,
+            } => {
+                assert_eq!(period, 1440);
+                assert!(ratio < 0.5, "{ratio}");
+                assert!((50.0..52.0).contains(&load), "{load}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // At 08:30 the rise is beyond the lead, and at 10:00 inside the busy
+        // hours nothing rises ahead: no floor (the reactive count follows).
+        for m in [before_nine(2) - 28, before_nine(2) + 62] {
+            assert!(matches!(
+                outlook(&history(m, &load), at_minute(m), 120.0),
+                Outlook::Forecast { period: 1440, load, .. } if load == 0.0
+            ));
+        }
+    }
+
+    #[test]
+    fn a_weekly_pattern_is_found_after_two_weeks_where_the_daily_one_fails() {
+        // Busy Monday to Friday, quiet at weekends.
+        let load = office_hours(|day| day % 7 < 5);
+        // Monday of the third week, 08:58.
+        let m = 14 * 1440 + 8 * 60 + 58;
+        let h = history(m, &load);
+        match outlook(&h, at_minute(m), 120.0) {
+            Outlook::Forecast { period, load, .. } => {
+                assert_eq!(period, 10080, "the weekend breaks the daily period");
+                assert!((50.0..52.0).contains(&load), "{load}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // 15 days of hours stay small in the state item (400 KB allowed).
+        assert_eq!(h.hours.len(), 14 * 24 + 9);
+        let bytes = serde_json::to_string(&h).unwrap().len();
+        assert!(bytes < 4_000, "{bytes} bytes");
+        // Past 15 days the oldest hours are dropped.
+        let long = history(16 * 1440, &load);
+        assert_eq!(long.hours.len(), HISTORY_HOURS);
+        eprintln!(
+            "history bytes: 14 days 9 hours {bytes}, 16 days {}",
+            serde_json::to_string(&long).unwrap().len()
+        );
+        // The notice names the period.
+        let mut next = TargetState {
+            load_history: h,
+            ..Default::default()
+        };
+        let policy = PolicyConfig::with_target(0, 100, 10.0);
+        let on = apply(&mut Chain::new(1), &mut next, &policy, at_minute(m));
+        assert!(
+            on.as_deref()
+                .is_some_and(|n| n.starts_with("forecast on: weekly (10080-minute) period")),
+            "{on:?}"
         );
     }
 }

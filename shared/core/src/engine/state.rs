@@ -11,7 +11,7 @@ use super::forecast::LoadHistory;
 /// Version of the stored state JSON this qscale writes. Older states (0:
 /// written before the field existed) are migrated on read; every field added
 /// since has a default, so migrating is reading. Newer ones are refused.
-/// 2 added `arrivals`, 3 `provisioned`.
+/// 2 added `arrivals`, 3 `provisioned` and the forecast's hourly series.
 pub const STATE_SCHEMA_VERSION: u32 = 3;
 
 /// Per-target memory, persisted by the state store between invocations.
