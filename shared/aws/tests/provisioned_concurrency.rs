@@ -75,6 +75,23 @@ fn not_found() -> http::Response<SdkBody> {
         .unwrap()
 }
 
+/// Reserved 8 and provisioned 8, ready: what a tick inside the window reads.
+fn observed_with_8_ready() -> [ReplayEvent; 2] {
+    [
+        ReplayEvent::new(
+            request("GET", "/2019-09-30/functions/handler/concurrency", ""),
+            answer(200, r#"{"ReservedConcurrentExecutions":8}"#),
+        ),
+        ReplayEvent::new(
+            request("GET", PROVISIONED, ""),
+            answer(
+                200,
+                r#"{"RequestedProvisionedConcurrentExecutions":8,"AvailableProvisionedConcurrentExecutions":8,"AllocatedProvisionedConcurrentExecutions":8,"Status":"READY","LastModified":"2026-11-23T08:55:01+0000"}"#,
+            ),
+        ),
+    ]
+}
+
 fn workers(replay: &StaticReplayClient) -> AwsWorkers {
     let lambda = aws_sdk_lambda::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -136,7 +153,7 @@ async fn tick(
 #[tokio::test]
 async fn a_window_sets_provisioned_concurrency_after_the_reservation_and_its_end_removes_it_first()
 {
-    let replay = StaticReplayClient::new(vec![
+    let mut events = vec![
         // 08:55, the window's lead: reserved 1, no provisioned concurrency yet.
         ReplayEvent::new(
             request("GET", "/2019-09-30/functions/handler/concurrency", ""),
@@ -163,30 +180,12 @@ async fn a_window_sets_provisioned_concurrency_after_the_reservation_and_its_end
                 r#"{"RequestedProvisionedConcurrentExecutions":8,"AvailableProvisionedConcurrentExecutions":0,"AllocatedProvisionedConcurrentExecutions":0,"Status":"IN_PROGRESS","LastModified":"2026-11-23T08:55:01+0000"}"#,
             ),
         ),
-        // 09:30, inside the window: already set, nothing asked.
-        ReplayEvent::new(
-            request("GET", "/2019-09-30/functions/handler/concurrency", ""),
-            answer(200, r#"{"ReservedConcurrentExecutions":8}"#),
-        ),
-        ReplayEvent::new(
-            request("GET", PROVISIONED, ""),
-            answer(
-                200,
-                r#"{"RequestedProvisionedConcurrentExecutions":8,"AvailableProvisionedConcurrentExecutions":8,"AllocatedProvisionedConcurrentExecutions":8,"Status":"READY","LastModified":"2026-11-23T08:55:01+0000"}"#,
-            ),
-        ),
-        // 10:00, the window is over: removed before the reservation drops.
-        ReplayEvent::new(
-            request("GET", "/2019-09-30/functions/handler/concurrency", ""),
-            answer(200, r#"{"ReservedConcurrentExecutions":8}"#),
-        ),
-        ReplayEvent::new(
-            request("GET", PROVISIONED, ""),
-            answer(
-                200,
-                r#"{"RequestedProvisionedConcurrentExecutions":8,"AvailableProvisionedConcurrentExecutions":8,"AllocatedProvisionedConcurrentExecutions":8,"Status":"READY","LastModified":"2026-11-23T08:55:01+0000"}"#,
-            ),
-        ),
+    ];
+    // 09:30, inside the window: already set, nothing asked.
+    events.extend(observed_with_8_ready());
+    // 10:00, the window is over: removed before the reservation drops.
+    events.extend(observed_with_8_ready());
+    events.extend([
         ReplayEvent::new(
             request("DELETE", PROVISIONED, ""),
             http::Response::builder()
@@ -203,6 +202,7 @@ async fn a_window_sets_provisioned_concurrency_after_the_reservation_and_its_end
             answer(200, r#"{"ReservedConcurrentExecutions":0}"#),
         ),
     ]);
+    let replay = StaticReplayClient::new(events);
     let actuator = workers(&replay);
     let (store, audit) = (MemoryStateStore::default(), MemoryAuditSink::default());
 

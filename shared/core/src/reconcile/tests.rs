@@ -454,14 +454,17 @@ fn at(s: &str) -> Timestamp {
     format!("2026-11-23T{s}:00Z").parse().unwrap()
 }
 
+/// A reconcile of `t` at `time` (HH:MM) with an empty queue.
+fn quiet_tick(w: &World, t: &TargetConfig, time: &str) -> ReconcileReport {
+    set_backlog(w, 0, at(time));
+    run_target(w, t, at(time), false)
+}
+
 #[test]
 fn a_pre_warm_window_sets_provisioned_concurrency_and_removes_it_after() {
     let t = lambda_with_window();
     let w = world(0, 1, at("08:50"));
-    let tick = |time: &str| {
-        set_backlog(&w, 0, at(time));
-        run_target(&w, &t, at(time), false)
-    };
+    let tick = |time: &str| quiet_tick(&w, &t, time);
     tick("08:50");
     assert!(w.workers.provisioned_calls().is_empty());
     // From lead (5 min) before the window: the floor, reserved and provisioned.
@@ -499,10 +502,7 @@ fn a_pre_warm_window_sets_provisioned_concurrency_and_removes_it_after() {
 fn a_failed_removal_stays_owned_and_is_retried() {
     let t = lambda_with_window();
     let w = world(0, 1, at("09:00"));
-    let tick = |time: &str| {
-        set_backlog(&w, 0, at(time));
-        run_target(&w, &t, at(time), false)
-    };
+    let tick = |time: &str| quiet_tick(&w, &t, time);
     tick("09:00");
     w.workers
         .fail_with(Some(PortError::new("handler:live", "throttled")));
