@@ -11,6 +11,9 @@ use qscale_core::config::{TargetConfig, WorkerConfig};
 use qscale_core::engine::WorkerObservation;
 use qscale_core::reconcile::{PortError, WorkerActuator};
 
+/// Lambda's error code for a qualifier without provisioned concurrency.
+const NO_PROVISIONED_CONFIG: &str = "ProvisionedConcurrencyConfigNotFoundException";
+
 /// AWS's range for `ScalingConfig.MaximumConcurrency`.
 pub const ESM_MAX_CONCURRENCY: std::ops::RangeInclusive<u32> = 2..=1000;
 
@@ -146,9 +149,7 @@ impl AwsWorkers {
             Ok(out) => Ok(out
                 .requested_provisioned_concurrent_executions()
                 .map(|n| n.max(0) as u32)),
-            Err(e) if error_code(&e) == Some("ProvisionedConcurrencyConfigNotFoundException") => {
-                Ok(None)
-            }
+            Err(e) if error_code(&e) == Some(NO_PROVISIONED_CONFIG) => Ok(None),
             Err(e) => Err(lambda_error(&resource, &e)),
         }
     }
@@ -276,12 +277,7 @@ impl WorkerActuator for AwsWorkers {
                 {
                     Ok(_) => Ok(()),
                     // Already gone: what removing wanted.
-                    Err(e)
-                        if error_code(&e)
-                            == Some("ProvisionedConcurrencyConfigNotFoundException") =>
-                    {
-                        Ok(())
-                    }
+                    Err(e) if error_code(&e) == Some(NO_PROVISIONED_CONFIG) => Ok(()),
                     Err(e) => Err(lambda_error(&resource, &e)),
                 }
             }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::HandlerError;
 use qscale_aws::DynamoStateStore;
-use qscale_core::config::{Config, WorkerConfig};
+use qscale_core::config::{Config, WARM_QUALIFIER_REASON};
 use qscale_core::engine::RegisteredEvent;
 use qscale_core::reconcile::{PortError, SaveError, StateStore};
 
@@ -60,13 +60,11 @@ pub async fn prewarm(
             payload.min, target.policy.max, target.name
         )));
     }
-    if let WorkerConfig::LambdaConcurrency(l) = &target.worker {
-        if l.qualifier.is_none() {
-            return Err(HandlerError::Event(format!(
-                "{}: worker.lambda_concurrency.qualifier is not set: reserved concurrency keeps no environment warm, an event window sets provisioned concurrency on an alias or published version",
-                target.name
-            )));
-        }
+    if target.worker.lacks_warm_qualifier() {
+        return Err(HandlerError::Event(format!(
+            "{}: worker.lambda_concurrency.qualifier is not set: {WARM_QUALIFIER_REASON}",
+            target.name
+        )));
     }
     let event = RegisteredEvent {
         name: payload

@@ -26,7 +26,9 @@ pub use policy::{
 pub use schedule::ScheduleConfig;
 pub use signal::{KafkaSignal, MissingOffsetPolicy, PartitionCapMode, SignalConfig, SqsSignal};
 pub use values::{CronExpr, HumanDuration, ZoneName};
-pub use worker::{EcsWorker, EventSourceMappingWorker, LambdaFunctionWorker, WorkerConfig};
+pub use worker::{
+    EcsWorker, EventSourceMappingWorker, LambdaFunctionWorker, WorkerConfig, WARM_QUALIFIER_REASON,
+};
 
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Serialize)]

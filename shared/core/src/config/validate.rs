@@ -233,18 +233,19 @@ fn validate_target(
             }
         }
     }
-    if let crate::config::WorkerConfig::LambdaConcurrency(l) = &t.worker {
-        match l.qualifier.as_deref() {
-            Some(q) if q.is_empty() || q == "$LATEST" => push(
+    if let Some((_, q)) = t.worker.provisioned_qualifier() {
+        if q.is_empty() || q == "$LATEST" {
+            push(
                 format!("{at}.worker.lambda_concurrency.qualifier"),
                 format!("{q:?} cannot take provisioned concurrency; name an alias or a published version"),
-            ),
-            None if !t.schedules.is_empty() => push(
-                format!("{at}.worker.lambda_concurrency.qualifier"),
-                "required with schedules: reserved concurrency keeps no environment warm, pre-warm windows set provisioned concurrency on an alias or published version ($LATEST cannot take it)".into(),
-            ),
-            _ => {}
+            );
         }
+    }
+    if !t.schedules.is_empty() && t.worker.lacks_warm_qualifier() {
+        push(
+            format!("{at}.worker.lambda_concurrency.qualifier"),
+            format!("required with schedules: {}", super::WARM_QUALIFIER_REASON),
+        );
     }
     for (j, s) in t.schedules.iter().enumerate() {
         let path = format!("{at}.schedules[{j}]");

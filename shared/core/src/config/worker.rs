@@ -44,7 +44,17 @@ pub struct LambdaFunctionWorker {
     pub qualifier: Option<String>,
 }
 
+/// Why a `lambda_concurrency` worker needs a qualifier for pre-warm windows.
+pub const WARM_QUALIFIER_REASON: &str = "reserved concurrency keeps no environment warm, pre-warm windows set provisioned concurrency on an alias or published version ($LATEST cannot take it)";
+
 impl WorkerConfig {
+    /// Whether pre-warm windows (schedules, registered events) would keep
+    /// nothing warm on this worker: a `lambda_concurrency` worker without a
+    /// qualifier (see [`WARM_QUALIFIER_REASON`]).
+    pub fn lacks_warm_qualifier(&self) -> bool {
+        matches!(self, WorkerConfig::LambdaConcurrency(l) if l.qualifier.is_none())
+    }
+
     /// The Lambda function and qualifier whose provisioned concurrency
     /// pre-warm windows set, when this worker has one.
     pub fn provisioned_qualifier(&self) -> Option<(&str, &str)> {

@@ -55,7 +55,7 @@ pub struct LoadHistory {
     #[serde(default)]
     pub last_samples: u32,
     /// Start of the hour of `hours[0]`, hours since the epoch.
-    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub first_hour: i64,
     /// Mean arrival load of each hour, busy workers, oldest first (daily and
     /// weekly periods).
@@ -66,12 +66,8 @@ pub struct LoadHistory {
     pub hour_samples: u32,
 }
 
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-fn is_zero_i64(n: &i64) -> bool {
-    *n == 0
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }
 
 /// Adds `load` to the mean of slot `slot` of a series whose first slot is
@@ -148,17 +144,27 @@ impl LoadHistory {
 
     /// Complete minutes before `now`, oldest first.
     fn complete(&self, now: Timestamp) -> &[f64] {
-        let current = now.as_second().div_euclid(60) - self.first_minute;
-        let end = current.clamp(0, self.minutes.len() as i64) as usize;
-        &self.minutes[..end]
+        complete_slots(
+            &self.minutes,
+            self.first_minute,
+            now.as_second().div_euclid(60),
+        )
     }
 
     /// Complete hours before `now`, oldest first.
     fn complete_hours(&self, now: Timestamp) -> &[f64] {
-        let current = now.as_second().div_euclid(3600) - self.first_hour;
-        let end = current.clamp(0, self.hours.len() as i64) as usize;
-        &self.hours[..end]
+        complete_slots(
+            &self.hours,
+            self.first_hour,
+            now.as_second().div_euclid(3600),
+        )
     }
+}
+
+/// The slots of `series` (the first is slot `first`) before slot `current`.
+fn complete_slots(series: &[f64], first: i64, current: i64) -> &[f64] {
+    let end = (current - first).clamp(0, series.len() as i64) as usize;
+    &series[..end]
 }
 
 /// Rounds to 1/`per_unit` (0.01 for minutes, 0.1 for hours) to keep the stored
@@ -242,9 +248,8 @@ fn find_period(
     })
 }
 
-/// The most load series `x` (slots of `slot_s` seconds, the first complete
-/// one ahead at index `x.len()`) had one period earlier over the slots from
-/// now to `now + lead_s`.
+/// The most load `all` had one period earlier over the slots `current` to
+/// `current + slots_ahead` (indexes into `all`; missing ones count as 0).
 fn seasonal_max(all: &[f64], current: i64, period: usize, slots_ahead: i64) -> f64 {
     (current..=current + slots_ahead)
         .filter_map(|m| {
@@ -269,8 +274,8 @@ pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
         };
     }
     let hours = history.complete_hours(now);
-    match find_period(hours, LONG_PERIODS.into_iter()) {
-        Some(Ok((period, ratio))) => {
+    match (find_period(hours, LONG_PERIODS.into_iter()), minutes) {
+        (Some(Ok((period, ratio))), _) => {
             // Hourly means only say which hours are busier than the one
             // before: those are staffed from `lead` ahead of them and held
             // through them, so the floor does not drop into a scale-in
@@ -295,14 +300,13 @@ pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
                 load,
             }
         }
-        Some(Err((period, ratio))) if minutes.is_none() => Outlook::SwitchedOff {
+        // A sub-hour period that missed is reported before an hourly one.
+        (_, Some(Err((period, ratio)))) => Outlook::SwitchedOff { period, ratio },
+        (Some(Err((period, ratio))), _) => Outlook::SwitchedOff {
             period: period * 60,
             ratio,
         },
-        _ => match minutes {
-            Some(Err((period, ratio))) => Outlook::SwitchedOff { period, ratio },
-            _ => Outlook::NoPeriod,
-        },
+        _ => Outlook::NoPeriod,
     }
 }
 
