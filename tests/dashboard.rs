@@ -41,6 +41,7 @@ fn summary() -> RunSummary {
                 outcome: Outcome::Applied,
                 decision: None,
                 error: None,
+                unrecorded_deliveries: Vec::new(),
             },
             elapsed: Duration::from_millis(3),
         }],

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use qscale_core::config::{Config, ConfigError};
 use qscale_core::engine::{decide, Observations, TargetState};
-use qscale_core::reconcile::{outbox, AuditEvent, Outcome, PendingAudit};
+use qscale_core::reconcile::{outbox, AuditEvent, AuditKind, Outcome, PendingAudit};
 use qscale_lambda::{parse_control_message, parse_prewarm, parse_schedule, EvaluateEvent};
 
 const EXAMPLE_CONFIG: &str = include_str!("../shared/configs/example.yaml");
@@ -83,8 +83,12 @@ fn outbox_sample() -> Value {
     let target = config.target("orders").unwrap();
     let obs: Observations = serde_json::from_str(EXAMPLE_OBSERVATIONS).unwrap();
     let decision = decide(target, &TargetState::default(), &obs, now());
-    let mut pending =
-        PendingAudit::new(AuditEvent::from_decision(&decision, Outcome::Applied, None));
+    let mut pending = PendingAudit::new(AuditEvent::from_decision(
+        &decision,
+        AuditKind::Decision,
+        Outcome::Applied,
+        None,
+    ));
     pending.delivered.insert("eventbridge:qscale".into());
     serde_json::to_value(vec![pending]).unwrap()
 }

@@ -242,6 +242,9 @@ async fn handle(
         lost_answers,
         late_answers,
     } = logs;
+    // From the connection, not the forward: the SDK's attempt clock started
+    // before the proxy read the request.
+    let asked = std::time::Instant::now();
     let request = read_request(&mut client).await?;
     let end = find(&request, b"\r\n\r\n").unwrap_or(0);
     let head = String::from_utf8_lossy(&request[..end]).to_string();
@@ -267,7 +270,6 @@ async fn handle(
         }
         _ => {}
     }
-    let asked = std::time::Instant::now();
     let response = if is_dynamo_write(&head) {
         let _one_at_a_time = DYNAMO_WRITES.lock().await;
         forward(upstream, &request).await?

@@ -98,8 +98,12 @@ pub fn from_audit(
             duplicates += 1;
             continue;
         }
-        // A yield repeats the decision of a tick another invocation claimed.
-        if e.kind != AuditKind::Decision {
+        // A yield repeats the reading of a tick another invocation claimed;
+        // a failed claim and a dry run carry their tick's own reading.
+        if !matches!(
+            e.kind,
+            AuditKind::Decision | AuditKind::ClaimError | AuditKind::DryRun
+        ) {
             continue;
         }
         let mut used = false;

@@ -81,11 +81,17 @@ pub struct AuditInput {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditKind {
-    /// A decision of the tick that claimed it (or could not claim it).
+    /// A decision of the invocation that claimed its tick.
     #[default]
     Decision,
     /// A decision that lost the tick to another invocation.
     Yield,
+    /// A decision whose claim write failed: this invocation acted on
+    /// nothing. Another invocation may still claim the tick (its event is
+    /// the `decision`), and so may this write if it lands late.
+    ClaimError,
+    /// A decision of a dry run: nothing claimed, nothing acted on.
+    DryRun,
     /// Nothing decided: the state could not be loaded.
     StateError,
     /// Nothing decided: the worker fleet could not be observed.
@@ -101,6 +107,8 @@ impl AuditKind {
         match self {
             AuditKind::Decision => "decision",
             AuditKind::Yield => "yield",
+            AuditKind::ClaimError => "claim_error",
+            AuditKind::DryRun => "dry_run",
             AuditKind::StateError => "state_error",
             AuditKind::ObserveError => "observe_error",
             AuditKind::ConfigError => "config_error",
@@ -167,13 +175,15 @@ impl AuditEvent {
         }
     }
 
-    /// The event for a decision and its outcome.
-    pub fn from_decision(d: &Decision, outcome: Outcome, error: Option<String>) -> Self {
-        let kind = if outcome == Outcome::Yielded {
-            AuditKind::Yield
-        } else {
-            AuditKind::Decision
-        };
+    /// The event of `kind` for a decision and its outcome. Only the
+    /// invocation that claimed the tick publishes its `Decision`: every
+    /// other event of the tick has its own kind, so no two events share an id.
+    pub fn from_decision(
+        d: &Decision,
+        kind: AuditKind,
+        outcome: Outcome,
+        error: Option<String>,
+    ) -> Self {
         AuditEvent {
             schema_version: AUDIT_SCHEMA_VERSION,
             id: audit_id(&d.target, d.at, kind),

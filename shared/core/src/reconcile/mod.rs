@@ -51,6 +51,10 @@ pub struct ReconcileReport {
     pub decision: Option<Decision>,
     /// The error, when something failed.
     pub error: Option<String>,
+    /// Audit events published here whose delivery could not be recorded in
+    /// the state: the next reconcile publishes them again (at least once).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unrecorded_deliveries: Vec<String>,
 }
 
 /// Reconciles one target at `now`.
@@ -83,6 +87,7 @@ where
             outcome: Outcome::Failed,
             decision: None,
             error: Some(error),
+            unrecorded_deliveries: Vec::new(),
         }
     };
     let loaded = match ports.store.load(&target.name).await {
@@ -100,6 +105,7 @@ where
             error: Some(format!(
                 "tick {now} already claimed (the last claimed tick is {claimed})"
             )),
+            unrecorded_deliveries: Vec::new(),
         };
     }
     let worker = match ports.actuator.observe(target).await {
@@ -143,6 +149,7 @@ where
         outcome,
         decision: Some(decision),
         error: error.or_else(|| distrust.clone()),
+        unrecorded_deliveries: Vec::new(),
     };
 
     if options.dry_run {
@@ -152,7 +159,8 @@ where
             unchanged
         };
         if worth_auditing {
-            let event = AuditEvent::from_decision(&decision, outcome, distrust.clone());
+            let event =
+                AuditEvent::from_decision(&decision, AuditKind::DryRun, outcome, distrust.clone());
             outbox::publish_unclaimed(ports.audit, &event).await;
         }
         return report(outcome, None, decision);
@@ -165,8 +173,14 @@ where
     if let Some(overflow) = outbox::enforce_bounds(&mut pending, &target.name, now, incoming) {
         pending.push(PendingAudit::new(overflow));
     }
-    let tick_event = worth_auditing
-        .then(|| AuditEvent::from_decision(&decision, Outcome::Interrupted, distrust.clone()));
+    let tick_event = worth_auditing.then(|| {
+        AuditEvent::from_decision(
+            &decision,
+            AuditKind::Decision,
+            Outcome::Interrupted,
+            distrust.clone(),
+        )
+    });
     if let Some(event) = &tick_event {
         pending.push(PendingAudit::new(event.clone()));
         decision.next_state.arrivals.mark_audited(now);
@@ -178,19 +192,24 @@ where
     {
         Ok(version) => version,
         Err(e) => {
-            let (outcome, error) = match e {
+            let (kind, outcome, error) = match e {
                 SaveError::Conflict { .. } => (
+                    AuditKind::Yield,
                     Outcome::Yielded,
                     "another invocation reconciled this target first".to_string(),
                 ),
+                // Not the tick's `decision` id: a rival may claim this tick
+                // (and publish that) after this write failed.
                 SaveError::Store(e) => (
+                    AuditKind::ClaimError,
                     Outcome::Failed,
                     format!("saving state (nothing changed): {e}"),
                 ),
             };
             // Nothing was claimed, so there is no outbox to wait in.
             if worth_auditing || outcome == Outcome::Failed {
-                let event = AuditEvent::from_decision(&decision, outcome, Some(error.clone()));
+                let event =
+                    AuditEvent::from_decision(&decision, kind, outcome, Some(error.clone()));
                 outbox::publish_unclaimed(ports.audit, &event).await;
             }
             return report(outcome, Some(error), decision);
@@ -210,8 +229,9 @@ where
             slot.event.error = error.clone().or_else(|| distrust.clone());
         }
     }
-    let delivered = outbox::deliver(ports.audit, &mut pending).await;
-    if action_failed || delivered {
+    let delivery = outbox::deliver(ports.audit, &mut pending).await;
+    let mut unrecorded = Vec::new();
+    if action_failed || delivery.changed {
         if let Err(e) = ports
             .store
             .save(&target.name, &decision.next_state, &pending, version)
@@ -219,10 +239,14 @@ where
         {
             // The claimed outbox stays: its events are published again (at
             // least once), and a failed action may count in cooldowns once.
-            tracing::warn!(target_name = %target.name, error = %e, "recording delivery and outcome");
+            tracing::warn!(target_name = %target.name, error = %e, ids = ?delivery.published, "recording delivery and outcome");
+            unrecorded = delivery.published;
         }
     }
-    report(outcome, error, decision)
+    ReconcileReport {
+        unrecorded_deliveries: unrecorded,
+        ..report(outcome, error, decision)
+    }
 }
 
 /// Acts on a claimed decision: (outcome, error, whether the count could not be set).

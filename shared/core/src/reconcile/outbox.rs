@@ -104,31 +104,44 @@ pub fn enforce_bounds(
     ))
 }
 
+/// What one delivery pass did.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    /// Ids of the events a destination acknowledged in this pass.
+    pub published: Vec<String>,
+    /// Whether the outbox changed (an acknowledgment, or an event removed).
+    pub changed: bool,
+}
+
 /// Publishes every pending event to every destination that has not
-/// acknowledged it, oldest first; removes what all of them have. Returns
-/// whether anything was delivered or removed.
-pub async fn deliver<U: AuditSink>(sink: &U, outbox: &mut Vec<PendingAudit>) -> bool {
+/// acknowledged it, oldest first; removes what all of them have.
+pub async fn deliver<U: AuditSink>(sink: &U, outbox: &mut Vec<PendingAudit>) -> Delivery {
     let destinations = sink.destinations();
-    let mut progressed = false;
+    let mut published = Vec::new();
     // A destination that failed is not tried again in this reconcile: a
     // down broker would otherwise cost its timeout once per pending event.
     let mut down = BTreeSet::new();
     for pending in outbox.iter_mut() {
+        let mut acknowledged = false;
         for destination in &destinations {
             if pending.delivered.contains(destination) || down.contains(destination) {
                 continue;
             }
             if publish_with_retry(sink, destination, &pending.event).await {
                 pending.delivered.insert(destination.clone());
-                progressed = true;
+                acknowledged = true;
             } else {
                 down.insert(destination.clone());
             }
         }
+        if acknowledged {
+            published.push(pending.event.id.clone());
+        }
     }
     let before = outbox.len();
     outbox.retain(|p| !destinations.iter().all(|d| p.delivered.contains(d)));
-    progressed || outbox.len() != before
+    let changed = !published.is_empty() || outbox.len() != before;
+    Delivery { published, changed }
 }
 
 /// Publishes an event that has no outbox to wait in (nothing was claimed:

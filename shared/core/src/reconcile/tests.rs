@@ -114,7 +114,131 @@ fn dry_run_changes_nothing_but_audits() {
     assert_eq!(r.outcome, Outcome::DryRun);
     assert!(w.workers.calls().is_empty());
     assert!(w.store.get("orders").is_none());
-    assert_eq!(w.audit.events()[0].outcome, Outcome::DryRun);
+    let event = &w.audit.events()[0];
+    assert_eq!(event.outcome, Outcome::DryRun);
+    // Not the tick's `decision` id: a real reconcile of it has its own.
+    assert_eq!(event.id, "orders@2026-11-23T10:00:00Z#dry_run");
+}
+
+/// A store whose saves fail from the `first_failing`-th on (0-based).
+struct FailingSaves {
+    inner: MemoryStateStore,
+    first_failing: usize,
+    saves: std::sync::atomic::AtomicUsize,
+}
+
+impl FailingSaves {
+    fn from(first_failing: usize) -> Self {
+        FailingSaves {
+            inner: MemoryStateStore::default(),
+            first_failing,
+            saves: Default::default(),
+        }
+    }
+}
+
+impl StateStore for FailingSaves {
+    async fn load(&self, target: &str) -> Result<VersionedState, PortError> {
+        self.inner.load(target).await
+    }
+    async fn save(
+        &self,
+        target: &str,
+        state: &crate::engine::TargetState,
+        outbox: &[PendingAudit],
+        expected: u64,
+    ) -> Result<u64, SaveError> {
+        let n = self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n >= self.first_failing {
+            return Err(PortError::new("state", "injected").into());
+        }
+        self.inner.save(target, state, outbox, expected).await
+    }
+}
+
+#[test]
+fn a_failed_claim_beside_a_rivals_claim_publishes_its_own_id() {
+    // Two invocations of one tick read the state; the first one's claim
+    // write fails, the rival's succeeds. Sharing the `decision` id, the
+    // failure would make consumers that deduplicate drop one of the two.
+    let w = world(120, 1, now());
+    let failing = FailingSaves::from(0);
+    let ports = Ports {
+        metrics: &w.metrics,
+        actuator: &w.workers,
+        store: &failing,
+        audit: &w.audit,
+    };
+    let first = block_on_ready(reconcile(
+        &target(),
+        now(),
+        &ports,
+        ReconcileOptions::default(),
+    ));
+    assert_eq!(first.outcome, Outcome::Failed, "{first:?}");
+    let rival = run(&w, now(), false);
+    assert_eq!(rival.outcome, Outcome::Applied, "{rival:?}");
+    let ids: Vec<(String, Outcome)> = w
+        .audit
+        .events()
+        .iter()
+        .map(|e| (e.id.clone(), e.outcome))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            (
+                "orders@2026-11-23T10:00:00Z#claim_error".to_string(),
+                Outcome::Failed
+            ),
+            (
+                "orders@2026-11-23T10:00:00Z#decision".to_string(),
+                Outcome::Applied
+            ),
+        ]
+    );
+    assert_eq!(w.workers.calls(), vec![("orders".to_string(), 12)]);
+}
+
+#[test]
+fn a_delivery_that_cannot_be_recorded_is_named_and_published_again() {
+    let w = world(120, 1, now());
+    // The claim succeeds, the write recording delivery fails.
+    let store = FailingSaves::from(1);
+    let ports = Ports {
+        metrics: &w.metrics,
+        actuator: &w.workers,
+        store: &store,
+        audit: &w.audit,
+    };
+    let r = block_on_ready(reconcile(
+        &target(),
+        now(),
+        &ports,
+        ReconcileOptions::default(),
+    ));
+    assert_eq!(r.outcome, Outcome::Applied, "{r:?}");
+    let id = "orders@2026-11-23T10:00:00Z#decision".to_string();
+    assert_eq!(r.unrecorded_deliveries, vec![id.clone()]);
+    // The claimed outbox still holds it: the next reconcile publishes it again.
+    assert_eq!(store.inner.get("orders").unwrap().outbox.len(), 1);
+    let next = Ports {
+        metrics: &w.metrics,
+        actuator: &w.workers,
+        store: &store.inner,
+        audit: &w.audit,
+    };
+    let later = now() + jiff::SignedDuration::from_mins(1);
+    let r = block_on_ready(reconcile(
+        &target(),
+        later,
+        &next,
+        ReconcileOptions::default(),
+    ));
+    assert!(r.unrecorded_deliveries.is_empty(), "{r:?}");
+    let twice = w.audit.events().iter().filter(|e| e.id == id).count();
+    assert_eq!(twice, 2, "at least once: {:?}", w.audit.events());
+    assert!(store.inner.get("orders").unwrap().outbox.is_empty());
 }
 
 /// A store where a rival invocation writes right after every load.
