@@ -38,10 +38,19 @@ pub fn verdict(trace: &str, results: &[RunResult]) -> Option<String> {
             ));
         }
     }
-    let share = q.worker_seconds / aws.worker_seconds.max(f64::MIN_POSITIVE);
+    let of_aws = |r: &RunResult| r.worker_seconds / aws.worker_seconds.max(f64::MIN_POSITIVE);
+    let share = of_aws(q);
     if share > MAX_SHARE_OF_AWS {
+        // Whether anything meeting the SLO could spend that little here.
+        let reachable = match oracle {
+            Some(o) if o.slo_violation_s == 0 && of_aws(o) > MAX_SHARE_OF_AWS => format!(
+                "; the oracle itself needs {:.0}%: no policy meeting the SLO can",
+                of_aws(o) * 100.0
+            ),
+            _ => String::new(),
+        };
         short.push(format!(
-            "worker-hours {:.0}% of AWS's (goal <= {:.0}%)",
+            "worker-hours {:.0}% of AWS's (goal <= {:.0}%{reachable})",
             share * 100.0,
             MAX_SHARE_OF_AWS * 100.0
         ));
@@ -123,6 +132,17 @@ mod tests {
             run("on_off", "aws-target-tracking", 20.0, 10),
         ];
         assert_eq!(verdict("on_off", &met).unwrap(), "verdict on_off: met");
+        let out_of_reach = vec![
+            run("kafka", "qscale", 24.0, 0),
+            run("kafka", "keda-hpa", 18.0, 3),
+            run("kafka", "aws-target-tracking", 28.0, 10),
+            run("kafka", "oracle", 24.0, 0),
+        ];
+        assert_eq!(
+            verdict("kafka", &out_of_reach).unwrap(),
+            "verdict kafka: NOT MET: worker-hours 86% of AWS's (goal <= 80%; the oracle \
+             itself needs 86%: no policy meeting the SLO can) (the oracle meets the SLO here)"
+        );
         assert_eq!(verdict("missing", &met), None);
     }
 }

@@ -320,10 +320,9 @@ pub(super) fn apply(
     chain: &mut Chain,
     next: &mut TargetState,
     policy: &PolicyConfig,
-    now: Timestamp,
+    outlook: &Outlook,
 ) -> Option<String> {
     let lead = policy.forecast.lead;
-    let outlook = outlook(&next.load_history, now, lead.as_secs_f64());
     let was = next.forecast_period;
     let (is, change) = match &outlook {
         Outlook::NoPeriod => (None, "no period beats persistence any more".to_string()),
@@ -355,7 +354,7 @@ pub(super) fn apply(
         )),
         _ => None,
     };
-    match outlook {
+    match *outlook {
         Outlook::NoPeriod => {}
         Outlook::SwitchedOff { period, ratio } => chain.set(
             Term::Forecast,
@@ -393,6 +392,52 @@ pub(super) fn apply(
     notice
 }
 
+/// The scale-in window holds the most any recent decision wanted, in case
+/// the load comes back. A sub-hour period that beats persistence knows
+/// better whether it will within the window: the hold becomes the most the
+/// period forecasts over the window ahead (never below this tick's own
+/// recommendation). The forecast's floor still staffs the next rise `lead`
+/// ahead of it. Daily and weekly periods only say which hours rise, so they
+/// release nothing. With `forecast_only` the decision says what it would do.
+pub(super) fn release_scale_in_window(
+    chain: &mut Chain,
+    next: &TargetState,
+    policy: &PolicyConfig,
+    now: Timestamp,
+    outlook: &Outlook,
+    recommendation: u32,
+) {
+    let Outlook::Forecast { period, ratio, .. } = *outlook else {
+        return;
+    };
+    let held = chain.value;
+    if period > *PERIODS.end() || held <= recommendation {
+        return;
+    }
+    let window = policy.scale_in.stabilization;
+    let current = next.load_history.complete(now).len() as i64;
+    let ahead = (window.as_secs_f64() / 60.0).ceil() as i64;
+    let load = seasonal_max(&next.load_history.minutes, current, period, ahead);
+    let release = forecast_workers(policy, load).max(recommendation);
+    if release >= held {
+        return;
+    }
+    let why = format!(
+        "{} period (error {ratio:.2}x persistence's) forecasts at most {load:.1} busy \
+         over the next {window}: the scale-in window holds {release}, not {held}",
+        period_name(period)
+    );
+    match policy.forecast.mode {
+        ForecastMode::ForecastAndScale => chain.set(Term::Forecast, release, why),
+        ForecastMode::ForecastOnly => chain.set(
+            Term::Forecast,
+            held,
+            format!("forecast_only, not applied: {why}"),
+        ),
+        ForecastMode::Off => {}
+    }
+}
+
 /// Workers for a forecast load: the SLO's queueing model, else the target utilization.
 fn forecast_workers(policy: &PolicyConfig, load: f64) -> u32 {
     match (&policy.slo, policy.processing_time_s()) {
@@ -404,6 +449,17 @@ fn forecast_workers(policy: &PolicyConfig, load: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The forecast step as `decide` runs it: the outlook at `now`, then apply.
+    fn apply_at(
+        chain: &mut Chain,
+        next: &mut TargetState,
+        policy: &PolicyConfig,
+        now: Timestamp,
+    ) -> Option<String> {
+        let o = outlook(&next.load_history, now, policy.forecast.lead.as_secs_f64());
+        apply(chain, next, policy, &o)
+    }
 
     fn at_minute(m: i64) -> Timestamp {
         Timestamp::from_second(1_795_392_000 + m * 60).unwrap()
@@ -467,6 +523,50 @@ mod tests {
     }
 
     #[test]
+    fn a_known_quiet_stretch_releases_the_scale_in_window() {
+        // 60 busy workers in minute 3 of every 15, 2 otherwise.
+        let load = |m: i64| if m % 15 == 3 { 60.0 } else { 2.0 };
+        let mut policy = PolicyConfig::with_target(0, 100, 10.0);
+        policy.forecast.mode = ForecastMode::ForecastAndScale;
+        let held_after_burst = |minute: i64, policy: &PolicyConfig| {
+            let next = TargetState {
+                load_history: history(minute, load),
+                ..Default::default()
+            };
+            let now = at_minute(minute);
+            let o = outlook(&next.load_history, now, policy.forecast.lead.as_secs_f64());
+            // The scale-in window holds the burst's 60; this tick wants 3.
+            let mut chain = Chain::new(60);
+            release_scale_in_window(&mut chain, &next, policy, now, &o, 3);
+            chain
+        };
+        // Two minutes after a burst: the next is 13 minutes away, beyond the
+        // 5-minute window, so the window holds what this tick wants.
+        let chain = held_after_burst(35, &policy);
+        assert_eq!(chain.value, 3, "{:?}", chain.steps);
+        assert!(
+            chain.steps[0].detail.contains("15-minute period"),
+            "{:?}",
+            chain.steps
+        );
+        // Three minutes before one: the window keeps the fleet.
+        assert_eq!(held_after_burst(45, &policy).value, 60);
+        // Before two periods of history there is no period: nothing released.
+        assert_eq!(held_after_burst(25, &policy).value, 60);
+        // forecast_only says what it would do and changes nothing.
+        policy.forecast.mode = ForecastMode::ForecastOnly;
+        let chain = held_after_burst(35, &policy);
+        assert_eq!(chain.value, 60);
+        assert!(
+            chain.steps[0]
+                .detail
+                .starts_with("forecast_only, not applied"),
+            "{:?}",
+            chain.steps
+        );
+    }
+
+    #[test]
     fn smooth_trends_and_noise_have_no_period() {
         // A ramp: persistence beats any seasonal lag.
         let ramp = history(180, |m| m as f64);
@@ -512,7 +612,7 @@ mod tests {
             load_history: history(119, load),
             ..Default::default()
         };
-        let on = apply(&mut chain, &mut next, &policy, at_minute(118));
+        let on = apply_at(&mut chain, &mut next, &policy, at_minute(118));
         assert!(
             on.as_deref()
                 .is_some_and(|n| n.starts_with("forecast on: 15-minute period")),
@@ -520,24 +620,27 @@ mod tests {
         );
         assert_eq!(next.forecast_period, Some(15));
         assert_eq!(
-            apply(&mut chain, &mut next, &policy, at_minute(118)),
+            apply_at(&mut chain, &mut next, &policy, at_minute(118)),
             None,
             "said once"
         );
 
         next.load_history = history(150, load);
-        let off = apply(&mut chain, &mut next, &policy, at_minute(150));
+        let off = apply_at(&mut chain, &mut next, &policy, at_minute(150));
         assert!(
             off.as_deref()
                 .is_some_and(|n| n.starts_with("forecast switched off (was a 15-minute period)")),
             "{off:?}"
         );
         assert_eq!(next.forecast_period, None);
-        assert_eq!(apply(&mut chain, &mut next, &policy, at_minute(150)), None);
+        assert_eq!(
+            apply_at(&mut chain, &mut next, &policy, at_minute(150)),
+            None
+        );
 
         next.forecast_period = Some(20);
         next.load_history = history(119, load);
-        let moved = apply(&mut chain, &mut next, &policy, at_minute(118));
+        let moved = apply_at(&mut chain, &mut next, &policy, at_minute(118));
         assert!(
             moved
                 .as_deref()
@@ -622,7 +725,7 @@ mod tests {
             ..Default::default()
         };
         let policy = PolicyConfig::with_target(0, 100, 10.0);
-        let on = apply(&mut Chain::new(1), &mut next, &policy, at_minute(m));
+        let on = apply_at(&mut Chain::new(1), &mut next, &policy, at_minute(m));
         assert!(
             on.as_deref()
                 .is_some_and(|n| n.starts_with("forecast on: weekly (10080-minute) period")),

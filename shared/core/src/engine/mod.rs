@@ -93,6 +93,16 @@ pub fn decide(
         next.arrivals.record(now, middle, rates.iter().sum());
     }
 
+    // The forecast's outlook, once: the scale-in window and the forecast's
+    // floor both read it.
+    let outlook = (policy.forecast.mode != ForecastMode::Off
+        && !trusted.is_empty()
+        && !any_untrusted)
+        .then(|| {
+            let load: f64 = trusted.iter().filter_map(|a| a.offered_load).sum();
+            next.load_history.record(now, load);
+            forecast::outlook(&next.load_history, now, policy.forecast.lead.as_secs_f64())
+        });
     let mut chain = Chain::new(previous);
     let mut notices = Vec::new();
     if trusted.is_empty() {
@@ -134,6 +144,16 @@ pub fn decide(
             count: recommendation,
         });
         apply_stabilization(&mut chain, &next, target, now, previous, recommendation);
+        if let Some(outlook) = &outlook {
+            forecast::release_scale_in_window(
+                &mut chain,
+                &next,
+                policy,
+                now,
+                outlook,
+                recommendation,
+            );
+        }
         apply_rate_limits(&mut chain, &next, target, now, previous);
         apply_cooldowns(&mut chain, &next, target, now, previous);
     }
@@ -185,10 +205,8 @@ pub fn decide(
             format!("floor {} from {}", floor.min, floor.source),
         );
     }
-    if policy.forecast.mode != ForecastMode::Off && !trusted.is_empty() && !any_untrusted {
-        let load: f64 = trusted.iter().filter_map(|a| a.offered_load).sum();
-        next.load_history.record(now, load);
-        notices.extend(forecast::apply(&mut chain, &mut next, policy, now));
+    if let Some(outlook) = &outlook {
+        notices.extend(forecast::apply(&mut chain, &mut next, policy, outlook));
     }
     if chain.value < policy.min {
         chain.set(Term::Min, policy.min, format!("policy.min {}", policy.min));
