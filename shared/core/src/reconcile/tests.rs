@@ -156,25 +156,29 @@ impl StateStore for FailingSaves {
     }
 }
 
+/// Reconciles the world's target at `at` with another state store.
+fn run_on_store<S: StateStore>(w: &World, store: &S, at: Timestamp) -> ReconcileReport {
+    let ports = Ports {
+        metrics: &w.metrics,
+        actuator: &w.workers,
+        store,
+        audit: &w.audit,
+    };
+    block_on_ready(reconcile(
+        &target(),
+        at,
+        &ports,
+        ReconcileOptions::default(),
+    ))
+}
+
 #[test]
 fn a_failed_claim_beside_a_rivals_claim_publishes_its_own_id() {
     // Two invocations of one tick read the state; the first one's claim
     // write fails, the rival's succeeds. Sharing the `decision` id, the
     // failure would make consumers that deduplicate drop one of the two.
     let w = world(120, 1, now());
-    let failing = FailingSaves::from(0);
-    let ports = Ports {
-        metrics: &w.metrics,
-        actuator: &w.workers,
-        store: &failing,
-        audit: &w.audit,
-    };
-    let first = block_on_ready(reconcile(
-        &target(),
-        now(),
-        &ports,
-        ReconcileOptions::default(),
-    ));
+    let first = run_on_store(&w, &FailingSaves::from(0), now());
     assert_eq!(first.outcome, Outcome::Failed, "{first:?}");
     let rival = run(&w, now(), false);
     assert_eq!(rival.outcome, Outcome::Applied, "{rival:?}");
@@ -205,36 +209,14 @@ fn a_delivery_that_cannot_be_recorded_is_named_and_published_again() {
     let w = world(120, 1, now());
     // The claim succeeds, the write recording delivery fails.
     let store = FailingSaves::from(1);
-    let ports = Ports {
-        metrics: &w.metrics,
-        actuator: &w.workers,
-        store: &store,
-        audit: &w.audit,
-    };
-    let r = block_on_ready(reconcile(
-        &target(),
-        now(),
-        &ports,
-        ReconcileOptions::default(),
-    ));
+    let r = run_on_store(&w, &store, now());
     assert_eq!(r.outcome, Outcome::Applied, "{r:?}");
     let id = "orders@2026-11-23T10:00:00Z#decision".to_string();
     assert_eq!(r.unrecorded_deliveries, vec![id.clone()]);
     // The claimed outbox still holds it: the next reconcile publishes it again.
     assert_eq!(store.inner.get("orders").unwrap().outbox.len(), 1);
-    let next = Ports {
-        metrics: &w.metrics,
-        actuator: &w.workers,
-        store: &store.inner,
-        audit: &w.audit,
-    };
     let later = now() + jiff::SignedDuration::from_mins(1);
-    let r = block_on_ready(reconcile(
-        &target(),
-        later,
-        &next,
-        ReconcileOptions::default(),
-    ));
+    let r = run_on_store(&w, &store.inner, later);
     assert!(r.unrecorded_deliveries.is_empty(), "{r:?}");
     let twice = w.audit.events().iter().filter(|e| e.id == id).count();
     assert_eq!(twice, 2, "at least once: {:?}", w.audit.events());
@@ -267,19 +249,7 @@ impl StateStore for RacingStore {
 #[test]
 fn the_loser_of_a_concurrent_reconcile_yields_without_acting() {
     let w = world(120, 1, now());
-    let store = RacingStore(MemoryStateStore::default());
-    let ports = Ports {
-        metrics: &w.metrics,
-        actuator: &w.workers,
-        store: &store,
-        audit: &w.audit,
-    };
-    let r = block_on_ready(reconcile(
-        &target(),
-        now(),
-        &ports,
-        ReconcileOptions::default(),
-    ));
+    let r = run_on_store(&w, &RacingStore(MemoryStateStore::default()), now());
     assert_eq!(r.outcome, Outcome::Yielded);
     assert!(w.workers.calls().is_empty(), "the loser must not act");
     assert_eq!(w.audit.events()[0].outcome, Outcome::Yielded);
