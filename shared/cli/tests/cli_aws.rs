@@ -1,5 +1,7 @@
 //! The `qscale` binary's AWS commands against the moto server:
 //! `events add`, `state show`, `run --once --dry-run` and `config push`.
+//! Only with the `cloud` feature (the binary has no AWS commands without it).
+#![cfg(feature = "cloud")]
 
 use std::process::{Command, Output};
 

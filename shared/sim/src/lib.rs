@@ -137,6 +137,9 @@ pub struct RunResult {
     pub wait_max_s: f64,
     /// Seconds with the oldest message older than the SLO.
     pub slo_violation_s: u64,
+    /// Which seconds of the run those were (for per-period verdicts).
+    #[serde(skip)]
+    pub slo_violation_at: Vec<u32>,
     /// Changes of the desired count.
     pub actions: u32,
     /// Direction changes within 10 minutes.
@@ -207,6 +210,7 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
         wait_p99_s: q(0.99),
         wait_max_s: waits.max() as f64 / 1000.0,
         slo_violation_s: tally.slo_violation_s,
+        slo_violation_at: tally.slo_violation_at.clone(),
         actions: tally.actions,
         flaps: tally.flaps,
         peak_backlog: tally.peak_backlog,

@@ -242,6 +242,7 @@ impl World {
         if let Some(oldest) = self.backlogs.iter().filter_map(|b| b.oldest()).min() {
             if t.saturating_sub(oldest) > self.slo_s {
                 self.tally.slo_violation_s += 1;
+                self.tally.slo_violation_at.push(t);
             }
         }
         self.record_snapshot(running);

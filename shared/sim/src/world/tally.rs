@@ -23,6 +23,8 @@ pub struct Tally {
     short_waits: Vec<u64>,
     /// Seconds in which the oldest waiting message was older than the SLO.
     pub slo_violation_s: u64,
+    /// Which seconds those were.
+    pub slo_violation_at: Vec<u32>,
     /// Most messages waiting at once.
     pub peak_backlog: u64,
     /// Messages finished.
@@ -43,6 +45,7 @@ impl Tally {
             long_waits: Histogram::new_with_bounds(1, 7 * 86_400_000, 3).expect("bounds"),
             short_waits: vec![0; EXACT_MS],
             slo_violation_s: 0,
+            slo_violation_at: Vec::new(),
             peak_backlog: 0,
             completed: 0,
             actions: 0,
