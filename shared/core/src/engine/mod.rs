@@ -103,6 +103,10 @@ pub fn decide(
             next.load_history.record(now, load);
             forecast::outlook(&next.load_history, now, policy.forecast.lead.as_secs_f64())
         });
+    // Every decision claims its tick, whatever its signals said: a tick
+    // decided on failed reads can still act (the fallback) and audits, and
+    // a rival that saw it unclaimed would do both again.
+    next.last_tick = Some(now);
     let mut chain = Chain::new(previous);
     let mut notices = Vec::new();
     if trusted.is_empty() {
@@ -131,7 +135,6 @@ pub fn decide(
         // passed. HPA and KEDA would scale in at once; AWS waits for 15 low
         // datapoints.
         // (Deciding the adoption tick again re-derives it, like any replay.)
-        next.last_tick = Some(now);
         if next.adopted_at.is_none_or(|at| at == now) {
             next.adopted_at = Some(now);
             next.recommendations.push(TimedCount {

@@ -489,6 +489,24 @@ proptest! {
     }
 }
 
+/// Found by the property test once rivals were checked for duplicates: a
+/// tick decided on failed reads did not record itself as claimed, so a
+/// rival reading the state after the claim claimed the tick again and
+/// published its event a second time (and could have acted again on a
+/// fallback).
+#[test]
+fn a_rival_of_a_tick_decided_on_failed_reads_yields() {
+    let mut tick = TickPlan::clean(0);
+    tick.read_fails = true;
+    tick.queue_down = true;
+    tick.rival_at = Some(4);
+    let plan = vec![tick];
+    let (records, world) = run_plan(&plan);
+    if let Err(e) = check(&plan, &records, &world) {
+        panic!("{e}");
+    }
+}
+
 /// Every single stop point of one scale-out tick, one by one.
 #[test]
 fn every_stop_point_of_a_scale_out_tick() {
