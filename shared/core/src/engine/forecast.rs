@@ -42,6 +42,10 @@ const LONG_PERIODS: [usize; 2] = [24, 168];
 const PERIODS: std::ops::RangeInclusive<usize> = 5..=60;
 /// A period must cut the persistence forecast's error at least this much.
 const MAX_ERROR_RATIO: f64 = 0.5;
+/// A period in use is kept while its error stays below this share of
+/// persistence's (hysteresis: a ratio hovering at the acceptance threshold
+/// would switch the forecast on and off from one minute to the next).
+const KEEP_ERROR_RATIO: f64 = 0.75;
 
 /// The per-minute load history in a target's state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -193,6 +197,8 @@ pub enum Outlook {
         period: usize,
         /// Its error over the last period / persistence's.
         ratio: f64,
+        /// The ratio it needed to stay below.
+        limit: f64,
     },
     /// The load the period predicts.
     Forecast {
@@ -224,12 +230,19 @@ fn ratio(x: &[f64], p: usize, n: usize) -> f64 {
     error(x, p, n) / persistence
 }
 
+/// A period that fits, `Ok((period, ratio))`, or one that missed in its
+/// most recent period, `Err((period, recent ratio, the limit it missed))`.
+type PeriodFit = Result<(usize, f64), (usize, f64, f64)>;
+
 /// The best period among `periods` for series `x`: (period, ratio), or
-/// `Err` with the period that missed in its most recent period.
+/// `Err` with the period that missed in its most recent period. A new
+/// period must beat [`MAX_ERROR_RATIO`]; the one `in_use` stays while it
+/// beats [`KEEP_ERROR_RATIO`].
 fn find_period(
     x: &[f64],
     periods: impl Iterator<Item = usize>,
-) -> Option<Result<(usize, f64), (usize, f64)>> {
+    in_use: Option<usize>,
+) -> Option<PeriodFit> {
     let ratios: Vec<(usize, f64)> = periods
         .filter(|&p| x.len() >= 2 * p)
         .map(|p| (p, ratio(x, p, (x.len() - p).min(2 * p))))
@@ -238,11 +251,23 @@ fn find_period(
     // Multiples of the period fit about as well: take the shortest period
     // within 0.1 of the best ratio, the fundamental one.
     let lowest = ratios.iter().map(|(_, r)| *r).fold(f64::INFINITY, f64::min);
-    let best = ratios.into_iter().find(|(_, r)| *r <= lowest + 0.1);
-    let (period, r) = best.filter(|(_, r)| *r < MAX_ERROR_RATIO)?;
+    let kept = ratios
+        .iter()
+        .copied()
+        .find(|&(p, r)| Some(p) == in_use && r < KEEP_ERROR_RATIO);
+    let best = ratios
+        .into_iter()
+        .find(|(_, r)| *r <= lowest + 0.1)
+        .filter(|(_, r)| *r < MAX_ERROR_RATIO);
+    let (period, r) = best.or(kept)?;
     let recent = ratio(x, period, period);
-    Some(if recent >= MAX_ERROR_RATIO {
-        Err((period, recent))
+    let limit = if Some(period) == in_use {
+        KEEP_ERROR_RATIO
+    } else {
+        MAX_ERROR_RATIO
+    };
+    Some(if recent >= limit {
+        Err((period, recent, limit))
     } else {
         Ok((period, r))
     })
@@ -262,8 +287,20 @@ fn seasonal_max(all: &[f64], current: i64, period: usize, slots_ahead: i64) -> f
 /// The outlook at `now` for the next `lead_s` seconds: a sub-hour period
 /// from the minutes, else a daily or weekly one from the hours.
 pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
+    outlook_keeping(history, now, lead_s, None)
+}
+
+/// [`outlook`], keeping the period in use (minutes) while it stays below
+/// [`KEEP_ERROR_RATIO`].
+pub fn outlook_keeping(
+    history: &LoadHistory,
+    now: Timestamp,
+    lead_s: f64,
+    in_use: Option<u32>,
+) -> Outlook {
+    let in_use = in_use.map(|p| p as usize);
     let x = history.complete(now);
-    let minutes = find_period(x, PERIODS);
+    let minutes = find_period(x, PERIODS, in_use.filter(|p| PERIODS.contains(p)));
     if let Some(Ok((period, ratio))) = minutes {
         let ahead = (lead_s / 60.0).ceil() as i64;
         let load = seasonal_max(&history.minutes, x.len() as i64, period, ahead);
@@ -274,7 +311,11 @@ pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
         };
     }
     let hours = history.complete_hours(now);
-    match (find_period(hours, LONG_PERIODS.into_iter()), minutes) {
+    let hours_in_use = in_use.filter(|p| p % 60 == 0).map(|p| p / 60);
+    match (
+        find_period(hours, LONG_PERIODS.into_iter(), hours_in_use),
+        minutes,
+    ) {
         (Some(Ok((period, ratio))), _) => {
             // Hourly means only say which hours are busier than the one
             // before: those are staffed from `lead` ahead of them and held
@@ -301,10 +342,15 @@ pub fn outlook(history: &LoadHistory, now: Timestamp, lead_s: f64) -> Outlook {
             }
         }
         // A sub-hour period that missed is reported before an hourly one.
-        (_, Some(Err((period, ratio)))) => Outlook::SwitchedOff { period, ratio },
-        (Some(Err((period, ratio))), _) => Outlook::SwitchedOff {
+        (_, Some(Err((period, ratio, limit)))) => Outlook::SwitchedOff {
+            period,
+            ratio,
+            limit,
+        },
+        (Some(Err((period, ratio, limit))), _) => Outlook::SwitchedOff {
             period: period * 60,
             ratio,
+            limit,
         },
         _ => Outlook::NoPeriod,
     }
@@ -326,11 +372,15 @@ pub(super) fn apply(
     let was = next.forecast_period;
     let (is, change) = match &outlook {
         Outlook::NoPeriod => (None, "no period beats persistence any more".to_string()),
-        Outlook::SwitchedOff { period, ratio } => (
+        Outlook::SwitchedOff {
+            period,
+            ratio,
+            limit,
+        } => (
             None,
             format!(
                 "the {} period missed in its last period \
-                 (error {ratio:.2}x persistence's, needs < 0.5x)",
+                 (error {ratio:.2}x persistence's, needs < {limit}x)",
                 period_name(*period)
             ),
         ),
@@ -356,12 +406,16 @@ pub(super) fn apply(
     };
     match *outlook {
         Outlook::NoPeriod => {}
-        Outlook::SwitchedOff { period, ratio } => chain.set(
+        Outlook::SwitchedOff {
+            period,
+            ratio,
+            limit,
+        } => chain.set(
             Term::Forecast,
             chain.value,
             format!(
                 "forecast off: the {} period missed in its last period \
-                 (error {ratio:.2}x persistence's, needs < 0.5x)",
+                 (error {ratio:.2}x persistence's, needs < {limit}x)",
                 period_name(period)
             ),
         ),
@@ -564,6 +618,39 @@ mod tests {
             "{:?}",
             chain.steps
         );
+    }
+
+    #[test]
+    fn a_period_in_use_is_kept_until_its_error_passes_the_keep_threshold() {
+        // Bursts every 15 minutes under noise: the period cuts persistence's
+        // error to about 0.65x, not enough to be found (0.5x) but enough to
+        // be kept (0.75x), so the forecast does not flip on and off.
+        let load = |m: i64| {
+            let burst = if m % 15 == 3 { 60.0 } else { 2.0 };
+            burst + ((m * m * 7 + m * 3) % 97) as f64 / 97.0 * 40.0
+        };
+        let h = history(60, load);
+        assert_eq!(outlook(&h, at_minute(60), 120.0), Outlook::NoPeriod);
+        match outlook_keeping(&h, at_minute(60), 120.0, Some(15)) {
+            Outlook::Forecast { period, ratio, .. } => {
+                assert_eq!(period, 15);
+                assert!((0.5..0.75).contains(&ratio), "{ratio}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A period in use that stopped repeating is still dropped.
+        let stopped = |m: i64| {
+            if m < 30 {
+                load(m)
+            } else {
+                2.0 + ((m * m) % 97) as f64 / 50.0
+            }
+        };
+        let h = history(60, stopped);
+        assert!(!matches!(
+            outlook_keeping(&h, at_minute(60), 120.0, Some(15)),
+            Outlook::Forecast { .. }
+        ));
     }
 
     #[test]

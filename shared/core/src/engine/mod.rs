@@ -101,7 +101,12 @@ pub fn decide(
         .then(|| {
             let load: f64 = trusted.iter().filter_map(|a| a.offered_load).sum();
             next.load_history.record(now, load);
-            forecast::outlook(&next.load_history, now, policy.forecast.lead.as_secs_f64())
+            forecast::outlook_keeping(
+                &next.load_history,
+                now,
+                policy.forecast.lead.as_secs_f64(),
+                next.forecast_period,
+            )
         });
     // Every decision claims its tick, whatever its signals said: a tick
     // decided on failed reads can still act (the fallback) and audits, and
