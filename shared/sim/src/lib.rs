@@ -209,7 +209,7 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
         wait_p50_s: q(0.5),
         wait_p99_s: q(0.99),
         wait_max_s: waits.max() as f64 / 1000.0,
-        slo_violation_s: tally.slo_violation_s,
+        slo_violation_s: tally.slo_violation_at.len() as u64,
         slo_violation_at: tally.slo_violation_at.clone(),
         actions: tally.actions,
         flaps: tally.flaps,

@@ -155,6 +155,14 @@ impl LoadHistory {
         )
     }
 
+    /// The most load one `period` (minutes) earlier over the minutes from
+    /// `now` to `now + ahead_s`: what a sub-hour period forecasts for them.
+    fn seasonal_minutes_ahead(&self, now: Timestamp, period: usize, ahead_s: f64) -> f64 {
+        let current = self.complete(now).len() as i64;
+        let ahead = (ahead_s / 60.0).ceil() as i64;
+        seasonal_max(&self.minutes, current, period, ahead)
+    }
+
     /// Complete hours before `now`, oldest first.
     fn complete_hours(&self, now: Timestamp) -> &[f64] {
         complete_slots(
@@ -302,8 +310,7 @@ pub fn outlook_keeping(
     let x = history.complete(now);
     let minutes = find_period(x, PERIODS, in_use.filter(|p| PERIODS.contains(p)));
     if let Some(Ok((period, ratio))) = minutes {
-        let ahead = (lead_s / 60.0).ceil() as i64;
-        let load = seasonal_max(&history.minutes, x.len() as i64, period, ahead);
+        let load = history.seasonal_minutes_ahead(now, period, lead_s);
         return Outlook::Forecast {
             period,
             ratio,
@@ -376,14 +383,7 @@ pub(super) fn apply(
             period,
             ratio,
             limit,
-        } => (
-            None,
-            format!(
-                "the {} period missed in its last period \
-                 (error {ratio:.2}x persistence's, needs < {limit}x)",
-                period_name(*period)
-            ),
-        ),
+        } => (None, missed(*period, *ratio, *limit)),
         Outlook::Forecast { period, ratio, .. } => (
             Some(*period as u32),
             format!(
@@ -413,11 +413,7 @@ pub(super) fn apply(
         } => chain.set(
             Term::Forecast,
             chain.value,
-            format!(
-                "forecast off: the {} period missed in its last period \
-                 (error {ratio:.2}x persistence's, needs < {limit}x)",
-                period_name(period)
-            ),
+            format!("forecast off: {}", missed(period, ratio, limit)),
         ),
         Outlook::Forecast {
             period,
@@ -446,6 +442,15 @@ pub(super) fn apply(
     notice
 }
 
+/// Why a switched-off period is not used.
+fn missed(period: usize, ratio: f64, limit: f64) -> String {
+    format!(
+        "the {} period missed in its last period \
+         (error {ratio:.2}x persistence's, needs < {limit}x)",
+        period_name(period)
+    )
+}
+
 /// The scale-in window holds the most any recent decision wanted, in case
 /// the load comes back. A sub-hour period that beats persistence knows
 /// better whether it will within the window: the hold becomes the most the
@@ -469,9 +474,9 @@ pub(super) fn release_scale_in_window(
         return;
     }
     let window = policy.scale_in.stabilization;
-    let current = next.load_history.complete(now).len() as i64;
-    let ahead = (window.as_secs_f64() / 60.0).ceil() as i64;
-    let load = seasonal_max(&next.load_history.minutes, current, period, ahead);
+    let load = next
+        .load_history
+        .seasonal_minutes_ahead(now, period, window.as_secs_f64());
     let release = forecast_workers(policy, load).max(recommendation);
     if release >= held {
         return;

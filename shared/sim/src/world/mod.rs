@@ -241,7 +241,6 @@ impl World {
         self.tally.peak_backlog = self.tally.peak_backlog.max(backlog);
         if let Some(oldest) = self.backlogs.iter().filter_map(|b| b.oldest()).min() {
             if t.saturating_sub(oldest) > self.slo_s {
-                self.tally.slo_violation_s += 1;
                 self.tally.slo_violation_at.push(t);
             }
         }

@@ -21,9 +21,7 @@ pub struct Tally {
     long_waits: Histogram<u64>,
     /// Count of waits per millisecond below [`EXACT_MS`].
     short_waits: Vec<u64>,
-    /// Seconds in which the oldest waiting message was older than the SLO.
-    pub slo_violation_s: u64,
-    /// Which seconds those were.
+    /// The seconds in which the oldest waiting message was older than the SLO.
     pub slo_violation_at: Vec<u32>,
     /// Most messages waiting at once.
     pub peak_backlog: u64,
@@ -44,7 +42,6 @@ impl Tally {
             busy_s: 0.0,
             long_waits: Histogram::new_with_bounds(1, 7 * 86_400_000, 3).expect("bounds"),
             short_waits: vec![0; EXACT_MS],
-            slo_violation_s: 0,
             slo_violation_at: Vec::new(),
             peak_backlog: 0,
             completed: 0,
