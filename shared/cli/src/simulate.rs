@@ -189,6 +189,7 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
         spec.workers.startup_s
     );
     print!("{}", sim::report::table(&results));
+    print!("{}", sim::report::violation_spans(&results));
     let verdicts: Vec<String> = sim::verdict::verdict(&spec.trace.name, &results)
         .into_iter()
         .collect();

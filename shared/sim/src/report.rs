@@ -59,6 +59,42 @@ pub fn table(results: &[RunResult]) -> String {
     out
 }
 
+/// Spans listed per policy before the rest is counted.
+const MAX_SPANS: usize = 12;
+
+/// When each policy violated the SLO: runs of consecutive violation seconds
+/// as `from-to` (trace seconds), one line per policy that did, so a report
+/// says which burst cost what.
+pub fn violation_spans(results: &[RunResult]) -> String {
+    let mut out = String::new();
+    for r in results.iter().filter(|r| !r.slo_violation_at.is_empty()) {
+        let mut spans: Vec<(u32, u32)> = Vec::new();
+        for &t in &r.slo_violation_at {
+            match spans.last_mut() {
+                Some((_, to)) if t <= *to + 1 => *to = t,
+                _ => spans.push((t, t)),
+            }
+        }
+        let mut listed: Vec<String> = spans
+            .iter()
+            .take(MAX_SPANS)
+            .map(|(from, to)| format!("{from}-{to}"))
+            .collect();
+        if spans.len() > MAX_SPANS {
+            listed.push(format!("and {} more", spans.len() - MAX_SPANS));
+        }
+        let _ = writeln!(
+            out,
+            "SLO violated, {} {}: {} s ({} s)",
+            r.trace,
+            r.policy,
+            listed.join(", "),
+            r.slo_violation_at.len()
+        );
+    }
+    out
+}
+
 /// The results as CSV.
 pub fn csv(results: &[RunResult]) -> String {
     let mut out = String::from(
@@ -325,4 +361,44 @@ fn plot_pareto(path: &Path, r: &SweepReport) -> Result<(), Box<dyn std::error::E
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn violating(policy: &str, at: Vec<u32>) -> RunResult {
+        RunResult {
+            trace: "on_off".into(),
+            policy: policy.into(),
+            worker_seconds: 3600.0,
+            utilization: 0.5,
+            wait_p50_s: 0.0,
+            wait_p99_s: 0.0,
+            wait_max_s: 0.0,
+            slo_violation_s: at.len() as u64,
+            slo_violation_at: at,
+            actions: 0,
+            flaps: 0,
+            peak_backlog: 0,
+            completed: 0,
+            left_waiting: 0,
+            samples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn violation_spans_join_consecutive_seconds_and_skip_clean_runs() {
+        let rows = vec![
+            violating("qscale", vec![10, 11, 12, 40, 90, 91]),
+            violating("oracle", vec![]),
+        ];
+        assert_eq!(
+            violation_spans(&rows),
+            "SLO violated, on_off qscale: 10-12, 40-40, 90-91 s (6 s)\n"
+        );
+        let many = vec![violating("keda-hpa", (0..20).map(|k| k * 10).collect())];
+        let line = violation_spans(&many);
+        assert!(line.contains("110-110, and 8 more s (20 s)"), "{line}");
+    }
 }
