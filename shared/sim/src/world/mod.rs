@@ -1,5 +1,5 @@
 //! The simulated world: messages, a queue or a partitioned topic, workers.
-//! Discrete time in 1 s steps; all randomness from one seeded generator.
+//! Discrete time in 1 s steps; all randomness from one seed.
 //!
 //! This file is over 400 lines on purpose: it is one idea, the world's
 //! per-second physics (arrivals, processing, start-up, drain, rebalance),
@@ -78,6 +78,10 @@ pub struct World {
     queue: QueueModel,
     model: WorkerModel,
     rng: ChaCha8Rng,
+    /// Draws the instant in each second a queue snapshot is taken, on its own
+    /// stream: policies that never read in-flight counts see the same
+    /// service times as before.
+    snapshot_rng: ChaCha8Rng,
     /// Service times pre-drawn from the log-normal; each message picks one at
     /// random (drawing a log-normal per message was most of a day's run time).
     service_table: Vec<f64>,
@@ -93,8 +97,12 @@ pub struct World {
     /// workers by the desired count, which a window's floor already raises).
     provisioned: Option<u32>,
     paused_until: u32,
-    /// Messages in progress after the last step, in total and per backlog
-    /// (counted while processing, so snapshots need no extra pass).
+    /// Messages in progress at the snapshot's instant in the last second (a
+    /// worker busy a share `f` of the second counts with probability `f`, so
+    /// the mean is the busy workers, as SQS's NotVisible count of
+    /// received-not-deleted messages), and per backlog at the second's end
+    /// (uncommitted Kafka offsets). Counted while processing, so snapshots
+    /// need no extra pass.
     in_flight: u64,
     in_flight_by_backlog: Vec<u64>,
     /// Snapshots per second, newest last, for delayed metric reads.
@@ -129,6 +137,8 @@ impl World {
             } => ((*partitions).max(1), *hot_share),
         };
         let mut rng = rng;
+        let mut snapshot_rng = rng.clone();
+        snapshot_rng.set_stream(1);
         let service = LogNormal::new(mu, sigma.max(1e-9)).expect("valid log-normal");
         let service_table = (0..SERVICE_TABLE)
             .map(|_| service.sample(&mut rng))
@@ -137,6 +147,7 @@ impl World {
             queue,
             model,
             rng,
+            snapshot_rng,
             service_table,
             backlogs: vec![Backlog::default(); n],
             in_flight: 0,
@@ -269,6 +280,7 @@ impl World {
         let World {
             queue,
             rng,
+            snapshot_rng,
             service_table,
             backlogs,
             workers,
@@ -294,13 +306,14 @@ impl World {
             let mut remaining = w.remaining;
             let mut partition = w.partition;
             let mut budget = 1.0f64;
+            let mut busy = 0.0f64;
             let mut exit = false;
             loop {
                 if remaining > 0.0 {
                     let used = remaining.min(budget);
                     remaining -= used;
                     budget -= used;
-                    busy_s += used;
+                    busy += used;
                     if remaining > 1e-12 {
                         break;
                     }
@@ -336,11 +349,16 @@ impl World {
             }
             w.remaining = remaining;
             w.partition = partition;
+            busy_s += busy;
+            // A worker busy all second is seen at any instant; one busy part
+            // of it, with that probability.
+            if busy >= 1.0 - 1e-9 || (busy > 0.0 && snapshot_rng.random::<f64>() < busy) {
+                *in_flight += 1;
+            }
             if exit {
                 workers.swap_remove(i);
             } else {
                 if let (true, Some(p)) = (remaining > 0.0, partition) {
-                    *in_flight += 1;
                     in_flight_by_backlog[p] += 1;
                 }
                 running += u32::from(!draining);
