@@ -138,7 +138,8 @@ impl LatencyTarget {
 /// Sizing by a wait SLO. Workers = the fewest that keep up with the
 /// estimated arrivals so that no more than `100 − percentile` % of messages
 /// wait longer than `wait` (Erlang C), plus those that clear the current
-/// backlog within one `wait`. `target_utilization` is not used then; the
+/// backlog within one `wait` (when the fleet falls behind, the backlog it
+/// will have once new workers have started). `target_utilization` is not used then; the
 /// backlog target (`target_per_worker` / `latency`) still drives activation
 /// and the partition cap.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -153,10 +154,18 @@ pub struct SloConfig {
     /// `latency.processing_time_per_message`.
     #[serde(default)]
     pub processing_time: Option<HumanDuration>,
+    /// Time from a scale-out until the new workers take messages (ECS task
+    /// start-up; about 1s for Lambda). Default 1m.
+    #[serde(default = "default_slo_startup")]
+    pub startup: HumanDuration,
 }
 
 fn default_slo_percentile() -> f64 {
     99.0
+}
+
+fn default_slo_startup() -> HumanDuration {
+    HumanDuration::secs(60)
 }
 
 /// Predictive pre-scaling: periods found in the target's per-minute load

@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 
-use super::sizing::{ceil_robust, within_tolerance, workers_for, workers_needed};
+use super::sizing::{ceil_robust, within_tolerance, workers_for, workers_needed, Load};
 use super::AssessedSignal;
 use crate::config::{KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig};
 use crate::engine::decision::{PartitionLag, PartitionRequest, SignalAssessment};
@@ -157,7 +157,17 @@ pub(super) fn assess_kafka(
     let rates: Option<Vec<f64>> = rates.into_iter().collect();
     let rate = rates.as_ref().map(|r| r.iter().sum::<f64>());
     let busy = rate.zip(policy.processing_time_s()).map(|(r, per)| r * per);
-    let (mut exact, mut raw, mut need) = workers_needed(driving, busy, policy);
+    // Production beyond what the fleet can consume (one worker takes one
+    // message per processing time, and no more workers than partitions work).
+    let falling_behind = rate
+        .zip(policy.processing_time_s().filter(|s| *s > 0.0))
+        .map_or(0.0, |(r, per)| r - previous.min(partitions) as f64 / per);
+    let load = Load {
+        backlog: driving,
+        busy,
+        falling_behind,
+    };
+    let (mut exact, mut raw, mut need) = workers_needed(&load, previous, policy);
     let skew = rates
         .zip(policy.processing_time_s().zip(policy.target_utilization))
         .and_then(|(rates, (per, utilization))| {

@@ -23,18 +23,30 @@ pub(super) fn within_tolerance(needed: f64, policy: &PolicyConfig, previous: u32
     previous > 0 && (needed / previous as f64 - 1.0).abs() <= policy.tolerance
 }
 
+/// Load the sizing works from: the backlog, the offered load in busy
+/// workers (SQS in-flight, Kafka production rate × processing time), and
+/// how fast messages arrive beyond what the current fleet takes (msg/s: SQS
+/// queue growth, Kafka production above the fleet's capacity).
+pub(super) struct Load {
+    pub backlog: u64,
+    pub busy: Option<f64>,
+    pub falling_behind: f64,
+}
+
 /// Workers a signal needs: enough to drain the backlog at the target per
 /// worker, and enough to keep up with the load already flowing at the target
-/// utilization; or, with `slo`, by [`slo_workers`]. `busy` is the offered
-/// load in busy workers (SQS in-flight, Kafka production rate × processing
-/// time). Returns (exact need, whole workers, detail).
+/// utilization; or, with `slo`, by [`slo_workers`]. Returns (exact need,
+/// whole workers, detail).
 pub(super) fn workers_needed(
-    backlog: u64,
-    busy: Option<f64>,
+    load: &Load,
+    previous: u32,
     policy: &PolicyConfig,
 ) -> (f64, u32, String) {
+    let backlog = load.backlog;
+    let busy = load.busy;
     if let (Some(slo), Some(s)) = (&policy.slo, policy.processing_time_s()) {
-        return slo_workers(backlog, busy.unwrap_or(0.0).max(0.0), s, slo);
+        let behind = backlog_when_started(load, previous, s, slo);
+        return slo_workers(backlog, behind, busy.unwrap_or(0.0).max(0.0), s, slo);
     }
     let target = policy.target_per_worker();
     let drain = workers_for(backlog, target);
@@ -54,19 +66,51 @@ pub(super) fn workers_needed(
     (exact, whole, detail)
 }
 
+/// Messages that will arrive beyond the fleet while new workers start, when
+/// the fleet is falling behind so far that the backlog it will have by then
+/// outlasts one `wait` at its current size (0 otherwise). Workers started now
+/// first see the queue `startup` later: sizing for today's backlog leaves
+/// them short by what piled up meanwhile (a burst from zero: all of it).
+/// Small, noisy growth never counts: a fleet that clears the whole backlog
+/// within one wait keeps its count.
+fn backlog_when_started(load: &Load, previous: u32, s: f64, slo: &SloConfig) -> u64 {
+    let arriving = load.falling_behind.max(0.0) * slo.startup.as_secs_f64();
+    if !arriving.is_finite() || arriving < 1.0 {
+        return 0;
+    }
+    let arriving = arriving.min(u64::MAX as f64) as u64;
+    let by_then = load.backlog.saturating_add(arriving) as f64 * s;
+    let late = by_then > previous as f64 * slo.wait.as_secs_f64();
+    if late {
+        arriving
+    } else {
+        0
+    }
+}
+
 /// Sizing by the SLO: the fewest workers that keep up with offered load `a`
 /// (Erlangs) with at most `100 − percentile` % of messages waiting longer
-/// than `wait` (Erlang C), plus the workers that clear `backlog` within one
-/// `wait` on top of that, so a burst gets its whole need in one step.
-fn slo_workers(backlog: u64, a: f64, s: f64, slo: &SloConfig) -> (f64, u32, String) {
+/// than `wait` (Erlang C), plus the workers that clear `backlog` (and what
+/// arrives `behind` the fleet while they start) within one `wait` on top of
+/// that, so a burst gets its whole need in one step.
+fn slo_workers(backlog: u64, behind: u64, a: f64, s: f64, slo: &SloConfig) -> (f64, u32, String) {
     let wait = slo.wait.as_secs_f64();
     let keep = workers_for_slo(a, s, slo);
-    let drain_exact = backlog as f64 * s / wait;
+    let cleared = backlog.saturating_add(behind);
+    let drain_exact = cleared as f64 * s / wait;
     let drain = ceil_robust(drain_exact);
     let whole = keep.saturating_add(drain);
+    let counted = if behind > 0 {
+        format!(
+            "backlog {backlog} + {behind} arriving beyond the fleet during {} start-up",
+            slo.startup
+        )
+    } else {
+        format!("backlog {backlog}")
+    };
     let detail = format!(
         "slo: offered load {a:.1} busy needs {keep} for p{} wait <= {} (Erlang C, {:.0} ms per message); \
-         backlog {backlog} cleared within {} needs {drain}; {keep} + {drain} = {whole}",
+         {counted} cleared within {} needs {drain}; {keep} + {drain} = {whole}",
         slo.percentile,
         slo.wait,
         s * 1000.0,

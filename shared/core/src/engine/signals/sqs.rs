@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::sizing::{within_tolerance, workers_needed};
+use super::sizing::{within_tolerance, workers_needed, Load};
 use super::AssessedSignal;
 use crate::config::{PolicyConfig, SqsSignal};
 use crate::engine::decision::SignalAssessment;
@@ -91,7 +91,12 @@ pub(super) fn assess_sqs(
     // Sizing counts only growth (a shrinking queue is already being served).
     let excess = growth.map(|g| g.max(0.0));
     let excess_busy = excess.unwrap_or(0.0) * per_message;
-    let (exact, raw, mut need) = workers_needed(backlog, Some(busy + excess_busy), policy);
+    let load = Load {
+        backlog,
+        busy: Some(busy + excess_busy),
+        falling_behind: excess.unwrap_or(0.0),
+    };
+    let (exact, raw, mut need) = workers_needed(&load, previous, policy);
     if let Some(e) = excess.filter(|e| *e > 0.0) {
         need.push_str(&format!(
             " (busy {busy:.1} + queue growing {e:.1} msg/s = {:.1} busy)",

@@ -12,6 +12,7 @@ fn slo_policy() -> PolicyConfig {
         wait: HumanDuration::secs(60),
         percentile: 99.0,
         processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
+        startup: HumanDuration::secs(60),
     });
     p
 }
@@ -64,6 +65,8 @@ fn a_burst_gets_its_whole_need_in_one_step() {
 #[test]
 fn a_growing_queue_counts_as_arrivals_the_fleet_does_not_serve() {
     let mut p = slo_policy();
+    // Instant start-up: the growth during it is the next test's subject.
+    p.slo.as_mut().unwrap().startup = HumanDuration::secs(0);
     for d in [&mut p.scale_out, &mut p.scale_in] {
         d.cooldown = HumanDuration::secs(0);
         d.stabilization = HumanDuration::secs(0);
@@ -108,6 +111,55 @@ fn a_growing_queue_counts_as_arrivals_the_fleet_does_not_serve() {
     );
     assert_eq!(again.desired, second.desired);
     assert_eq!(again.next_state, second.next_state);
+}
+
+/// Two readings 15 s apart on a fleet of `desired` with nothing in flight:
+/// the second decision.
+fn after_growth(p: PolicyConfig, desired: u32, first: u64, second: u64) -> Decision {
+    let tg = target(p, vec![sqs_signal("q")]);
+    let first = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(desired, t(0), visible(first)),
+        t(0),
+    );
+    decide(
+        &tg,
+        &first.next_state,
+        &sqs_obs(desired, t(15), visible(second)),
+        t(15),
+    )
+}
+
+#[test]
+fn a_fleet_falling_behind_is_sized_for_the_backlog_its_new_workers_will_find() {
+    // A storm on an empty fleet: 3,000 in 15 s is 200 msg/s beyond it. By the
+    // time new workers have started (1 m), 12,000 more wait: 3,000 + 12,000
+    // cleared within 60 s at 0.2 s is 50 workers, beside Erlang C for the
+    // 40 busy the arrivals offer (41-43).
+    let d = after_growth(slo_policy(), 0, 0, 3_000);
+    let detail = &d.signals[0].detail;
+    assert!(
+        detail.contains("backlog 3000 + 12000 arriving beyond the fleet during 1m start-up"),
+        "{detail}"
+    );
+    assert!((41 + 50..=43 + 50).contains(&d.desired), "{}", d.explain());
+    // Sized for today's backlog only, it would be 10 short of the drain.
+    let mut instant = slo_policy();
+    instant.slo.as_mut().unwrap().startup = HumanDuration::secs(0);
+    let without = after_growth(instant, 0, 0, 3_000);
+    assert_eq!(d.desired - without.desired, 40, "{}", without.explain());
+}
+
+#[test]
+fn a_fleet_that_clears_its_backlog_in_time_ignores_small_growth() {
+    // 30 workers clear 30 × 60 / 0.2 = 9,000 messages within one wait; 150
+    // more in 15 s (10 msg/s, 600 during start-up) leaves 750 by then: noise a
+    // steady fleet rides out, so start-up adds nothing.
+    let d = after_growth(slo_policy(), 30, 0, 150);
+    let detail = &d.signals[0].detail;
+    assert!(!detail.contains("start-up"), "{detail}");
+    assert!(detail.contains("backlog 150 cleared"), "{detail}");
 }
 
 #[test]
