@@ -524,6 +524,60 @@ pub(super) fn release_scale_in_window(
     }
 }
 
+/// Whether the scale-in cooldown may be lifted for a scale-in to `to`
+/// workers, `Some(why)`, when a sub-hour period that beats persistence
+/// forecasts no more than `to` workers' worth of load until the cooldown
+/// would end at `cooldown_end`. The cooldown guards against a load that
+/// returns within it; a period that knows the coming minutes are quiet rules
+/// that out, and the cooldown would only keep a burst's fleet idle (after a
+/// batch, minutes of it). The forecast's floor still staffs the next rise
+/// `lead` ahead of it. Daily and weekly periods lift nothing. With
+/// `forecast_only` the decision says what it would do.
+pub(super) fn lift_scale_in_cooldown(
+    chain: &mut Chain,
+    next: &TargetState,
+    policy: &PolicyConfig,
+    now: Timestamp,
+    outlook: &Outlook,
+    cooldown_end: Timestamp,
+) -> bool {
+    let Outlook::Forecast { period, ratio, .. } = *outlook else {
+        return false;
+    };
+    if period > *PERIODS.end() || policy.forecast.mode == ForecastMode::Off {
+        return false;
+    }
+    let to = chain.value;
+    let remaining_s = cooldown_end.duration_since(now).as_secs_f64().max(0.0);
+    let load = next
+        .load_history
+        .seasonal_minutes_ahead(now, period, remaining_s);
+    let needed = forecast_workers(policy, load);
+    if needed > to {
+        return false;
+    }
+    let why = format!(
+        "{} period (error {ratio:.2}x persistence's) forecasts at most {load:.1} busy \
+         until the scale-in cooldown ends at {cooldown_end}: {needed} workers, so the \
+         cooldown is lifted for the scale-in to {to}",
+        period_name(period)
+    );
+    match policy.forecast.mode {
+        ForecastMode::ForecastAndScale => {
+            chain.set(Term::Forecast, to, why);
+            true
+        }
+        _ => {
+            chain.set(
+                Term::Forecast,
+                to,
+                format!("forecast_only, not applied: {why}"),
+            );
+            false
+        }
+    }
+}
+
 /// Workers for a forecast load: the SLO's queueing model, else the target utilization.
 fn forecast_workers(policy: &PolicyConfig, load: f64) -> u32 {
     match (&policy.slo, policy.processing_time_s()) {
@@ -643,6 +697,50 @@ mod tests {
         policy.forecast.mode = ForecastMode::ForecastOnly;
         let chain = held_after_burst(35, &policy);
         assert_eq!(chain.value, 60);
+        assert!(
+            chain.steps[0]
+                .detail
+                .starts_with("forecast_only, not applied"),
+            "{:?}",
+            chain.steps
+        );
+    }
+
+    #[test]
+    fn a_known_quiet_stretch_lifts_the_scale_in_cooldown() {
+        // 60 busy workers in minute 3 of every 15, 2 otherwise.
+        let load = |m: i64| if m % 15 == 3 { 60.0 } else { 2.0 };
+        let mut policy = PolicyConfig::with_target(0, 100, 10.0);
+        policy.forecast.mode = ForecastMode::ForecastAndScale;
+        // A scale-in to 3 at `minute`, the cooldown running until `end`.
+        let lift = |minute: i64, end: i64, policy: &PolicyConfig| {
+            let next = TargetState {
+                load_history: history(minute, load),
+                ..Default::default()
+            };
+            let now = at_minute(minute);
+            let o = outlook(&next.load_history, now, policy.forecast.lead.as_secs_f64());
+            let mut chain = Chain::new(3);
+            let lifted = lift_scale_in_cooldown(&mut chain, &next, policy, now, &o, at_minute(end));
+            (lifted, chain)
+        };
+        // One minute after a burst, the next 14 minutes away: lifted.
+        let (lifted, chain) = lift(34, 38, &policy);
+        assert!(lifted, "{:?}", chain.steps);
+        assert_eq!(chain.value, 3);
+        assert!(
+            chain.steps[0].detail.contains("cooldown is lifted"),
+            "{:?}",
+            chain.steps
+        );
+        // The cooldown would run into the next burst (minute 48): kept.
+        assert!(!lift(44, 48, &policy).0);
+        // No period yet (under two periods of history): kept.
+        assert!(!lift(25, 29, &policy).0);
+        // forecast_only says so and keeps it.
+        policy.forecast.mode = ForecastMode::ForecastOnly;
+        let (lifted, chain) = lift(34, 38, &policy);
+        assert!(!lifted);
         assert!(
             chain.steps[0]
                 .detail

@@ -163,7 +163,7 @@ pub fn decide(
             );
         }
         apply_rate_limits(&mut chain, &next, target, now, previous);
-        apply_cooldowns(&mut chain, &next, target, now, previous);
+        apply_cooldowns(&mut chain, &next, target, now, previous, outlook.as_ref());
     }
 
     if fallback_due {
@@ -441,12 +441,19 @@ fn apply_cooldowns(
     target: &TargetConfig,
     now: Timestamp,
     previous: u32,
+    outlook: Option<&forecast::Outlook>,
 ) {
     let p = &target.policy;
     if chain.value < previous {
         if let Some(last) =
             cooldown::running_scale_in_cooldown(&next.actions, now, p.scale_in.cooldown)
         {
+            let end = last.at + p.scale_in.cooldown.signed();
+            if outlook
+                .is_some_and(|o| forecast::lift_scale_in_cooldown(chain, next, p, now, o, end))
+            {
+                return;
+            }
             chain.set(
                 Term::ScaleInCooldown,
                 previous,
