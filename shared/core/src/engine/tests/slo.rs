@@ -220,3 +220,65 @@ fn a_periodic_forecast_raises_the_floor_ahead_and_forecast_only_just_says_so() {
     let step = d.steps.iter().find(|s| s.term == Term::Forecast).unwrap();
     assert!(!step.binding && step.detail.starts_with("forecast_only, not applied"));
 }
+
+#[test]
+fn a_known_quiet_stretch_lifts_the_scale_in_cooldown_after_a_burst() {
+    use crate::config::ForecastMode;
+    use crate::engine::state::ScalingAction;
+    // 50 minutes of history: 60 busy workers in minute 3 of every 15 (the
+    // last at minute 48), 2 otherwise.
+    let mut state = TargetState::default();
+    for m in 0..50i64 {
+        let load = if m % 15 == 3 { 60.0 } else { 2.0 };
+        state.load_history.record(t(m * 60), load);
+    }
+    state.adopted_at = Some(t(0));
+    // The burst's fleet, then a first step down at minute 49 that starts
+    // the 5-minute scale-in cooldown (the scale-in window holds nothing
+    // more: only the cooldown stands in the way).
+    state.actions = vec![
+        ScalingAction {
+            at: t(47 * 60),
+            from: 3,
+            to: 100,
+        },
+        ScalingAction {
+            at: t(49 * 60),
+            from: 100,
+            to: 62,
+        },
+    ];
+    let quiet = SqsDepth {
+        visible: 0,
+        in_flight: 2,
+        delayed: 0,
+    };
+    let mut p = slo_policy();
+    p.forecast.mode = ForecastMode::ForecastAndScale;
+    let tg = target(p.clone(), vec![sqs_signal("q")]);
+    // Minute 50: the next burst is at minute 63, after the cooldown ends.
+    let d = decide(&tg, &state, &sqs_obs(62, t(50 * 60), quiet), t(50 * 60));
+    assert!(d.desired <= 4, "{}", d.explain());
+    assert!(
+        !d.bounded_by.contains(&Term::ScaleInCooldown),
+        "{:?}",
+        d.bounded_by
+    );
+    assert!(
+        d.steps
+            .iter()
+            .any(|s| s.detail.contains("cooldown is lifted")),
+        "{}",
+        d.explain()
+    );
+    // Without the forecast the cooldown holds the 62.
+    p.forecast.mode = ForecastMode::Off;
+    let tg = target(p, vec![sqs_signal("q")]);
+    let d = decide(&tg, &state, &sqs_obs(62, t(50 * 60), quiet), t(50 * 60));
+    assert_eq!(d.desired, 62, "{}", d.explain());
+    assert!(
+        d.bounded_by.contains(&Term::ScaleInCooldown),
+        "{:?}",
+        d.bounded_by
+    );
+}
