@@ -662,19 +662,38 @@ mod tests {
         ));
     }
 
+    /// The state, time and outlook at `minute` of a history with 60 busy
+    /// workers in minute 3 of every 15 and 2 otherwise.
+    fn quarter_hour_bursts_at(
+        minute: i64,
+        policy: &PolicyConfig,
+    ) -> (TargetState, Timestamp, Outlook) {
+        let load = |m: i64| if m % 15 == 3 { 60.0 } else { 2.0 };
+        let next = TargetState {
+            load_history: history(minute, load),
+            ..Default::default()
+        };
+        let now = at_minute(minute);
+        let o = outlook(&next.load_history, now, policy.forecast.lead.as_secs_f64());
+        (next, now, o)
+    }
+
+    /// The chain's first step is a forecast_only note that changed nothing.
+    fn assert_says_forecast_only(chain: &Chain) {
+        let first = &chain.steps[0];
+        assert!(
+            first.detail.starts_with("forecast_only, not applied") && !first.binding,
+            "{:?}",
+            chain.steps
+        );
+    }
+
     #[test]
     fn a_known_quiet_stretch_releases_the_scale_in_window() {
-        // 60 busy workers in minute 3 of every 15, 2 otherwise.
-        let load = |m: i64| if m % 15 == 3 { 60.0 } else { 2.0 };
         let mut policy = PolicyConfig::with_target(0, 100, 10.0);
         policy.forecast.mode = ForecastMode::ForecastAndScale;
         let held_after_burst = |minute: i64, policy: &PolicyConfig| {
-            let next = TargetState {
-                load_history: history(minute, load),
-                ..Default::default()
-            };
-            let now = at_minute(minute);
-            let o = outlook(&next.load_history, now, policy.forecast.lead.as_secs_f64());
+            let (next, now, o) = quarter_hour_bursts_at(minute, policy);
             // The scale-in window holds the burst's 60; this tick wants 3.
             let mut chain = Chain::new(60);
             release_scale_in_window(&mut chain, &next, policy, now, &o, 3);
@@ -697,29 +716,16 @@ mod tests {
         policy.forecast.mode = ForecastMode::ForecastOnly;
         let chain = held_after_burst(35, &policy);
         assert_eq!(chain.value, 60);
-        assert!(
-            chain.steps[0]
-                .detail
-                .starts_with("forecast_only, not applied"),
-            "{:?}",
-            chain.steps
-        );
+        assert_says_forecast_only(&chain);
     }
 
     #[test]
     fn a_known_quiet_stretch_lifts_the_scale_in_cooldown() {
-        // 60 busy workers in minute 3 of every 15, 2 otherwise.
-        let load = |m: i64| if m % 15 == 3 { 60.0 } else { 2.0 };
         let mut policy = PolicyConfig::with_target(0, 100, 10.0);
         policy.forecast.mode = ForecastMode::ForecastAndScale;
         // A scale-in to 3 at `minute`, the cooldown running until `end`.
         let lift = |minute: i64, end: i64, policy: &PolicyConfig| {
-            let next = TargetState {
-                load_history: history(minute, load),
-                ..Default::default()
-            };
-            let now = at_minute(minute);
-            let o = outlook(&next.load_history, now, policy.forecast.lead.as_secs_f64());
+            let (next, now, o) = quarter_hour_bursts_at(minute, policy);
             let mut chain = Chain::new(3);
             let lifted = lift_scale_in_cooldown(&mut chain, &next, policy, now, &o, at_minute(end));
             (lifted, chain)
@@ -741,13 +747,7 @@ mod tests {
         policy.forecast.mode = ForecastMode::ForecastOnly;
         let (lifted, chain) = lift(34, 38, &policy);
         assert!(!lifted);
-        assert!(
-            chain.steps[0]
-                .detail
-                .starts_with("forecast_only, not applied"),
-            "{:?}",
-            chain.steps
-        );
+        assert_says_forecast_only(&chain);
     }
 
     #[test]
