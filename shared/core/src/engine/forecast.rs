@@ -448,21 +448,13 @@ pub(super) fn apply(
             load,
         } => {
             let floor = forecast_workers(policy, load);
-            let why = format!(
-                "{} period (error {ratio:.2}x persistence's) forecasts \
-                 {load:.1} busy within {lead}: {floor} workers",
-                period_name(period)
-            );
-            match policy.forecast.mode {
-                ForecastMode::ForecastAndScale if floor > chain.value => {
-                    chain.set(Term::Forecast, floor, why)
-                }
-                ForecastMode::ForecastOnly if floor > chain.value => chain.set(
-                    Term::Forecast,
-                    chain.value,
-                    format!("forecast_only, not applied: {why}"),
-                ),
-                _ => {}
+            if floor > chain.value {
+                let why = format!(
+                    "{} period (error {ratio:.2}x persistence's) forecasts \
+                     {load:.1} busy within {lead}: {floor} workers",
+                    period_name(period)
+                );
+                forecast_step(chain, policy.forecast.mode, floor, why);
             }
         }
     }
@@ -476,6 +468,65 @@ fn missed(period: usize, ratio: f64, limit: f64) -> String {
          (error {ratio:.2}x persistence's, needs < {limit}x)",
         period_name(period)
     )
+}
+
+/// What a sub-hour period that beats persistence forecasts over the next
+/// `ahead_s` seconds: the most busy workers and the workers for them.
+struct SubHourForecast {
+    /// Period and ratio, as the reasons name them.
+    period: String,
+    load: f64,
+    workers: u32,
+}
+
+/// The sub-hour forecast over the next `ahead_s`, if forecasting is on and a
+/// sub-hour period is in use. Daily and weekly periods only say which hours
+/// rise, not what the next minutes hold: `None` for them.
+fn sub_hour_forecast(
+    next: &TargetState,
+    policy: &PolicyConfig,
+    now: Timestamp,
+    outlook: &Outlook,
+    ahead_s: f64,
+) -> Option<SubHourForecast> {
+    let Outlook::Forecast { period, ratio, .. } = *outlook else {
+        return None;
+    };
+    if period > *PERIODS.end() || policy.forecast.mode == ForecastMode::Off {
+        return None;
+    }
+    let load = next
+        .load_history
+        .seasonal_minutes_ahead(now, period, ahead_s);
+    Some(SubHourForecast {
+        period: format!(
+            "{} period (error {ratio:.2}x persistence's)",
+            period_name(period)
+        ),
+        load,
+        workers: forecast_workers(policy, load),
+    })
+}
+
+/// A forecast step: `forecast_and_scale` sets the count to `value`;
+/// `forecast_only` keeps it and says what it would have done. Returns
+/// whether it was applied.
+fn forecast_step(chain: &mut Chain, mode: ForecastMode, value: u32, why: String) -> bool {
+    match mode {
+        ForecastMode::ForecastAndScale => {
+            chain.set(Term::Forecast, value, why);
+            true
+        }
+        ForecastMode::ForecastOnly => {
+            chain.set(
+                Term::Forecast,
+                chain.value,
+                format!("forecast_only, not applied: {why}"),
+            );
+            false
+        }
+        ForecastMode::Off => false,
+    }
 }
 
 /// The scale-in window holds the most any recent decision wanted, in case
@@ -493,46 +544,32 @@ pub(super) fn release_scale_in_window(
     outlook: &Outlook,
     recommendation: u32,
 ) {
-    let Outlook::Forecast { period, ratio, .. } = *outlook else {
+    let held = chain.value;
+    let window = policy.scale_in.stabilization;
+    let Some(f) = sub_hour_forecast(next, policy, now, outlook, window.as_secs_f64()) else {
         return;
     };
-    let held = chain.value;
-    if period > *PERIODS.end() || held <= recommendation {
-        return;
-    }
-    let window = policy.scale_in.stabilization;
-    let load = next
-        .load_history
-        .seasonal_minutes_ahead(now, period, window.as_secs_f64());
-    let release = forecast_workers(policy, load).max(recommendation);
-    if release >= held {
+    let release = f.workers.max(recommendation);
+    if held <= recommendation || release >= held {
         return;
     }
     let why = format!(
-        "{} period (error {ratio:.2}x persistence's) forecasts at most {load:.1} busy \
-         over the next {window}: the scale-in window holds {release}, not {held}",
-        period_name(period)
+        "{} forecasts at most {:.1} busy over the next {window}: the scale-in \
+         window holds {release}, not {held}",
+        f.period, f.load
     );
-    match policy.forecast.mode {
-        ForecastMode::ForecastAndScale => chain.set(Term::Forecast, release, why),
-        ForecastMode::ForecastOnly => chain.set(
-            Term::Forecast,
-            held,
-            format!("forecast_only, not applied: {why}"),
-        ),
-        ForecastMode::Off => {}
-    }
+    forecast_step(chain, policy.forecast.mode, release, why);
 }
 
-/// Whether the scale-in cooldown may be lifted for a scale-in to `to`
-/// workers, `Some(why)`, when a sub-hour period that beats persistence
-/// forecasts no more than `to` workers' worth of load until the cooldown
-/// would end at `cooldown_end`. The cooldown guards against a load that
-/// returns within it; a period that knows the coming minutes are quiet rules
-/// that out, and the cooldown would only keep a burst's fleet idle (after a
-/// batch, minutes of it). The forecast's floor still staffs the next rise
-/// `lead` ahead of it. Daily and weekly periods lift nothing. With
-/// `forecast_only` the decision says what it would do.
+/// Whether the scale-in cooldown is lifted for the scale-in to the chain's
+/// count: when a sub-hour period that beats persistence forecasts no more
+/// load until the cooldown ends at `cooldown_end` than that count can take.
+/// The cooldown guards against a load that returns within it; a period that
+/// knows the coming minutes are quiet rules that out, and the cooldown would
+/// only keep a burst's fleet idle (after a batch, minutes of it). The
+/// forecast's floor still staffs the next rise `lead` ahead of it. Daily and
+/// weekly periods lift nothing. With `forecast_only` the decision says what
+/// it would do, and the cooldown stays.
 pub(super) fn lift_scale_in_cooldown(
     chain: &mut Chain,
     next: &TargetState,
@@ -541,41 +578,20 @@ pub(super) fn lift_scale_in_cooldown(
     outlook: &Outlook,
     cooldown_end: Timestamp,
 ) -> bool {
-    let Outlook::Forecast { period, ratio, .. } = *outlook else {
+    let remaining_s = cooldown_end.duration_since(now).as_secs_f64().max(0.0);
+    let Some(f) = sub_hour_forecast(next, policy, now, outlook, remaining_s) else {
         return false;
     };
-    if period > *PERIODS.end() || policy.forecast.mode == ForecastMode::Off {
-        return false;
-    }
     let to = chain.value;
-    let remaining_s = cooldown_end.duration_since(now).as_secs_f64().max(0.0);
-    let load = next
-        .load_history
-        .seasonal_minutes_ahead(now, period, remaining_s);
-    let needed = forecast_workers(policy, load);
-    if needed > to {
+    if f.workers > to {
         return false;
     }
     let why = format!(
-        "{} period (error {ratio:.2}x persistence's) forecasts at most {load:.1} busy \
-         until the scale-in cooldown ends at {cooldown_end}: {needed} workers, so the \
-         cooldown is lifted for the scale-in to {to}",
-        period_name(period)
+        "{} forecasts at most {:.1} busy until the scale-in cooldown ends at \
+         {cooldown_end}: {} workers, so the cooldown is lifted for the scale-in to {to}",
+        f.period, f.load, f.workers
     );
-    match policy.forecast.mode {
-        ForecastMode::ForecastAndScale => {
-            chain.set(Term::Forecast, to, why);
-            true
-        }
-        _ => {
-            chain.set(
-                Term::Forecast,
-                to,
-                format!("forecast_only, not applied: {why}"),
-            );
-            false
-        }
-    }
+    forecast_step(chain, policy.forecast.mode, to, why)
 }
 
 /// Workers for a forecast load: the SLO's queueing model, else the target utilization.

@@ -188,15 +188,21 @@ fn slo_settings_are_validated_with_their_field() {
     );
 }
 
-#[test]
-fn a_periodic_forecast_raises_the_floor_ahead_and_forecast_only_just_says_so() {
-    use crate::config::ForecastMode;
-    // 40 minutes of history: 60 busy workers in minute 3 of every 15, 2 otherwise.
+/// A state with `minutes` of load history: 60 busy workers in minute 3 of
+/// every 15, 2 otherwise.
+fn quarter_hour_bursts(minutes: i64) -> TargetState {
     let mut state = TargetState::default();
-    for m in 0..40i64 {
+    for m in 0..minutes {
         let load = if m % 15 == 3 { 60.0 } else { 2.0 };
         state.load_history.record(t(m * 60), load);
     }
+    state
+}
+
+#[test]
+fn a_periodic_forecast_raises_the_floor_ahead_and_forecast_only_just_says_so() {
+    use crate::config::ForecastMode;
+    let state = quarter_hour_bursts(40);
     let mut p = slo_policy();
     p.forecast.mode = ForecastMode::ForecastAndScale;
     let tg = target(p.clone(), vec![sqs_signal("q")]);
@@ -225,13 +231,8 @@ fn a_periodic_forecast_raises_the_floor_ahead_and_forecast_only_just_says_so() {
 fn a_known_quiet_stretch_lifts_the_scale_in_cooldown_after_a_burst() {
     use crate::config::ForecastMode;
     use crate::engine::state::ScalingAction;
-    // 50 minutes of history: 60 busy workers in minute 3 of every 15 (the
-    // last at minute 48), 2 otherwise.
-    let mut state = TargetState::default();
-    for m in 0..50i64 {
-        let load = if m % 15 == 3 { 60.0 } else { 2.0 };
-        state.load_history.record(t(m * 60), load);
-    }
+    // The last burst at minute 48.
+    let mut state = quarter_hour_bursts(50);
     state.adopted_at = Some(t(0));
     // The burst's fleet, then a first step down at minute 49 that starts
     // the 5-minute scale-in cooldown (the scale-in window holds nothing
