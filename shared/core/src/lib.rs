@@ -10,3 +10,5 @@
 pub mod config;
 pub mod engine;
 pub mod reconcile;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use qscale_core::reconcile::{AuditEvent, AuditKind};
 
-use crate::Trace;
+use crate::trace::Trace;
 
 /// Why a trace cannot be derived.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::report::x_oracle;
-use super::RunResult;
+use super::run::RunResult;
 
 /// What one report page shows.
 pub struct IndexPage<'a> {

@@ -24,9 +24,9 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
+use super::run::SimSpec;
 use super::scalers::Autoscaler;
 use super::world::{QueueModel, World};
-use super::SimSpec;
 use qscale_core::engine::queueing::{wait_exceeds, workers_for_wait};
 
 /// Highest acceptable probability that a message waits longer than the SLO.

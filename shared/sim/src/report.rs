@@ -6,8 +6,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use super::run::RunResult;
 use super::sweep::{self, Point, SweepReport};
-use super::RunResult;
 
 /// Worker-hours as a multiple of the oracle's on the same trace, when the
 /// results hold an oracle row for it.
@@ -151,7 +151,7 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-type Series = fn(&super::Sample) -> f64;
+type Series = fn(&super::run::Sample) -> f64;
 
 fn plot(path: &Path, trace: &str, runs: &[&RunResult]) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (1000, 900)).into_drawing_area();

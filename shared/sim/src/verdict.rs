@@ -7,7 +7,7 @@
 //! shortfall is named with its numbers, and beside it whether the oracle
 //! itself met the SLO there (if it did not, nothing could at that `max`).
 
-use super::RunResult;
+use super::run::RunResult;
 
 /// Traces whose load changes slowly: the oracle-cost clause applies.
 pub const SMOOTH: &[&str] = &["steady", "diurnal", "slow_ramp", "weekly"];

@@ -3,7 +3,7 @@
 //! grows quadratically with nesting (20,000 levels took 1.6 s, 200 KB of
 //! brackets over 10 s), so deep input is refused by a linear scan instead.
 
-use super::FieldError;
+use super::error::FieldError;
 
 /// Largest config accepted, bytes. Real configs are a few KB per target.
 pub const MAX_BYTES: usize = 1 << 20;

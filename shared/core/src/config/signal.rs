@@ -21,12 +21,38 @@ impl SignalConfig {
         }
     }
 
-    /// `"sqs"` or `"kafka"`.
-    pub fn kind(&self) -> &'static str {
+    /// What the signal measures.
+    pub fn kind(&self) -> SignalKind {
         match self {
-            SignalConfig::Sqs(_) => "sqs",
-            SignalConfig::Kafka(_) => "kafka",
+            SignalConfig::Sqs(_) => SignalKind::Sqs,
+            SignalConfig::Kafka(_) => SignalKind::Kafka,
         }
+    }
+}
+
+/// The kinds of signal: `sqs` or `kafka` in JSON and explanations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    /// An SQS queue's depth.
+    Sqs,
+    /// A Kafka consumer group's lag.
+    Kafka,
+}
+
+impl SignalKind {
+    /// The snake_case name used in JSON, field paths and explanations.
+    pub fn name(self) -> &'static str {
+        match self {
+            SignalKind::Sqs => "sqs",
+            SignalKind::Kafka => "kafka",
+        }
+    }
+}
+
+impl std::fmt::Display for SignalKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -103,7 +129,7 @@ pub struct KafkaSignal {
     /// this, workers grow in proportion. Lag in seconds is interpolated from
     /// the offset history kept in state.
     #[serde(default)]
-    pub max_lag: Option<super::HumanDuration>,
+    pub max_lag: Option<super::values::HumanDuration>,
 }
 
 fn one() -> u32 {

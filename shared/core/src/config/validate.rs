@@ -2,7 +2,12 @@
 
 use std::collections::BTreeSet;
 
-use super::{Config, FieldError, RateLimitPolicy, SignalConfig, TargetConfig};
+use super::direction::RateLimitPolicy;
+use super::error::FieldError;
+use super::policy::Fallback;
+use super::signal::SignalConfig;
+use super::target::{Config, TargetConfig};
+use super::worker::WARM_QUALIFIER_REASON;
 
 /// Every semantic problem in a parsed config.
 pub(super) fn validate(config: &Config) -> Vec<FieldError> {
@@ -159,9 +164,8 @@ fn validate_target(
             }
         }
     }
-    if let super::Fallback::Static(n)
-    | super::Fallback::CurrentIfHigher(n)
-    | super::Fallback::CurrentIfLower(n) = p.untrusted_data.fallback
+    if let Fallback::Static(n) | Fallback::CurrentIfHigher(n) | Fallback::CurrentIfLower(n) =
+        p.untrusted_data.fallback
     {
         if n > p.max {
             push(
@@ -244,7 +248,7 @@ fn validate_target(
     if !t.schedules.is_empty() && t.worker.lacks_warm_qualifier() {
         push(
             format!("{at}.worker.lambda_concurrency.qualifier"),
-            format!("required with schedules: {}", super::WARM_QUALIFIER_REASON),
+            format!("required with schedules: {}", WARM_QUALIFIER_REASON),
         );
     }
     for (j, s) in t.schedules.iter().enumerate() {

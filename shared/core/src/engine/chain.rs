@@ -8,6 +8,9 @@ use super::signals::AssessedSignal;
 pub(super) struct Chain {
     pub(super) value: u32,
     pub(super) steps: Vec<Step>,
+    /// What the trusted signals want, before windows, limits and guards
+    /// (the stabilization windows remember it); `None` with no trusted signal.
+    pub(super) recommendation: Option<u32>,
 }
 
 impl Chain {
@@ -15,6 +18,14 @@ impl Chain {
         Chain {
             value: start,
             steps: Vec::new(),
+            recommendation: None,
+        }
+    }
+
+    /// Marks the count so far as the signals' recommendation, when some signal was trusted.
+    pub(super) fn recommend(&mut self, trusted: bool) {
+        if trusted {
+            self.recommendation = Some(self.value);
         }
     }
 

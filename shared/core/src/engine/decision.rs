@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::state::TargetState;
+use crate::config::SignalKind;
 
 /// Version of the decision JSON; bumped on any incompatible change.
 pub const DECISION_SCHEMA_VERSION: u32 = 1;
@@ -37,7 +38,7 @@ pub struct Decision {
     /// Provisioned concurrency to set or remove (Lambda workers with a
     /// qualifier, at the edges of pre-warm windows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provisioned: Option<super::ProvisionedChange>,
+    pub provisioned: Option<super::provisioned::ProvisionedChange>,
     /// The chain of terms from raw backlog to the final count, in order.
     pub steps: Vec<Step>,
     /// The terms that changed the count (the ones that bound the result).
@@ -157,7 +158,7 @@ pub struct SignalAssessment {
     /// Signal name.
     pub signal: String,
     /// `sqs` or `kafka`.
-    pub kind: String,
+    pub kind: SignalKind,
     /// Whether the reading was used.
     pub trusted: bool,
     /// Backlog counted (messages).

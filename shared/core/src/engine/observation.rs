@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::SignalKind;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -66,11 +67,11 @@ pub enum Measurement {
 }
 
 impl Measurement {
-    /// `"sqs"` or `"kafka"`, matching `SignalConfig::kind`.
-    pub fn kind(&self) -> &'static str {
+    /// What was measured, matching `SignalConfig::kind`.
+    pub fn kind(&self) -> SignalKind {
         match self {
-            Measurement::Sqs(_) => "sqs",
-            Measurement::Kafka(_) => "kafka",
+            Measurement::Sqs(_) => SignalKind::Sqs,
+            Measurement::Kafka(_) => SignalKind::Kafka,
         }
     }
 }

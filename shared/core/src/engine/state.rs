@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::arrivals::ArrivalHistory;
-use super::forecast::LoadHistory;
+use super::load_history::LoadHistory;
 
 /// Version of the stored state JSON this qscale writes. Older states (0:
 /// written before the field existed) are migrated on read; every field added

@@ -2,6 +2,8 @@
 //! the bounding terms and the outcome. Versioned JSON, with a stable id
 //! consumers deduplicate on (delivery is at least once per destination).
 
+use std::collections::BTreeSet;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -228,6 +230,27 @@ impl AuditEvent {
             explanation: format!("{target}: audit outbox overflow"),
             notices: Vec::new(),
             ..AuditEvent::failure_before_decision(target, at, AuditKind::OutboxOverflow, error)
+        }
+    }
+}
+
+/// An audit event not yet acknowledged by every destination.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingAudit {
+    /// The event, as it will be published.
+    pub event: AuditEvent,
+    /// Destinations that acknowledged it.
+    #[serde(default)]
+    pub delivered: BTreeSet<String>,
+}
+
+impl PendingAudit {
+    /// A new, undelivered event.
+    pub fn new(event: AuditEvent) -> Self {
+        PendingAudit {
+            event,
+            delivered: BTreeSet::new(),
         }
     }
 }

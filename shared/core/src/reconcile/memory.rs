@@ -5,9 +5,8 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use super::{
-    AuditEvent, AuditSink, PendingAudit, PortError, SaveError, StateStore, VersionedState,
-};
+use super::audit::{AuditEvent, PendingAudit};
+use super::ports::{AuditSink, PortError, SaveError, StateStore, VersionedState};
 use crate::engine::TargetState;
 
 /// Versioned state per target in a map.
@@ -172,7 +171,7 @@ impl StaticMetrics {
     }
 }
 
-impl super::MetricSource for StaticMetrics {
+impl super::ports::MetricSource for StaticMetrics {
     async fn read(
         &self,
         target: &crate::config::TargetConfig,
@@ -220,7 +219,7 @@ impl MemoryWorkers {
     }
 }
 
-impl super::WorkerActuator for MemoryWorkers {
+impl super::ports::WorkerActuator for MemoryWorkers {
     async fn observe(
         &self,
         target: &crate::config::TargetConfig,

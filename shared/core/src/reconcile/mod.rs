@@ -14,8 +14,7 @@ use serde::Serialize;
 pub use audit::{audit_id, AuditEvent, AuditInput, AuditKind, Outcome, AUDIT_SCHEMA_VERSION};
 pub use outbox::PendingAudit;
 pub use ports::{
-    AuditSink, Clock, MetricSource, PortError, SaveError, StateStore, SystemClock, VersionedState,
-    WorkerActuator,
+    AuditSink, MetricSource, PortError, SaveError, StateStore, VersionedState, WorkerActuator,
 };
 
 use crate::config::TargetConfig;
@@ -301,7 +300,5 @@ where
     }
 }
 
-#[cfg(test)]
-mod crash_points;
 #[cfg(test)]
 mod tests;

@@ -8,9 +8,9 @@
 use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp};
-use serde::{Deserialize, Serialize};
 
 use super::audit::AuditEvent;
+pub use super::audit::PendingAudit;
 use super::ports::AuditSink;
 
 /// At most this many undelivered events per target (about 1 KB each: far
@@ -24,27 +24,6 @@ pub const OUTBOX_MAX_AGE: SignedDuration = SignedDuration::from_hours(24);
 /// Attempts per destination and event in one reconcile (the SDKs retry
 /// inside each attempt too).
 const ATTEMPTS: usize = 2;
-
-/// An audit event not yet acknowledged by every destination.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PendingAudit {
-    /// The event, as it will be published.
-    pub event: AuditEvent,
-    /// Destinations that acknowledged it.
-    #[serde(default)]
-    pub delivered: BTreeSet<String>,
-}
-
-impl PendingAudit {
-    /// A new, undelivered event.
-    pub fn new(event: AuditEvent) -> Self {
-        PendingAudit {
-            event,
-            delivered: BTreeSet::new(),
-        }
-    }
-}
 
 /// Reads a stored outbox, naming the path of what does not parse.
 pub fn from_json(text: &str) -> Result<Vec<PendingAudit>, String> {

@@ -6,8 +6,7 @@ use std::future::Future;
 
 use jiff::Timestamp;
 
-use super::audit::AuditEvent;
-use super::outbox::PendingAudit;
+use super::audit::{AuditEvent, PendingAudit};
 use crate::config::TargetConfig;
 use crate::engine::{PartitionRequest, SignalReading, TargetState, WorkerObservation};
 
@@ -140,20 +139,4 @@ pub trait AuditSink: Sync {
         destination: &str,
         event: &AuditEvent,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
-}
-
-/// The time source of the shell (the engine only ever receives `now`).
-pub trait Clock {
-    /// Now.
-    fn now(&self) -> Timestamp;
-}
-
-/// The wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
 }

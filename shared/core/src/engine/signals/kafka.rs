@@ -1,12 +1,14 @@
 //! A Kafka consumer group's lag as a signal: per-partition lag and history,
 //! production rate and skew, stuck partitions, the `max_lag` time goal, and
 //! the partition cap (or growth) when workers would outnumber partitions.
+//!
+//! Just over 400 lines: the four stages of one signal kind, read top to bottom.
 
 use jiff::Timestamp;
 
+use super::assessed::{AssessedSignal, Stages};
 use super::sizing::{ceil_robust, within_tolerance, workers_for, workers_needed, Load};
-use super::AssessedSignal;
-use crate::config::{KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig};
+use crate::config::{KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig, SignalKind};
 use crate::engine::decision::{PartitionLag, PartitionRequest, SignalAssessment};
 use crate::engine::observation::KafkaOffsets;
 use crate::engine::partition_history::{
@@ -53,6 +55,9 @@ pub fn partition_lag(
     high.saturating_sub(from).max(0) as u64
 }
 
+/// Assesses a Kafka signal in four stages: each partition's progress and
+/// history, the sizing (load, skew, the time-lag goal), the tolerance band
+/// and the stuck-partition rule, then the partition cap or growth.
 pub(super) fn assess_kafka(
     cfg: &KafkaSignal,
     offsets: &KafkaOffsets,
@@ -61,6 +66,76 @@ pub(super) fn assess_kafka(
     observed_at: Timestamp,
     next: &mut TargetState,
 ) -> AssessedSignal {
+    let scan = scan_partitions(cfg, offsets, policy, observed_at, next);
+    let partitions = offsets.partitions.len() as u32;
+    let sizing = size(cfg, policy, previous, partitions, &scan);
+    let mut detail = format!(
+        "lag {} over {partitions} partitions; {}",
+        scan.total, sizing.need
+    );
+    if let (Some(state), Some(members)) = (&offsets.group_state, offsets.members) {
+        detail.push_str(&format!("; group {state} with {members} member(s)"));
+    }
+    if let Some(rate) = sizing.rate {
+        detail.push_str(&format!("; produced {rate:.1} msg/s"));
+    }
+    let (after_tolerance, after_stuck) =
+        tolerance_and_stuck(policy, previous, &scan, &sizing, &mut detail);
+    let cap = cap_or_grow(cfg, partitions, scan.with_lag, after_stuck, &mut detail);
+
+    AssessedSignal {
+        assessment: SignalAssessment {
+            signal: cfg.name.clone(),
+            kind: SignalKind::Kafka,
+            trusted: true,
+            backlog: Some(scan.total),
+            recommendation: Some(cap.wanted),
+            partitions: Some(partitions),
+            partition_lag: scan.lags,
+            stuck_partitions: scan.stuck,
+            consecutive_failures: 0,
+            arrival_rate: sizing.rate,
+            detail,
+        },
+        wanted: Some(cap.wanted),
+        backlog: scan.total,
+        stages: Some(Stages {
+            sized: sizing.raw,
+            after_tolerance,
+            after_stuck,
+        }),
+        capped: cap.capped,
+        stuck_with_lag: scan.stuck_lag > 0,
+        partition_request: cap.request,
+        offered_load: sizing.busy,
+    }
+}
+
+/// Stage 1: every partition's lag, status and history.
+struct PartitionScan {
+    lags: Vec<PartitionLag>,
+    stuck: Vec<i32>,
+    /// Lag over all partitions.
+    total: u64,
+    /// Lag on stuck partitions.
+    stuck_lag: u64,
+    /// Partitions with lag.
+    with_lag: u32,
+    /// The most seconds behind of a partition that is not stuck.
+    max_lag_seconds: f64,
+    /// Production rate per partition, when every partition shows one.
+    rates: Option<Vec<f64>>,
+}
+
+/// Reads each partition's lag against its history in `next` (which it
+/// advances), classifies it (Burrow-style) and estimates its production rate.
+fn scan_partitions(
+    cfg: &KafkaSignal,
+    offsets: &KafkaOffsets,
+    policy: &PolicyConfig,
+    observed_at: Timestamp,
+    next: &mut TargetState,
+) -> PartitionScan {
     let old = next
         .partition_progress
         .remove(&cfg.name)
@@ -149,13 +224,43 @@ pub(super) fn assess_kafka(
     }
     next.partition_progress
         .insert(cfg.name.clone(), progress.into_iter().collect());
+    PartitionScan {
+        lags,
+        stuck,
+        total,
+        stuck_lag,
+        with_lag,
+        max_lag_seconds,
+        rates: rates.into_iter().collect(),
+    }
+}
 
-    let partitions = offsets.partitions.len() as u32;
-    let target = policy.target_per_worker();
-    let driving = total - stuck_lag;
+/// Stage 2: the workers the lag and the production rate need.
+struct Sizing {
+    /// The exact need, for the tolerance band.
+    exact: f64,
+    /// Whole workers.
+    raw: u32,
+    /// How the need was found.
+    need: String,
+    /// Messages per second produced, over all partitions.
+    rate: Option<f64>,
+    /// Busy workers the production needs.
+    busy: Option<f64>,
+}
+
+/// Sizes from the lag that is not stuck and the production rate; then the
+/// skew of hot partitions and the `max_lag` time goal may ask for more.
+fn size(
+    cfg: &KafkaSignal,
+    policy: &PolicyConfig,
+    previous: u32,
+    partitions: u32,
+    scan: &PartitionScan,
+) -> Sizing {
+    let driving = scan.total - scan.stuck_lag;
     // Production rate × processing time = workers busy keeping up.
-    let rates: Option<Vec<f64>> = rates.into_iter().collect();
-    let rate = rates.as_ref().map(|r| r.iter().sum::<f64>());
+    let rate = scan.rates.as_ref().map(|r| r.iter().sum::<f64>());
     let busy = rate.zip(policy.processing_time_s()).map(|(r, per)| r * per);
     // Production beyond what the fleet can consume (one worker takes one
     // message per processing time, and no more workers than partitions work).
@@ -168,7 +273,9 @@ pub(super) fn assess_kafka(
         falling_behind,
     };
     let (mut exact, mut raw, mut need) = workers_needed(&load, previous, policy);
-    let skew = rates
+    let skew = scan
+        .rates
+        .as_ref()
         .zip(policy.processing_time_s().zip(policy.target_utilization))
         .and_then(|(rates, (per, utilization))| {
             let mut busy: Vec<f64> = rates.iter().map(|r| r * per).collect();
@@ -183,11 +290,11 @@ pub(super) fn assess_kafka(
     }
     // A time-lag goal: more than `max_lag` behind scales in proportion.
     if let Some(goal) = cfg.max_lag.map(|g| g.as_secs_f64()).filter(|g| *g > 0.0) {
-        if max_lag_seconds > goal {
-            let by_time =
-                ceil_robust(previous.max(1) as f64 * max_lag_seconds / goal).max(previous + 1);
+        let behind = scan.max_lag_seconds;
+        if behind > goal {
+            let by_time = ceil_robust(previous.max(1) as f64 * behind / goal).max(previous + 1);
             need.push_str(&format!(
-                "; {max_lag_seconds:.0}s behind, above max_lag {goal:.0}s: {by_time}"
+                "; {behind:.0}s behind, above max_lag {goal:.0}s: {by_time}"
             ));
             if by_time > raw {
                 exact = exact.max(by_time as f64);
@@ -195,93 +302,109 @@ pub(super) fn assess_kafka(
             }
         }
     }
-    let mut wanted = if within_tolerance(exact, policy, previous) {
+    Sizing {
+        exact,
+        raw,
+        need,
+        rate,
+        busy,
+    }
+}
+
+/// Stage 3: the tolerance band, then the stuck-partition rule: more workers
+/// cannot help a stuck partition, but the workers that hold it stay, and
+/// never zero while it has lag. Returns the count after each.
+fn tolerance_and_stuck(
+    policy: &PolicyConfig,
+    previous: u32,
+    scan: &PartitionScan,
+    sizing: &Sizing,
+    detail: &mut String,
+) -> (u32, u32) {
+    let after_tolerance = if within_tolerance(sizing.exact, policy, previous) {
         previous
     } else {
-        raw
+        sizing.raw
     };
-    let after_tolerance = wanted;
-    let mut detail = format!("lag {total} over {partitions} partitions; {need}");
-    if let (Some(state), Some(members)) = (&offsets.group_state, offsets.members) {
-        detail.push_str(&format!("; group {state} with {members} member(s)"));
-    }
-    if let Some(rate) = rate {
-        detail.push_str(&format!("; produced {rate:.1} msg/s"));
-    }
-    // Stuck partitions: more workers cannot help, but the workers that hold
-    // them stay, and never zero while they have lag.
-    if stuck_lag > 0 {
-        let with_stuck = workers_for(total, target);
+    let mut wanted = after_tolerance;
+    if scan.stuck_lag > 0 {
+        let with_stuck = workers_for(scan.total, policy.target_per_worker());
         wanted = wanted.max(with_stuck.min(previous)).max(1);
         detail.push_str(&format!(
-            "; {} stuck partition(s) {:?} with lag {stuck_lag} do not drive scale-out",
-            stuck.len(),
-            stuck
+            "; {} stuck partition(s) {:?} with lag {} do not drive scale-out",
+            scan.stuck.len(),
+            scan.stuck,
+            scan.stuck_lag
         ));
     }
+    (after_tolerance, wanted)
+}
 
-    let after_stuck = wanted;
-    let mut capped = false;
-    let mut partition_request = None;
-    if !cfg.allow_idle_consumers {
-        let cap = match cfg.partition_cap {
-            PartitionCapMode::Partitions => partitions,
-            PartitionCapMode::PartitionsWithLag => with_lag.max(1),
-        };
-        // Exact comparison: lag > cap × target, i.e. ceil(lag/target) > cap.
-        if wanted > cap {
-            match cfg.max_partitions {
-                Some(max_p) if max_p > partitions => {
-                    let to = wanted.min(max_p);
-                    partition_request = Some(PartitionRequest {
-                        signal: cfg.name.clone(),
-                        from: partitions,
-                        to,
-                    });
-                    let new_cap = cap + (to - partitions);
-                    if wanted > new_cap {
-                        capped = true;
-                    }
-                    detail.push_str(&format!(
-                        "; asks partitions {partitions} -> {to} (max_partitions {max_p})"
-                    ));
-                    wanted = wanted.min(new_cap);
-                }
-                _ => {
-                    capped = true;
-                    detail.push_str(&format!(
-                        "; capped at {cap} ({})",
-                        match cfg.partition_cap {
-                            PartitionCapMode::Partitions => "partitions",
-                            PartitionCapMode::PartitionsWithLag => "partitions with lag",
-                        }
-                    ));
-                    wanted = cap;
-                }
+/// Stage 4: what the partition cap leaves of `wanted`.
+struct Capped {
+    wanted: u32,
+    /// The cap bound the count.
+    capped: bool,
+    /// Growth asked for instead (`max_partitions`).
+    request: Option<PartitionRequest>,
+}
+
+/// No more consumers than partitions (or partitions with lag) can use,
+/// unless `allow_idle_consumers`; with `max_partitions`, asks the topic to
+/// grow instead, up to it.
+fn cap_or_grow(
+    cfg: &KafkaSignal,
+    partitions: u32,
+    with_lag: u32,
+    wanted: u32,
+    detail: &mut String,
+) -> Capped {
+    let uncapped = Capped {
+        wanted,
+        capped: false,
+        request: None,
+    };
+    if cfg.allow_idle_consumers {
+        return uncapped;
+    }
+    let cap = match cfg.partition_cap {
+        PartitionCapMode::Partitions => partitions,
+        PartitionCapMode::PartitionsWithLag => with_lag.max(1),
+    };
+    // Exact comparison: lag > cap × target, i.e. ceil(lag/target) > cap.
+    if wanted <= cap {
+        return uncapped;
+    }
+    match cfg.max_partitions {
+        Some(max_p) if max_p > partitions => {
+            let to = wanted.min(max_p);
+            let new_cap = cap + (to - partitions);
+            detail.push_str(&format!(
+                "; asks partitions {partitions} -> {to} (max_partitions {max_p})"
+            ));
+            Capped {
+                wanted: wanted.min(new_cap),
+                capped: wanted > new_cap,
+                request: Some(PartitionRequest {
+                    signal: cfg.name.clone(),
+                    from: partitions,
+                    to,
+                }),
             }
         }
-    }
-
-    AssessedSignal {
-        assessment: SignalAssessment {
-            signal: cfg.name.clone(),
-            kind: "kafka".into(),
-            trusted: true,
-            backlog: Some(total),
-            recommendation: Some(wanted),
-            partitions: Some(partitions),
-            partition_lag: lags,
-            stuck_partitions: stuck,
-            consecutive_failures: 0,
-            arrival_rate: rate,
-            detail,
-        },
-        wanted: Some(wanted),
-        backlog: total,
-        stages: Some([raw, after_tolerance, after_stuck]),
-        capped,
-        stuck_with_lag: stuck_lag > 0,
-        partition_request,
-        offered_load: busy,
+        _ => {
+            detail.push_str(&format!(
+                "; capped at {cap} ({})",
+                match cfg.partition_cap {
+                    PartitionCapMode::Partitions => "partitions",
+                    PartitionCapMode::PartitionsWithLag => "partitions with lag",
+                }
+            ));
+            Capped {
+                wanted: cap,
+                capped: true,
+                request: None,
+            }
+        }
     }
 }

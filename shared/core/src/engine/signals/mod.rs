@@ -2,44 +2,24 @@
 //! reading can be trusted (here), then sizing by kind: [`sqs`] depth or
 //! [`kafka`] lag (stuck partitions, partition caps), both through [`sizing`].
 
+mod assessed;
 mod kafka;
-mod sizing;
+pub(crate) mod sizing;
 mod sqs;
 
+pub(crate) use assessed::{AssessedSignal, Stages};
 pub use kafka::partition_lag;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 
-use super::decision::{PartitionRequest, SignalAssessment};
+use super::decision::SignalAssessment;
 use super::observation::{KafkaOffsets, Measurement, SignalReading};
 use super::state::{SignalHealth, TargetState};
 use crate::config::{ForecastMode, PolicyConfig, SignalConfig};
 use kafka::assess_kafka;
-use sqs::{assess_sqs, average_busy, queue_growth};
-
-/// A signal after assessment, with what the pipeline needs beyond the public record.
-#[derive(Debug)]
-pub(crate) struct AssessedSignal {
-    pub assessment: SignalAssessment,
-    /// Workers this signal wants (after tolerance, stuck rule and cap); `None` when untrusted.
-    pub wanted: Option<u32>,
-    /// Backlog counted, for activation.
-    pub backlog: u64,
-    /// Stage values for the explanation chain: ceil(backlog/target),
-    /// after tolerance, after the stuck-partition rule (the cap gives `wanted`).
-    pub stages: Option<[u32; 3]>,
-    /// The partition cap bound this signal.
-    pub capped: bool,
-    /// Some stuck partition has lag.
-    pub stuck_with_lag: bool,
-    /// Growth asked for.
-    pub partition_request: Option<PartitionRequest>,
-    /// Busy workers the load in progress needs (the forecast's history),
-    /// when the signal shows it.
-    pub offered_load: Option<f64>,
-}
+use sqs::{assess_sqs, average_busy, queue_growth, SqsInputs};
 
 /// Assesses every configured signal and updates health and partition progress in `next`.
 pub(crate) fn assess_all(
@@ -78,7 +58,15 @@ pub(crate) fn assess_all(
                     let sizing = (policy.slo.is_some()
                         || policy.forecast.mode != ForecastMode::Off)
                         .then(|| growth.map_or(0.0, |g| g.max(0.0)));
-                    assess_sqs(cfg, depth, policy, previous, busy, sizing, growth)
+                    assess_sqs(SqsInputs {
+                        cfg,
+                        depth,
+                        policy,
+                        previous,
+                        busy,
+                        sizing_growth: sizing,
+                        signed_growth: growth,
+                    })
                 }
                 Ok((observed_at, Measurement::Kafka(offsets))) => {
                     let SignalConfig::Kafka(cfg) = signal else {
@@ -167,7 +155,7 @@ fn untrusted(signal: &SignalConfig, why: String) -> AssessedSignal {
     AssessedSignal {
         assessment: SignalAssessment {
             signal: signal.name().to_string(),
-            kind: signal.kind().to_string(),
+            kind: signal.kind(),
             trusted: false,
             backlog: None,
             recommendation: None,

@@ -119,6 +119,17 @@ fn slo_workers(backlog: u64, behind: u64, a: f64, s: f64, slo: &SloConfig) -> (f
     (keep as f64 + drain_exact, whole, detail)
 }
 
+/// Workers that keep up with `busy` busy workers' worth of load: the SLO's
+/// queueing model (Erlang C) when the policy has one, else at the target
+/// utilization (a whole worker each without one).
+pub(crate) fn workers_for_load(busy: f64, policy: &PolicyConfig) -> u32 {
+    match (&policy.slo, policy.processing_time_s()) {
+        (Some(slo), Some(s)) => workers_for_slo(busy, s, slo),
+        _ => ceil_robust(busy / policy.target_utilization.unwrap_or(1.0)),
+    }
+}
+
+/// `ceil(q)`, except that a `q` within float noise of a whole number is that number.
 pub(super) fn ceil_robust(q: f64) -> u32 {
     let r = q.round();
     let n = if (q - r).abs() <= 1e-9 * q.max(1.0) {

@@ -3,9 +3,9 @@
 
 use jiff::Timestamp;
 
+use super::assessed::{AssessedSignal, Stages};
 use super::sizing::{within_tolerance, workers_needed, Load};
-use super::AssessedSignal;
-use crate::config::{PolicyConfig, SqsSignal};
+use crate::config::{PolicyConfig, SignalKind, SqsSignal};
 use crate::engine::decision::SignalAssessment;
 use crate::engine::observation::SqsDepth;
 use crate::engine::state::{TargetState, TimedValue};
@@ -62,15 +62,36 @@ pub(super) fn queue_growth(
     signed
 }
 
-pub(super) fn assess_sqs(
-    cfg: &SqsSignal,
-    depth: &SqsDepth,
-    policy: &PolicyConfig,
-    previous: u32,
-    busy: f64,
-    growth: Option<f64>,
-    signed_growth: Option<f64>,
-) -> AssessedSignal {
+/// What sizing an SQS signal reads: its config and depth, and what the
+/// target's state made of earlier depths.
+#[derive(Clone, Copy)]
+pub(super) struct SqsInputs<'a> {
+    pub cfg: &'a SqsSignal,
+    pub depth: &'a SqsDepth,
+    pub policy: &'a PolicyConfig,
+    /// The worker's desired count.
+    pub previous: u32,
+    /// Busy workers, averaged over the keep-up window ([`average_busy`]).
+    pub busy: f64,
+    /// The queue growth the sizing counts (msg/s, at least 0), with `slo`
+    /// or the forecast.
+    pub sizing_growth: Option<f64>,
+    /// The queue's signed growth ([`queue_growth`]), for the arrival rate on record.
+    pub signed_growth: Option<f64>,
+}
+
+/// Sizes an SQS signal: backlog from its depth, load from what is in flight
+/// and how fast the queue grows.
+pub(super) fn assess_sqs(inputs: SqsInputs<'_>) -> AssessedSignal {
+    let SqsInputs {
+        cfg,
+        depth,
+        policy,
+        previous,
+        busy,
+        sizing_growth: growth,
+        signed_growth,
+    } = inputs;
     let in_flight = if cfg.include_in_flight {
         depth.in_flight
     } else {
@@ -111,7 +132,7 @@ pub(super) fn assess_sqs(
     AssessedSignal {
         assessment: SignalAssessment {
             signal: cfg.name.clone(),
-            kind: "sqs".into(),
+            kind: SignalKind::Sqs,
             trusted: true,
             backlog: Some(backlog),
             recommendation: Some(wanted),
@@ -143,7 +164,7 @@ pub(super) fn assess_sqs(
         },
         wanted: Some(wanted),
         backlog,
-        stages: Some([raw, wanted, wanted]),
+        stages: Some(Stages::without_stuck(raw, wanted)),
         capped: false,
         stuck_with_lag: false,
         partition_request: None,

@@ -6,9 +6,9 @@
 
 use serde_norway::{Mapping, Value};
 
-use super::Config;
+use crate::config::Config;
 
-const README: &str = include_str!("../../../../README.md");
+const README: &str = include_str!("../../../../../README.md");
 
 /// Target 0: SQS; target 1: Kafka with a schedule; target 2: SQS with `slo`.
 const BASE: &str = r#"

@@ -3,8 +3,26 @@
 
 use jiff::Timestamp;
 
-use super::state::TargetState;
+use super::context::Context;
 use crate::config::{ScheduleConfig, TargetConfig};
+use crate::engine::chain::Chain;
+use crate::engine::decision::Term;
+use crate::engine::observation::WorkerObservation;
+use crate::engine::provisioned::{self, ProvisionedChange};
+use crate::engine::state::TargetState;
+
+/// Raises the count to the highest floor in force; returns that floor
+/// (Lambda workers with a qualifier keep it warm as provisioned concurrency).
+pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) -> Option<ActiveFloor> {
+    let floor = active_floor(ctx.target, ctx.state, ctx.now)?;
+    let v = chain.value.max(floor.min);
+    chain.set(
+        Term::Floor,
+        v,
+        format!("floor {} from {}", floor.min, floor.source),
+    );
+    Some(floor)
+}
 
 /// The highest floor in force now, and what imposes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +68,24 @@ pub(crate) fn active_floor(
             source: format!("event {:?} ({} to {})", e.name, e.start, e.end),
         });
     schedules.chain(events).max_by_key(|f| f.min)
+}
+
+/// The provisioned-concurrency change for the floor in force (Lambda
+/// workers with a qualifier keep a window's floor initialized), and what
+/// qscale owns afterwards.
+pub(crate) fn keep_floor_warm(
+    target: &TargetConfig,
+    worker: &WorkerObservation,
+    owned: Option<u32>,
+    floor: Option<&ActiveFloor>,
+) -> (Option<ProvisionedChange>, Option<u32>) {
+    let wanted = target
+        .worker
+        .provisioned_qualifier()
+        .and(floor)
+        .filter(|f| f.min > 0)
+        .map(|f| (f.min, f.source.as_str()));
+    provisioned::plan(wanted, worker.provisioned, owned)
 }
 
 #[cfg(test)]

@@ -4,8 +4,58 @@
 
 use jiff::Timestamp;
 
-use super::state::TimedCount;
+use super::context::Context;
 use crate::config::HumanDuration;
+use crate::engine::chain::Chain;
+use crate::engine::decision::Term;
+use crate::engine::state::{TargetState, TimedCount};
+
+/// The stabilization windows over the recommendation (with trusted signals).
+pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) {
+    let Some(recommendation) = chain.recommendation else {
+        return;
+    };
+    let p = ctx.policy;
+    let (value, window) = stabilize(
+        &ctx.state.recommendations,
+        ctx.now,
+        ctx.previous,
+        recommendation,
+        p.scale_out.stabilization,
+        p.scale_in.stabilization,
+    );
+    match window {
+        Some(Window::ScaleOut) => chain.set(
+            Term::ScaleOutStabilization,
+            value,
+            format!(
+                "min recommendation over the last {}",
+                p.scale_out.stabilization
+            ),
+        ),
+        Some(Window::ScaleIn) => chain.set(
+            Term::ScaleInStabilization,
+            value,
+            format!(
+                "max recommendation over the last {}",
+                p.scale_in.stabilization
+            ),
+        ),
+        None if value != chain.value => chain.set(
+            Term::TargetTracking,
+            value,
+            "stabilized to the current count".into(),
+        ),
+        None => {}
+    }
+}
+
+/// Remembers this decision's recommendation for the windows of later ones.
+pub(in crate::engine) fn remember(next: &mut TargetState, now: Timestamp, chain: &Chain) {
+    if let Some(count) = chain.recommendation {
+        next.recommendations.push(TimedCount { at: now, count });
+    }
+}
 
 /// The stabilized count and which window bound it, if any.
 pub(crate) fn stabilize(

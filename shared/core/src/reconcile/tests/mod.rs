@@ -1,3 +1,5 @@
+mod crash_points;
+
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;

@@ -12,13 +12,13 @@ use std::task::{Context, Poll, Waker};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
-use super::memory::{MemoryAuditSink, MemoryStateStore, MemoryWorkers, StaticMetrics};
-use super::*;
 use crate::config::{
     EcsWorker, HumanDuration, PolicyConfig, RateLimits, SignalConfig, SqsSignal, TargetConfig,
     WorkerConfig,
 };
 use crate::engine::{Measurement, SignalReading, SqsDepth, TargetState, WorkerObservation};
+use crate::reconcile::memory::{MemoryAuditSink, MemoryStateStore, MemoryWorkers, StaticMetrics};
+use crate::reconcile::*;
 
 const BUS: &str = "bus";
 const QUEUE: &str = "queue";

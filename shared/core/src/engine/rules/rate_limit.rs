@@ -5,8 +5,51 @@
 
 use jiff::Timestamp;
 
-use super::state::ScalingAction;
+use super::context::Context;
 use crate::config::{RateLimitPolicy, RateLimits, SelectPolicy};
+use crate::engine::chain::Chain;
+use crate::engine::decision::Term;
+use crate::engine::state::ScalingAction;
+
+/// The rate limit of the direction the count moves in (with trusted signals).
+pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) {
+    if chain.recommendation.is_none() {
+        return;
+    }
+    let (p, previous, actions) = (ctx.policy, ctx.previous, &ctx.state.actions);
+    if chain.value > previous {
+        // Under `slo` the default scale-out limits are off (see PolicyConfig).
+        let Some(limits) = p.scale_out_rate_limits() else {
+            return;
+        };
+        let limit = scale_out_limit(previous, actions, ctx.now, limits);
+        if chain.value > limit {
+            chain.set(
+                Term::ScaleOutRateLimit,
+                limit,
+                format!(
+                    "scale-out rate limit ({:?} of {} policies) allows {limit}",
+                    limits.select,
+                    limits.policies.len()
+                ),
+            );
+        }
+    } else if chain.value < previous {
+        let limits = &p.scale_in.rate_limits;
+        let limit = scale_in_limit(previous, actions, ctx.now, limits);
+        if chain.value < limit {
+            chain.set(
+                Term::ScaleInRateLimit,
+                limit,
+                format!(
+                    "scale-in rate limit ({:?} of {} policies) allows {limit}",
+                    limits.select,
+                    limits.policies.len()
+                ),
+            );
+        }
+    }
+}
 
 /// Net workers added (scale-out) or removed (scale-in) by actions inside `period` of `now`.
 fn changed_in_period(

@@ -1,6 +1,7 @@
+mod documented_defaults;
 use super::*;
 
-const EXAMPLE: &str = include_str!("../../../configs/example.yaml");
+const EXAMPLE: &str = include_str!("../../../../configs/example.yaml");
 
 fn errors(yaml: &str) -> Vec<String> {
     match Config::from_yaml(yaml) {

@@ -1,0 +1,88 @@
+//! The config's types at the top: the whole file, its targets and Kafka clusters.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::policy::PolicyConfig;
+use super::schedule::ScheduleConfig;
+use super::signal::SignalConfig;
+use super::values::HumanDuration;
+use super::worker::WorkerConfig;
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Config {
+    /// How often the scaler reconciles every target. Default 60s.
+    pub tick_interval: HumanDuration,
+    /// Kafka clusters referenced by Kafka signals, by name.
+    pub kafka_clusters: BTreeMap<String, KafkaClusterConfig>,
+    /// Optional: audit events also produced to a Kafka topic.
+    pub audit_kafka: Option<KafkaAuditConfig>,
+    /// The scaling targets.
+    pub targets: Vec<TargetConfig>,
+}
+
+/// Where Kafka audit events go.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaAuditConfig {
+    /// A cluster under `kafka_clusters`.
+    pub cluster: String,
+    /// The topic.
+    pub topic: String,
+}
+
+impl Config {
+    /// The target with this name.
+    pub fn target(&self, name: &str) -> Option<&TargetConfig> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+}
+
+/// One Kafka cluster.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaClusterConfig {
+    /// `host:port,host:port`.
+    pub bootstrap_servers: String,
+    /// Extra librdkafka properties (security.protocol, sasl.*), passed through.
+    /// Values are never logged.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for KafkaClusterConfig {
+    // Property values may be secrets (sasl.password): only their names are shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KafkaClusterConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field(
+                "properties",
+                &self
+                    .properties
+                    .keys()
+                    .map(|k| (k, "<redacted>"))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+            .finish()
+    }
+}
+
+/// One thing qscale scales.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// Unique name.
+    pub name: String,
+    /// What is measured.
+    pub signals: Vec<SignalConfig>,
+    /// What is scaled.
+    pub worker: WorkerConfig,
+    /// How.
+    pub policy: PolicyConfig,
+    /// Recurring pre-warm floors.
+    #[serde(default)]
+    pub schedules: Vec<ScheduleConfig>,
+}

@@ -1,0 +1,25 @@
+//! Activation (KEDA's `activationQueueLength`, `activationLagThreshold`):
+//! from zero, nothing starts unless the backlog is above `activation_backlog`.
+
+use super::context::Context;
+use crate::engine::chain::Chain;
+use crate::engine::decision::Term;
+
+/// At zero with a backlog not above the threshold: stay at zero.
+pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) {
+    let trusted = &ctx.signals.trusted;
+    if trusted.is_empty() {
+        return;
+    }
+    let threshold = ctx.policy.activation_backlog;
+    let total_backlog: u64 = trusted.iter().map(|a| a.backlog).sum();
+    if ctx.previous == 0 && chain.value > 0 && total_backlog <= threshold {
+        chain.set(
+            Term::Activation,
+            0,
+            format!(
+                "at zero and backlog {total_backlog} is not above activation_backlog {threshold}"
+            ),
+        );
+    }
+}

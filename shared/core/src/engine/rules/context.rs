@@ -1,0 +1,96 @@
+//! What every rule reads: the target, the observations, the signals'
+//! assessment, the forecast's outlook and the state so far (as HPA's
+//! `NormalizationArg` bundles what its normalization steps read).
+
+use jiff::Timestamp;
+
+use crate::config::{PolicyConfig, TargetConfig};
+use crate::engine::forecast::Outlook;
+use crate::engine::observation::WorkerObservation;
+use crate::engine::signals::{AssessedSignal, Stages};
+use crate::engine::state::TargetState;
+
+/// The inputs of one decision's rules.
+pub(in crate::engine) struct Context<'a> {
+    pub target: &'a TargetConfig,
+    pub policy: &'a PolicyConfig,
+    pub now: Timestamp,
+    /// The worker's desired count: decisions start from it.
+    pub previous: u32,
+    pub worker: &'a WorkerObservation,
+    pub signals: &'a Signals<'a>,
+    /// The forecast's outlook, when the forecast is on and every signal was trusted.
+    pub outlook: Option<&'a Outlook>,
+    /// The next state as the assessment left it (histories recorded,
+    /// adoption done); the rules only read it.
+    pub state: &'a TargetState,
+}
+
+/// The signals' assessment as the rules read it.
+pub(in crate::engine) struct Signals<'a> {
+    pub assessed: &'a [AssessedSignal],
+    /// The signals whose reading can be trusted.
+    pub trusted: Vec<&'a AssessedSignal>,
+    /// Some signal's reading cannot be trusted.
+    pub any_untrusted: bool,
+    /// Some signal failed more than `failures_before_fallback` times in a row.
+    pub fallback_due: bool,
+    /// Some trusted Kafka signal has stuck partitions with lag.
+    pub any_stuck: bool,
+}
+
+impl<'a> Signals<'a> {
+    /// Summarizes an assessment under `policy`.
+    pub fn of(assessed: &'a [AssessedSignal], policy: &PolicyConfig) -> Self {
+        let trusted: Vec<_> = assessed.iter().filter(|a| a.wanted.is_some()).collect();
+        Signals {
+            assessed,
+            any_untrusted: trusted.len() < assessed.len(),
+            fallback_due: assessed.iter().any(|a| {
+                a.assessment.consecutive_failures > policy.untrusted_data.failures_before_fallback
+            }),
+            any_stuck: trusted.iter().any(|a| a.stuck_with_lag),
+            trusted,
+        }
+    }
+
+    /// The most any trusted signal's sizing stage `stage` wants (0 with none).
+    pub fn stage(&self, stage: impl Fn(&Stages) -> u32) -> u32 {
+        self.trusted
+            .iter()
+            .filter_map(|a| a.stages.as_ref().map(&stage))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Runs `f` on a context for `policy` (an ECS target with no signals), as
+/// the rules' unit tests need one.
+#[cfg(test)]
+pub(in crate::engine) fn with_test_context<R>(
+    policy: &PolicyConfig,
+    state: &TargetState,
+    now: Timestamp,
+    outlook: Option<&Outlook>,
+    f: impl FnOnce(&Context) -> R,
+) -> R {
+    let target = crate::testing::ecs_target("t", policy.clone(), vec![]);
+    let worker = WorkerObservation {
+        desired: 0,
+        running: 0,
+        pending: 0,
+        deployment_in_progress: false,
+        provisioned: None,
+    };
+    let signals = Signals::of(&[], policy);
+    f(&Context {
+        target: &target,
+        policy,
+        now,
+        previous: 0,
+        worker: &worker,
+        signals: &signals,
+        outlook,
+        state,
+    })
+}

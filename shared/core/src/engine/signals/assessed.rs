@@ -1,0 +1,48 @@
+//! What assessing one signal yields: the public record, and what the rules
+//! of `decide` read beyond it.
+
+use crate::engine::decision::{PartitionRequest, SignalAssessment};
+
+/// A signal after assessment, with what the pipeline needs beyond the public record.
+#[derive(Debug)]
+pub(crate) struct AssessedSignal {
+    pub assessment: SignalAssessment,
+    /// Workers this signal wants (after tolerance, stuck rule and cap); `None` when untrusted.
+    pub wanted: Option<u32>,
+    /// Backlog counted, for activation.
+    pub backlog: u64,
+    /// The count after each stage of the sizing, for the explanation chain.
+    pub stages: Option<Stages>,
+    /// The partition cap bound this signal.
+    pub capped: bool,
+    /// Some stuck partition has lag.
+    pub stuck_with_lag: bool,
+    /// Growth asked for.
+    pub partition_request: Option<PartitionRequest>,
+    /// Busy workers the load in progress needs (the forecast's history),
+    /// when the signal shows it.
+    pub offered_load: Option<f64>,
+}
+
+/// One signal's count after each sizing stage (the partition cap gives
+/// [`AssessedSignal::wanted`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stages {
+    /// Sized from backlog and load (target tracking or the SLO).
+    pub sized: u32,
+    /// After the tolerance band.
+    pub after_tolerance: u32,
+    /// After the stuck-partition rule.
+    pub after_stuck: u32,
+}
+
+impl Stages {
+    /// A signal with no stuck-partition rule (SQS).
+    pub fn without_stuck(sized: u32, after_tolerance: u32) -> Self {
+        Stages {
+            sized,
+            after_tolerance,
+            after_stuck: after_tolerance,
+        }
+    }
+}

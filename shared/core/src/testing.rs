@@ -1,0 +1,59 @@
+//! Builders for tests of this crate and of the crates above it (feature
+//! `test-util`): one place for the targets, signals and policies that tests
+//! write out again and again.
+
+use crate::config::{
+    EcsWorker, HumanDuration, KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig,
+    SignalConfig, SqsSignal, TargetConfig, WorkerConfig,
+};
+
+/// An SQS signal on queue `{name}-url`, counting in-flight messages, one per worker.
+pub fn sqs_signal(name: &str) -> SignalConfig {
+    SignalConfig::Sqs(SqsSignal {
+        name: name.into(),
+        queue: format!("{name}-url"),
+        include_in_flight: true,
+        include_delayed: false,
+        in_flight_per_worker: 1,
+    })
+}
+
+/// A Kafka signal: group `g` on topic `t` of cluster `main`, capped at the
+/// partitions, new partitions read from the latest offset.
+pub fn kafka_signal(name: &str) -> KafkaSignal {
+    KafkaSignal {
+        name: name.into(),
+        cluster: "main".into(),
+        group: "g".into(),
+        topic: "t".into(),
+        on_missing_offset: MissingOffsetPolicy::Latest,
+        partition_cap: PartitionCapMode::Partitions,
+        allow_idle_consumers: false,
+        max_partitions: None,
+        max_lag: None,
+    }
+}
+
+/// A target named `name` scaling ECS service `s` of cluster `c`.
+pub fn ecs_target(name: &str, policy: PolicyConfig, signals: Vec<SignalConfig>) -> TargetConfig {
+    TargetConfig {
+        name: name.into(),
+        signals,
+        worker: WorkerConfig::Ecs(EcsWorker {
+            cluster: "c".into(),
+            service: "s".into(),
+        }),
+        policy,
+        schedules: vec![],
+    }
+}
+
+/// `policy` with no cooldowns, stabilization windows or rate limits.
+pub fn without_windows(mut policy: PolicyConfig) -> PolicyConfig {
+    for d in [&mut policy.scale_out, &mut policy.scale_in] {
+        d.cooldown = HumanDuration::secs(0);
+        d.stabilization = HumanDuration::secs(0);
+        d.rate_limits.policies.clear();
+    }
+    policy
+}
