@@ -114,4 +114,17 @@ fn layers_depend_only_downward() {
         ours("qscale-lambda"),
         set(&["qscale-core", "qscale-aws", "qscale-kafka", "qscale-live"])
     );
+    // The CLI runs the same operations as the Lambdas without their crate:
+    // each operation has its home below both (registration in the core,
+    // environment names in qscale-live).
+    assert_eq!(
+        ours("qscale"),
+        set(&[
+            "qscale-core",
+            "qscale-sim",
+            "qscale-aws",
+            "qscale-kafka",
+            "qscale-live"
+        ])
+    );
 }

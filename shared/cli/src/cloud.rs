@@ -13,10 +13,10 @@ use qscale_core::config::Config;
 #[derive(Args)]
 pub(crate) struct AwsArgs {
     /// AWS endpoint override, e.g. a local moto server (http://127.0.0.1:5000).
-    #[arg(long, env = "QSCALE_ENDPOINT_URL")]
+    #[arg(long, env = qscale_live::env::ENDPOINT_URL)]
     endpoint_url: Option<String>,
     /// DynamoDB table with per-target state (partition key `target`, string).
-    #[arg(long, env = "QSCALE_STATE_TABLE", default_value = "qscale-state")]
+    #[arg(long, env = qscale_live::env::STATE_TABLE, default_value = qscale_live::env::DEFAULT_STATE_TABLE)]
     state_table: String,
 }
 
@@ -34,13 +34,13 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     dry_run: bool,
     /// EventBridge bus for audit events.
-    #[arg(long, env = "QSCALE_AUDIT_BUS")]
+    #[arg(long, env = qscale_live::env::AUDIT_BUS)]
     audit_bus: Option<String>,
     /// SQS queue URL for audit events.
-    #[arg(long, env = "QSCALE_AUDIT_QUEUE")]
+    #[arg(long, env = qscale_live::env::AUDIT_QUEUE)]
     audit_queue: Option<String>,
     /// Targets reconciled at once.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = qscale_live::env::DEFAULT_CONCURRENCY as usize)]
     concurrency: usize,
     /// Also print CloudWatch Embedded Metric Format lines (before the output).
     #[arg(long)]
@@ -110,10 +110,10 @@ pub(crate) enum ConfigCommand {
         /// The YAML config.
         file: PathBuf,
         /// `ssm:NAME`, `ssm-path:/PATH/` (configs above 8 KB, split by line) or `s3://BUCKET/KEY`.
-        #[arg(long, env = "QSCALE_CONFIG_SOURCE")]
+        #[arg(long, env = qscale_live::env::CONFIG_SOURCE)]
         to: String,
         /// AWS endpoint override, e.g. a local moto server.
-        #[arg(long, env = "QSCALE_ENDPOINT_URL")]
+        #[arg(long, env = qscale_live::env::ENDPOINT_URL)]
         endpoint_url: Option<String>,
     },
 }
@@ -268,13 +268,10 @@ async fn events_add(
     config: Option<&std::path::Path>,
     aws: &AwsArgs,
 ) -> Result<ExitCode> {
-    use qscale_lambda::{prewarm, register, PrewarmPayload};
+    use qscale_core::reconcile::register::{register, PrewarmPayload};
     if end <= start {
         return Err(anyhow!("--end {end} must be after --start {start}"));
     }
-    let clients = qscale_aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
-    let store =
-        qscale_aws::DynamoStateStore::new(clients.dynamodb, &aws.state_table, Default::default());
     let payload = PrewarmPayload {
         target: target.to_string(),
         start,
@@ -283,27 +280,18 @@ async fn events_add(
         name,
     };
     // The same registration the prewarm Lambda does; with --config, checked against it.
-    let result = match config {
+    let event = match config {
         Some(path) => {
             let config = Config::load(path)
                 .with_context(|| format!("config {} is not valid", path.display()))?;
-            prewarm(&config, &store, payload)
-                .await
-                .map_err(|e| match e {
-                    qscale_lambda::HandlerError::Event(m) => anyhow!("{m}"),
-                    other => anyhow!(other),
-                })?
+            payload.checked_event(&config)?
         }
-        None => {
-            let event = qscale_core::engine::RegisteredEvent {
-                name: payload.name.unwrap_or_else(|| format!("event-{start}")),
-                start,
-                end,
-                min,
-            };
-            register(&store, target, event).await?
-        }
+        None => payload.event(),
     };
+    let clients = qscale_aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
+    let store =
+        qscale_aws::DynamoStateStore::new(clients.dynamodb, &aws.state_table, Default::default());
+    let result = register(&store, target, event).await?;
     println!(
         "registered {:?} on {target}: min {min} from {start} to {end} (state version {}{})",
         result.event.name,

@@ -44,7 +44,7 @@ pub(crate) enum TraceCommand {
         #[arg(long)]
         out: Option<PathBuf>,
         /// AWS endpoint override, e.g. a local moto server.
-        #[arg(long, env = "QSCALE_ENDPOINT_URL")]
+        #[arg(long, env = qscale_live::env::ENDPOINT_URL)]
         endpoint_url: Option<String>,
     },
 }

@@ -15,7 +15,8 @@ pub use evaluate::{evaluate, ControlMessage, EvaluateResponse};
 pub use events::{
     parse_control_message, parse_prewarm, parse_schedule, EvaluateEvent, ALARM_DETAIL_TYPE,
 };
-pub use prewarm::{prewarm, register, PrewarmPayload, PrewarmResult};
+pub use prewarm::prewarm;
+pub use qscale_core::reconcile::register::{PrewarmPayload, PrewarmResult};
 pub use tick::{slots, tick, tick_invocation, TickInvocation, TickSummary};
 
 use qscale_aws::{AuditTargets, AwsClients, AwsSettings, ConfigSource, ConfigVersion};
@@ -109,38 +110,8 @@ pub enum ConfigRefresh {
     Unreachable(String),
 }
 
-/// Names of the environment variables the functions read.
-pub mod env {
-    /// Where to read (and re-read) the config: `ssm:NAME`, `ssm-path:/PATH/` or
-    /// `s3://BUCKET/KEY`. Takes precedence over the two below.
-    pub const CONFIG_SOURCE: &str = "QSCALE_CONFIG_SOURCE";
-    /// The config as YAML text (small configs; Lambda environments hold 4 KB).
-    pub const CONFIG_YAML: &str = "QSCALE_CONFIG_YAML";
-    /// Or a path to the config file (packaged with the function).
-    pub const CONFIG_PATH: &str = "QSCALE_CONFIG_PATH";
-    /// DynamoDB state table.
-    pub const STATE_TABLE: &str = "QSCALE_STATE_TABLE";
-    /// EventBridge bus for audit events.
-    pub const AUDIT_BUS: &str = "QSCALE_AUDIT_BUS";
-    /// SQS queue for audit events.
-    pub const AUDIT_QUEUE: &str = "QSCALE_AUDIT_QUEUE";
-    /// SQS control queue.
-    pub const CONTROL_QUEUE: &str = "QSCALE_CONTROL_QUEUE";
-    /// Fan-out threshold (default 50).
-    pub const FANOUT_ABOVE: &str = "QSCALE_FANOUT_ABOVE";
-    /// `true` for dry runs.
-    pub const DRY_RUN: &str = "QSCALE_DRY_RUN";
-    /// Endpoint override (local emulators).
-    pub const ENDPOINT_URL: &str = "QSCALE_ENDPOINT_URL";
-    /// Targets reconciled at once (default 16).
-    pub const CONCURRENCY: &str = "QSCALE_CONCURRENCY";
-    /// Seconds tick may spend (default 50).
-    pub const TICK_BUDGET_SECONDS: &str = "QSCALE_TICK_BUDGET_SECONDS";
-    /// EMF metrics: `per_target` (default), `all_targets` or `off`.
-    pub const METRICS: &str = "QSCALE_METRICS";
-    /// Seconds between scheduled tick invocations (default 60, the schedule's rate).
-    pub const SCHEDULE_PERIOD_SECONDS: &str = "QSCALE_SCHEDULE_PERIOD_SECONDS";
-}
+/// Names of the environment variables the functions read, and their defaults.
+pub use qscale_live::env;
 
 impl Runtime {
     /// From the environment (see [`env`]); every problem names the variable and value.
@@ -198,20 +169,30 @@ impl Runtime {
         Ok(Runtime {
             settings: AwsSettings {
                 endpoint_url: endpoint,
-                state_table: var(env::STATE_TABLE).unwrap_or_else(|| "qscale-state".into()),
+                state_table: var(env::STATE_TABLE)
+                    .unwrap_or_else(|| env::DEFAULT_STATE_TABLE.into()),
                 audit: AuditTargets {
                     event_bus: var(env::AUDIT_BUS),
                     queue_url: var(env::AUDIT_QUEUE),
                 },
-                concurrency: number(env::CONCURRENCY, 16)? as usize,
+                concurrency: number(env::CONCURRENCY, env::DEFAULT_CONCURRENCY)? as usize,
             },
             config,
             clients,
             control_queue: var(env::CONTROL_QUEUE),
-            fanout_above: number(env::FANOUT_ABOVE, 50)? as usize,
+            fanout_above: number(env::FANOUT_ABOVE, env::DEFAULT_FANOUT_ABOVE)? as usize,
             dry_run,
-            tick_budget: Duration::from_secs(number(env::TICK_BUDGET_SECONDS, 50)?),
-            schedule_period: Duration::from_secs(number(env::SCHEDULE_PERIOD_SECONDS, 60)?.max(1)),
+            tick_budget: Duration::from_secs(number(
+                env::TICK_BUDGET_SECONDS,
+                env::DEFAULT_TICK_BUDGET_SECONDS,
+            )?),
+            schedule_period: Duration::from_secs(
+                number(
+                    env::SCHEDULE_PERIOD_SECONDS,
+                    env::DEFAULT_SCHEDULE_PERIOD_SECONDS,
+                )?
+                .max(1),
+            ),
             config_source,
             config_checked_at: None,
             metrics: var(env::METRICS)

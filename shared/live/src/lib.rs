@@ -2,6 +2,7 @@
 //! AWS with Kafka partition growth, and [`run::run_once`] over every target,
 //! which `qscale run --once` and the Lambdas call.
 
+pub mod env;
 pub mod run;
 
 use std::collections::BTreeMap;

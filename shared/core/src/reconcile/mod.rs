@@ -7,6 +7,7 @@ mod audit;
 pub mod memory;
 pub mod outbox;
 mod ports;
+pub mod register;
 
 use jiff::Timestamp;
 use serde::Serialize;
