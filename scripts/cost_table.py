@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""qscale's own monthly AWS cost, from measured inputs (README, "Running
+"""qscale's own monthly AWS cost, from measured inputs (docs/deploy.md, "Running
 against AWS"): API calls per target per tick and invocation durations.
 Prints a markdown table. Prices: us-east-1 list prices as published in 2025,
 not checked live (this machine reaches no AWS price list)."""

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Init duration, invocation duration and peak memory of the tick function for
 # 1 and 100 targets, against moto (scripts/services.sh start first). Builds the
-# release binary for this machine (the deployed one is arm64; see README).
+# release binary for this machine (the deployed one is arm64; see docs/deploy.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet -p qscale-tick

@@ -18,7 +18,7 @@ use qscale_kafka::{KafkaAuditSink, KafkaLagSource, KafkaPartitions};
 
 /// Which metrics the EMF lines publish. Custom metrics cost $0.30 a month
 /// each, so per-target metrics (6 per target) dominate qscale's own bill at
-/// scale (README, "What qscale itself costs").
+/// scale (docs/deploy.md, "What qscale itself costs").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum MetricsMode {
     /// Every metric per target and over all targets (the dashboard's graphs by target).

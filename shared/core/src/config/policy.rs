@@ -6,7 +6,7 @@ use super::direction::{scale_in_block, scale_out_block, DirectionConfig, RateLim
 use super::values::HumanDuration;
 
 /// The policy of one target. Defaults follow the HPA and AWS target tracking
-/// where those have one; each is documented in the README.
+/// where those have one; each is documented in docs/config.md.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {

@@ -7,9 +7,9 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// Minutes kept: half an hour, about 0.25 KB of state JSON. (An hour took
-/// the demo's SQS state item from 1.5 KB to 1.9 KB, near the 2 KB step to
-/// a third DynamoDB write unit per tick.)
+/// Minutes kept: half an hour, a small share of the state item (an hour
+/// brought the item near the 2 KB step to a third DynamoDB write unit per
+/// tick: docs/benchmarks.md).
 pub const ARRIVAL_MINUTES: usize = 30;
 
 /// A target's events must carry its minutes at least this often, or it

@@ -1,7 +1,7 @@
 //! What `decide` returns: the count, why, and the next state.
 //!
 //! The JSON form of [`Decision`] is a stable contract (schema_version 1),
-//! documented in the README.
+//! documented in docs/decisions.md.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

@@ -98,7 +98,7 @@ fn table(names: &[&str]) -> (String, f64, f64) {
 
 #[test]
 fn audit_round_trip_holds_the_stated_error_on_one_trace_per_family() {
-    // Smooth SQS, a burst, second-scale dumps, Kafka, a storm. The README
+    // Smooth SQS, a burst, second-scale dumps, Kafka, a storm. docs/simulator.md
     // states: rate error <= 15% per minute on every bundled trace, qscale's
     // worker-hours on the derived trace within 35% of the true ones
     // (dumps shorter than a minute are spread over it).
@@ -118,7 +118,7 @@ fn audit_round_trip_holds_the_stated_error_on_one_trace_per_family() {
 }
 
 #[test]
-#[ignore = "the README's full table: every bundled trace, about 230 s in a debug build (the weekly trace is 7 days); run with --ignored --nocapture"]
+#[ignore = "docs/simulator.md's full table: every bundled trace, about 230 s in a debug build (the weekly trace is 7 days); run with --ignored --nocapture"]
 fn audit_round_trip_table_over_every_bundled_trace() {
     let (table, rate, hours) = table(BUNDLED);
     println!(

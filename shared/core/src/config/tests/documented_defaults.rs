@@ -1,14 +1,14 @@
-//! The README's config table is the contract: every field it gives a default
-//! may be omitted, at every nesting level, and omitting it must parse to
-//! exactly what writing the documented value gives. The rows are read from
-//! the README itself, so a default changed in one place and not the other
-//! fails here.
+//! The config table of docs/config.md is the contract: every field it gives
+//! a default may be omitted, at every nesting level, and omitting it must
+//! parse to exactly what writing the documented value gives. The rows are
+//! read from the page itself, so a default changed in one place and not the
+//! other fails here.
 
 use serde_norway::{Mapping, Value};
 
 use crate::config::Config;
 
-const README: &str = include_str!("../../../../../README.md");
+const CONFIG_DOC: &str = include_str!("../../../../../docs/config.md");
 
 /// Target 0: SQS; target 1: Kafka with a schedule; target 2: SQS with `slo`.
 const BASE: &str = r#"
@@ -29,10 +29,10 @@ targets:
     policy: { min: 0, max: 10, target_per_worker: 5, slo: { wait: 60s, processing_time: 200ms } }
 "#;
 
-/// (field path as the README writes it, default as written), for rows whose
+/// (field path as docs/config.md writes it, default as written), for rows whose
 /// default is one literal.
 fn documented_literals() -> Vec<(String, String)> {
-    README
+    CONFIG_DOC
         .lines()
         .filter_map(|line| {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
@@ -47,7 +47,7 @@ fn documented_literals() -> Vec<(String, String)> {
         .collect()
 }
 
-/// Where a README path lives in [`BASE`]: (target index, path inside it).
+/// Where a documented path lives in [`BASE`]: (target index, path inside it).
 fn locate(field: &str) -> Option<(usize, Vec<String>)> {
     let parts = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
     if let Some(rest) = field.strip_prefix("policy.slo.") {
@@ -108,7 +108,7 @@ fn assert_default(field: &str, value: Value) {
     assert_eq!(
         parse(&explicit),
         parse(&base()),
-        "README says {field} defaults to {value:?}, but omitting it parses differently"
+        "docs/config.md says {field} defaults to {value:?}, but omitting it parses differently"
     );
 }
 
@@ -147,6 +147,6 @@ fn omitting_each_documented_default_equals_writing_it() {
     ] {
         assert_default(block, Value::Mapping(Mapping::new()));
     }
-    // The README parse must have found the table, not nothing.
+    // The page's parse must have found the table, not nothing.
     assert!(checked.len() >= 20, "only {checked:?}");
 }

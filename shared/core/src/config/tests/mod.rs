@@ -1,4 +1,5 @@
 mod documented_defaults;
+mod documented_examples;
 use super::*;
 
 const EXAMPLE: &str = include_str!("../../../../configs/example.yaml");

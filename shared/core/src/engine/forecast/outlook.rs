@@ -95,9 +95,8 @@ pub fn outlook_keeping(
             // through them, so the floor does not drop into a scale-in
             // while the rise goes on. In other hours the reactive count
             // follows the load better than an hour's mean would (a floor
-            // of the mean held falling afternoons up: +0.8% worker-hours on
-            // the weekly trace; dropping it right after the rise's start
-            // added up to 11% flaps).
+            // of the mean held falling afternoons up; dropping it right
+            // after the rise's start added flaps: docs/benchmarks.md).
             let now_s = now.as_second();
             let ahead = (now_s + lead_s.ceil() as i64).div_euclid(3600) - now_s.div_euclid(3600);
             let current = hours.len() as i64;

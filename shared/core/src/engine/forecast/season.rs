@@ -16,7 +16,7 @@ pub(super) const KEEP_ERROR_RATIO: f64 = 0.75;
 /// carries that noise into the forecast's error twice: two periods halve
 /// the forecast's share of it. More would remember the bursts a reactive
 /// fleet spread over extra minutes before the forecast staffed them (three
-/// cost 3-4% more worker-hours on the batch dumps). Daily and weekly
+/// cost more worker-hours: docs/benchmarks.md). Daily and weekly
 /// periods use the last one only (an average of days would mix weekdays
 /// with weekends).
 pub(super) const MINUTE_SEASONS: usize = 2;

@@ -140,8 +140,8 @@ fn scan_partitions(
         .partition_progress
         .remove(&cfg.name)
         .unwrap_or_default();
-    // Built in partition order, then bulk-loaded: inserting 10,000 entries one
-    // by one was a quarter of `decide` at that size.
+    // Built in partition order, then bulk-loaded: inserting entries one by
+    // one dominated `decide` at 10,000 partitions (docs/benchmarks.md).
     let mut progress = Vec::with_capacity(offsets.partitions.len());
     let mut lags = Vec::with_capacity(offsets.partitions.len());
     let mut stuck = Vec::new();

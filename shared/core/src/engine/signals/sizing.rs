@@ -18,7 +18,7 @@ pub(super) fn workers_for(backlog: u64, target_per_worker: f64) -> u32 {
 /// a little below the queueing model's need lets the queue grow, and the
 /// backlog and growth terms then lift the need past the band within a tick
 /// or two. That measured cheaper and with fewer flaps than acting on every
-/// small rise (steady: 22.1 vs 23.2 worker-hours, 1 vs 17 flaps, both 0 s).
+/// small rise (docs/benchmarks.md).
 pub(super) fn within_tolerance(needed: f64, policy: &PolicyConfig, previous: u32) -> bool {
     previous > 0 && (needed / previous as f64 - 1.0).abs() <= policy.tolerance
 }
