@@ -297,3 +297,44 @@ async fn prewarm_refuses_a_lambda_worker_without_a_qualifier() {
             .unwrap();
     assert!(prewarm(&config, &store, payload).await.unwrap().changed);
 }
+
+/// The path each function's `main` takes (`serve` -> `Function::handle`):
+/// the sample events in, the answer the Lambda runtime serializes out.
+#[tokio::test]
+async fn each_function_answers_its_sample_event_through_handle() {
+    use qscale_lambda::{Function, Response};
+    let mut s = stack(250, 50).await;
+    let schedule: serde_json::Value = serde_json::from_str(&event("schedule.json")).unwrap();
+    let tick = Function::Tick
+        .handle(&mut s.rt, schedule.clone(), Timestamp::now())
+        .await
+        .unwrap();
+    let Response::Tick(inv) = &tick else {
+        panic!("{tick:?}")
+    };
+    assert_eq!((inv.ticks.len(), inv.ticks[0].applied), (1, 2), "{inv:?}");
+    assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 25);
+    // Untagged: the JSON is the inner answer, as before `serve` existed.
+    assert_eq!(
+        serde_json::to_value(&tick).unwrap(),
+        serde_json::to_value(inv).unwrap()
+    );
+
+    let prewarm_event: serde_json::Value = serde_json::from_str(&event("prewarm.json")).unwrap();
+    let Response::Prewarm(registered) = Function::Prewarm
+        .handle(&mut s.rt, prewarm_event, Timestamp::now())
+        .await
+        .unwrap()
+    else {
+        panic!("prewarm answered another response")
+    };
+    assert!(registered.changed);
+
+    // A function given another function's event fails as an event error,
+    // before it touches anything.
+    let e = Function::Prewarm
+        .handle(&mut s.rt, schedule, Timestamp::now())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "qscale.Event", "{e}");
+}

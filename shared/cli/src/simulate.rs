@@ -139,22 +139,13 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
             let stem = std::path::Path::new(&args.trace)
                 .file_stem()
                 .map_or_else(|| args.trace.clone(), |s| s.to_string_lossy().into_owned());
-            let trace = sim::Trace::from_csv(&stem, &text)
+            let file = sim::trace_file::read(&stem, &text)
                 .with_context(|| format!("trace file {}", args.trace))?;
-            let mut spec = sim::SimSpec::new(trace, sim::QueueModel::Sqs);
+            let mut spec = sim::SimSpec::new(file.trace, sim::QueueModel::Sqs);
             // A trace rebuilt from real traffic starts when that traffic did
             // (schedules and registered events depend on it).
-            if let Some(start) = text
-                .lines()
-                .find_map(|l| l.strip_prefix(crate::trace::START_COMMENT))
-            {
-                spec.start = start.trim().parse().with_context(|| {
-                    format!(
-                        "trace file {}: start {:?} is not a timestamp",
-                        args.trace,
-                        start.trim()
-                    )
-                })?;
+            if let Some(start) = file.start {
+                spec.start = start;
             }
             (spec, None)
         }

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 
 use qscale_sim::derive;
+use qscale_sim::trace_file;
 
 #[derive(Subcommand)]
 pub(crate) enum TraceCommand {
@@ -51,11 +52,7 @@ pub(crate) enum TraceCommand {
 
 /// Prints what was derived and writes the CSV (with its start line).
 fn write(derived: &derive::Derived, what: &str, out: Option<PathBuf>) -> Result<()> {
-    let csv = format!(
-        "{START_COMMENT}{}\n{}",
-        derived.start,
-        derived.trace.to_csv()
-    );
+    let csv = trace_file::write(&derived.trace, Some(derived.start));
     eprintln!(
         "{what}: {:.2} h from {} ({} minutes on record; {} duplicate deliveries dropped; {} events without a rate)",
         derived.trace.duration_s() as f64 / 3600.0,
@@ -73,9 +70,6 @@ fn write(derived: &derive::Derived, what: &str, out: Option<PathBuf>) -> Result<
     }
     Ok(())
 }
-
-/// The line `simulate --trace` reads the start time of a derived trace from.
-pub(crate) const START_COMMENT: &str = "# start ";
 
 pub(crate) fn trace(command: TraceCommand) -> Result<ExitCode> {
     match command {

@@ -1,11 +1,13 @@
 //! What the Lambda functions do, as library functions: each function crate
-//! under `functions/` parses its event, calls one of these, and reports.
+//! under `functions/` is `serve(Function::X)`: parse the event, call one
+//! of these, report.
 //! They run the same `reconcile` as the CLI and the simulator.
 
 mod alarm;
 mod evaluate;
 mod events;
 mod prewarm;
+mod serve;
 mod tick;
 
 use std::time::Duration;
@@ -15,8 +17,14 @@ pub use evaluate::{evaluate, ControlMessage, EvaluateResponse};
 pub use events::{
     parse_control_message, parse_prewarm, parse_schedule, EvaluateEvent, ALARM_DETAIL_TYPE,
 };
+/// The error a function's `main` returns.
+#[cfg(feature = "lambda")]
+pub use lambda_runtime::Error as LambdaError;
 pub use prewarm::prewarm;
 pub use qscale_core::reconcile::register::{PrewarmPayload, PrewarmResult};
+#[cfg(feature = "lambda")]
+pub use serve::serve;
+pub use serve::{Function, Response};
 pub use tick::{slots, tick, tick_invocation, TickInvocation, TickSummary};
 
 use qscale_aws::{AuditTargets, AwsClients, AwsSettings, ConfigSource, ConfigVersion};

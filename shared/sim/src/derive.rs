@@ -206,32 +206,5 @@ pub fn from_period_counts(
     })
 }
 
-impl Trace {
-    /// The trace as `t_seconds,rate` CSV (what `simulate --trace FILE`
-    /// reads): one point per change of rate, so a held rate stays held
-    /// under the reader's linear interpolation.
-    pub fn to_csv(&self) -> String {
-        let mut out = String::from("t_seconds,rate\n");
-        let mut last: Option<f64> = None;
-        for (s, &r) in self.rates.iter().enumerate() {
-            if last != Some(r) {
-                if s > 0 {
-                    // Close the previous step one second before the change.
-                    if let Some(prev) = last {
-                        if !out.ends_with(&format!("{},{prev}\n", s - 1)) {
-                            out += &format!("{},{prev}\n", s - 1);
-                        }
-                    }
-                }
-                out += &format!("{s},{r}\n");
-                last = Some(r);
-            }
-        }
-        let end = self.rates.len();
-        out += &format!("{end},{}\n", last.unwrap_or(0.0));
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,7 @@ pub mod run;
 pub mod scalers;
 pub mod sweep;
 pub mod trace;
+pub mod trace_file;
 pub mod verdict;
 pub mod world;
 
@@ -18,7 +19,8 @@ pub use adapters::MetricRead;
 pub use registry::{compare, policies, POLICIES};
 pub use run::{simulate, RunResult, Sample, SimSpec};
 pub use scalers::{Autoscaler, AwsTargetTracking, KedaHpa, Qscale, StaticPeak};
-pub use trace::{Trace, TraceError, BUNDLED};
+pub use trace::{Trace, BUNDLED};
+pub use trace_file::TraceError;
 pub use world::{QueueModel, WorkerModel, World};
 
 /// The embedded demo config: the policy qscale runs with by default.

@@ -1,7 +1,7 @@
 //! Traffic traces: arrival rate per second over time. Bundled ones are
 //! generated deterministically (the random families from a fixed seed of
 //! their own, so every run seed sees the same shape); users bring theirs as
-//! CSV `t_seconds,rate`.
+//! CSV `t_seconds,rate` (`trace_file`).
 
 use std::f64::consts::PI;
 
@@ -16,24 +16,6 @@ pub struct Trace {
     pub name: String,
     /// Rate for second i.
     pub rates: Vec<f64>,
-}
-
-/// Why a trace file is unusable.
-#[derive(Debug, thiserror::Error)]
-pub enum TraceError {
-    /// Bad line.
-    #[error("{file}: line {line}: {message}")]
-    Line {
-        /// File name.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// What is wrong, with the value.
-        message: String,
-    },
-    /// No data.
-    #[error("{0}: no data points")]
-    Empty(String),
 }
 
 /// Names of the bundled traces, in report order.
@@ -64,68 +46,6 @@ impl Trace {
     /// Highest rate.
     pub fn peak(&self) -> f64 {
         self.rates.iter().copied().fold(0.0, f64::max)
-    }
-
-    /// Parses `t_seconds,rate` lines (a header line and `#` comments allowed),
-    /// linearly interpolated between points; times strictly increasing from 0.
-    pub fn from_csv(name: &str, text: &str) -> Result<Trace, TraceError> {
-        let err = |line: usize, message: String| TraceError::Line {
-            file: name.to_string(),
-            line,
-            message,
-        };
-        let mut points: Vec<(f64, f64)> = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            let header = points.is_empty() && line.starts_with("t_seconds");
-            if line.is_empty() || line.starts_with('#') || header {
-                continue;
-            }
-            let (t, r) = line
-                .split_once(',')
-                .ok_or_else(|| err(i + 1, format!("{line:?} is not `t_seconds,rate`")))?;
-            let t: f64 = t
-                .trim()
-                .parse()
-                .map_err(|_| err(i + 1, format!("t_seconds {:?} is not a number", t.trim())))?;
-            let r: f64 = r
-                .trim()
-                .parse()
-                .map_err(|_| err(i + 1, format!("rate {:?} is not a number", r.trim())))?;
-            if !(r.is_finite() && r >= 0.0) {
-                return Err(err(i + 1, format!("rate {r} must be 0 or more")));
-            }
-            if let Some(&(prev, _)) = points.last() {
-                if t <= prev {
-                    return Err(err(i + 1, format!("t_seconds {t} is not after {prev}")));
-                }
-            } else if t != 0.0 {
-                return Err(err(
-                    i + 1,
-                    format!("the first t_seconds must be 0, not {t}"),
-                ));
-            }
-            points.push((t, r));
-        }
-        if points.len() < 2 {
-            return Err(TraceError::Empty(name.to_string()));
-        }
-        let end = points.last().unwrap().0 as u32;
-        let mut rates = Vec::with_capacity(end as usize);
-        let mut seg = 0;
-        for s in 0..end {
-            let x = s as f64;
-            while seg + 1 < points.len() - 1 && x >= points[seg + 1].0 {
-                seg += 1;
-            }
-            let (t0, r0) = points[seg];
-            let (t1, r1) = points[seg + 1];
-            rates.push(r0 + (r1 - r0) * ((x - t0) / (t1 - t0)).clamp(0.0, 1.0));
-        }
-        Ok(Trace {
-            name: name.to_string(),
-            rates,
-        })
     }
 
     /// A bundled trace by name.
