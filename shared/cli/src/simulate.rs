@@ -231,7 +231,7 @@ pub(crate) fn backtest(
     with_sweep: bool,
 ) -> Result<ExitCode> {
     let config = load_sim_config(None)?;
-    let names: Vec<String> = sim::POLICIES.iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> = sim::policies::names();
     let mut all = Vec::new();
     let mut scenarios = Vec::new();
     for trace in sim::BUNDLED {

@@ -4,11 +4,9 @@
 pub mod adapters;
 pub mod derive;
 pub mod html;
-pub mod oracle;
-pub mod registry;
+pub mod policies;
 pub mod report;
 pub mod run;
-pub mod scalers;
 pub mod sweep;
 pub mod trace;
 pub mod trace_file;
@@ -16,9 +14,9 @@ pub mod verdict;
 pub mod world;
 
 pub use adapters::MetricRead;
-pub use registry::{compare, policies, POLICIES};
+pub use policies::{compare, policies, POLICIES};
+pub use policies::{Autoscaler, AwsTargetTracking, KedaHpa, Qscale, StaticPeak};
 pub use run::{simulate, RunResult, Sample, SimSpec};
-pub use scalers::{Autoscaler, AwsTargetTracking, KedaHpa, Qscale, StaticPeak};
 pub use trace::{Trace, BUNDLED};
 pub use trace_file::TraceError;
 pub use world::{QueueModel, WorkerModel, World};

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::adapters::MetricRead;
-use crate::scalers::Autoscaler;
+use crate::policies::autoscaler::Autoscaler;
 use crate::trace::Trace;
 use crate::world::{QueueModel, WorkerModel, World};
 use qscale_core::config::{SignalConfig, TargetConfig};

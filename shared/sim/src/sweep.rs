@@ -13,8 +13,8 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 
 use super::run::{simulate, RunResult, SimSpec};
-use super::scalers::{Autoscaler, AwsTargetTracking, KedaHpa, StaticPeak};
 use super::world::{QueueModel, World};
+use crate::policies::{Autoscaler, AwsTargetTracking, KedaHpa, StaticPeak};
 use qscale_core::config::TargetConfig;
 
 /// KEDA `queueLength` / `lagThreshold` values swept. 5 is KEDA's default

@@ -12,7 +12,7 @@ fn demo() -> Config {
 }
 
 fn all_policies() -> Vec<String> {
-    POLICIES.iter().map(|s| s.to_string()).collect()
+    crate::policies::names()
 }
 
 fn report(trace: &str, seed: u64) -> String {

@@ -24,9 +24,9 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use super::run::SimSpec;
-use super::scalers::Autoscaler;
-use super::world::{QueueModel, World};
+use super::autoscaler::Autoscaler;
+use crate::run::SimSpec;
+use crate::world::{QueueModel, World};
 use qscale_core::engine::queueing::{wait_exceeds, workers_for_wait};
 
 /// Highest acceptable probability that a message waits longer than the SLO.
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn starts_ahead_of_a_rise_and_respects_max() {
-        let trace = super::super::Trace::from_csv("t", "0,0\n600,0\n601,100\n1200,100\n").unwrap();
+        let trace = crate::Trace::from_csv("t", "0,0\n600,0\n601,100\n1200,100\n").unwrap();
         let spec = SimSpec::new(trace, QueueModel::Sqs);
         let o = Oracle::new(&spec, 1000);
         assert_eq!(o.desired_at(0), 0);
