@@ -6,36 +6,20 @@ use std::collections::BTreeMap;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use jiff::Timestamp;
 
-use qscale_core::config::{
-    EcsWorker, KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig, SignalConfig,
-    TargetConfig, WorkerConfig,
-};
+use qscale_core::config::{MissingOffsetPolicy, PolicyConfig, SignalConfig, TargetConfig};
 use qscale_core::engine::{
     decide, KafkaOffsets, Measurement, Observations, PartitionOffsets, SignalReading,
     WorkerObservation,
 };
 
 fn target() -> TargetConfig {
-    TargetConfig {
-        name: "bench".into(),
-        signals: vec![SignalConfig::Kafka(KafkaSignal {
-            name: "k".into(),
-            cluster: "main".into(),
-            group: "g".into(),
-            topic: "t".into(),
-            on_missing_offset: MissingOffsetPolicy::Earliest,
-            partition_cap: PartitionCapMode::Partitions,
-            allow_idle_consumers: false,
-            max_partitions: None,
-            max_lag: None,
-        })],
-        worker: WorkerConfig::Ecs(EcsWorker {
-            cluster: "c".into(),
-            service: "s".into(),
-        }),
-        policy: PolicyConfig::with_target(1, 10_000, 1000.0),
-        schedules: vec![],
-    }
+    let mut kafka = qscale_core::testing::kafka_signal("k");
+    kafka.on_missing_offset = MissingOffsetPolicy::Earliest;
+    qscale_core::testing::ecs_target(
+        "bench",
+        PolicyConfig::with_target(1, 10_000, 1000.0),
+        vec![SignalConfig::Kafka(kafka)],
+    )
 }
 
 fn observations(partitions: i32, at: Timestamp, shift: i64) -> Observations {

@@ -10,49 +10,19 @@ use super::*;
 use crate::config::{
     DirectionConfig, Fallback, HumanDuration, KafkaSignal, LatencyTarget, MissingOffsetPolicy,
     PartitionCapMode, PolicyConfig, RateLimitPolicy, RateLimits, ScheduleConfig, SelectPolicy,
-    SignalConfig, SqsSignal, TargetConfig, WorkerConfig,
+    SignalConfig, TargetConfig, WorkerConfig,
 };
+
+use crate::testing::{kafka_signal, sqs_signal};
+
+/// A target named `t` on ECS service `s`.
+fn target(policy: PolicyConfig, signals: Vec<SignalConfig>) -> TargetConfig {
+    crate::testing::ecs_target("t", policy, signals)
+}
 
 fn t(s: i64) -> Timestamp {
     // 2026-11-23T00:00:00Z, a Monday.
     Timestamp::from_second(1_795_392_000 + s).unwrap()
-}
-
-fn sqs_signal(name: &str) -> SignalConfig {
-    SignalConfig::Sqs(SqsSignal {
-        name: name.into(),
-        queue: format!("{name}-url"),
-        include_in_flight: true,
-        include_delayed: false,
-        in_flight_per_worker: 1,
-    })
-}
-
-fn kafka_signal(name: &str) -> KafkaSignal {
-    KafkaSignal {
-        name: name.into(),
-        cluster: "main".into(),
-        group: "g".into(),
-        topic: "t".into(),
-        on_missing_offset: MissingOffsetPolicy::Latest,
-        partition_cap: PartitionCapMode::Partitions,
-        allow_idle_consumers: false,
-        max_partitions: None,
-        max_lag: None,
-    }
-}
-
-fn target(policy: PolicyConfig, signals: Vec<SignalConfig>) -> TargetConfig {
-    TargetConfig {
-        name: "t".into(),
-        signals,
-        worker: WorkerConfig::Ecs(crate::config::EcsWorker {
-            cluster: "c".into(),
-            service: "s".into(),
-        }),
-        policy,
-        schedules: vec![],
-    }
 }
 
 /// A policy with no cooldowns, windows or rate limits: pure target tracking.

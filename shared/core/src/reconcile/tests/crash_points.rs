@@ -12,10 +12,7 @@ use std::task::{Context, Poll, Waker};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
 
-use crate::config::{
-    EcsWorker, HumanDuration, PolicyConfig, RateLimits, SignalConfig, SqsSignal, TargetConfig,
-    WorkerConfig,
-};
+use crate::config::{PolicyConfig, SignalConfig, TargetConfig};
 use crate::engine::{Measurement, SignalReading, SqsDepth, TargetState, WorkerObservation};
 use crate::reconcile::memory::{MemoryAuditSink, MemoryStateStore, MemoryWorkers, StaticMetrics};
 use crate::reconcile::*;
@@ -26,31 +23,16 @@ const TARGET: &str = "orders";
 
 /// Scales both ways at once, so random backlogs make actions on most ticks.
 fn target() -> TargetConfig {
-    let mut policy = PolicyConfig::with_target(0, 40, 10.0);
-    for direction in [&mut policy.scale_out, &mut policy.scale_in] {
-        direction.cooldown = HumanDuration::secs(0);
-        direction.stabilization = HumanDuration::secs(0);
-        direction.rate_limits = RateLimits {
-            policies: vec![],
-            ..direction.rate_limits.clone()
-        };
+    let mut target = crate::testing::ecs_target(
+        TARGET,
+        crate::testing::without_windows(PolicyConfig::with_target(0, 40, 10.0)),
+        vec![crate::testing::sqs_signal("q")],
+    );
+    // Visible messages only: the backlog is exactly what each case sets.
+    if let SignalConfig::Sqs(q) = &mut target.signals[0] {
+        q.include_in_flight = false;
     }
-    TargetConfig {
-        name: TARGET.into(),
-        signals: vec![SignalConfig::Sqs(SqsSignal {
-            name: "q".into(),
-            queue: "q".into(),
-            include_in_flight: false,
-            include_delayed: false,
-            in_flight_per_worker: 1,
-        })],
-        worker: WorkerConfig::Ecs(EcsWorker {
-            cluster: "c".into(),
-            service: "s".into(),
-        }),
-        policy,
-        schedules: vec![],
-    }
+    target
 }
 
 /// The world both invocations share.

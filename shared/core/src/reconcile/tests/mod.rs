@@ -8,26 +8,15 @@ use super::memory::{
     block_on_ready, MemoryAuditSink, MemoryStateStore, MemoryWorkers, StaticMetrics,
 };
 use super::*;
-use crate::config::{EcsWorker, PolicyConfig, SignalConfig, SqsSignal, TargetConfig, WorkerConfig};
+use crate::config::{PolicyConfig, TargetConfig, WorkerConfig};
 use crate::engine::{Measurement, SignalReading, SqsDepth, WorkerObservation};
 
 fn target() -> TargetConfig {
-    TargetConfig {
-        name: "orders".into(),
-        signals: vec![SignalConfig::Sqs(SqsSignal {
-            name: "q".into(),
-            queue: "q".into(),
-            include_in_flight: true,
-            include_delayed: false,
-            in_flight_per_worker: 1,
-        })],
-        worker: WorkerConfig::Ecs(EcsWorker {
-            cluster: "c".into(),
-            service: "s".into(),
-        }),
-        policy: PolicyConfig::with_target(0, 20, 10.0),
-        schedules: vec![],
-    }
+    crate::testing::ecs_target(
+        "orders",
+        PolicyConfig::with_target(0, 20, 10.0),
+        vec![crate::testing::sqs_signal("q")],
+    )
 }
 
 struct World {
