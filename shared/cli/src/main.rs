@@ -30,6 +30,9 @@ enum Command {
         /// The YAML config.
         config: PathBuf,
     },
+    /// Print the config's JSON Schema, for editors (yaml-language-server):
+    /// `qscale schema > qscale.schema.json`.
+    Schema,
     /// Decide one target's worker count; prints the Decision as JSON.
     Decide(decide::DecideArgs),
     /// Same inputs as `decide`; prints the chain from backlog to count for humans.
@@ -93,6 +96,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate { config } => Ok(decide::validate(&config)),
+        Command::Schema => {
+            let schema = qscale_core::config::schema::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Decide(args) => {
             let d = decide::decide_from(&args)?;
             println!("{}", serde_json::to_string_pretty(&d)?);

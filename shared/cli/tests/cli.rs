@@ -284,3 +284,16 @@ fn a_simulations_audit_rebuilds_its_trace_and_simulates_again() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn schema_prints_the_configs_json_schema() {
+    let o = qscale(&["schema"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(schema["title"], "qscale config");
+    assert_eq!(schema["required"], serde_json::json!(["targets"]));
+    assert_eq!(
+        schema["$defs"]["TargetConfig"]["additionalProperties"], false,
+        "unknown target fields are flagged"
+    );
+}

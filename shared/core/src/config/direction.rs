@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::values::HumanDuration;
 
 /// Cooldown, stabilization window and rate limits of one direction.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectionConfig {
     /// After an action in this direction, how long before another (AWS semantics).
@@ -93,23 +93,31 @@ impl DirectionConfig {
 /// A direction block as written in a config: every field may be omitted and
 /// then takes that direction's documented default (scale-out and scale-in
 /// differ), down to the fields of `rate_limits`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DirectionBlock {
+pub(super) struct DirectionBlock {
+    /// After an action in this direction, how long before another (AWS
+    /// semantics). Default 60s out, 5m in.
     #[serde(default)]
     cooldown: Option<HumanDuration>,
+    /// HPA stabilization window: scale-in follows the max recommendation
+    /// over it, scale-out the min. Default 0s out, 5m in.
     #[serde(default)]
     stabilization: Option<HumanDuration>,
+    /// HPA rate-limit policies; an omitted field keeps the direction's default.
     #[serde(default)]
     rate_limits: Option<RateLimitsBlock>,
 }
 
 /// `rate_limits` as written: an omitted field keeps the direction's default.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RateLimitsBlock {
+    /// `max`: the policy allowing the most change wins; `min`: the least;
+    /// `disabled`: no change in this direction at all. Default max.
     #[serde(default)]
     select: Option<SelectPolicy>,
+    /// The policies. Default: the direction's (see docs/config.md).
     #[serde(default)]
     policies: Option<Vec<RateLimitPolicy>>,
 }
@@ -142,7 +150,7 @@ pub(super) fn scale_in_block<'de, D: Deserializer<'de>>(d: D) -> Result<Directio
 }
 
 /// A set of rate-limit policies and how to combine them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimits {
     /// `max`: the policy allowing the most change wins; `min`: the least;
@@ -155,7 +163,9 @@ pub struct RateLimits {
 }
 
 /// HPA `selectPolicy`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SelectPolicy {
     /// The policy allowing the most change.
@@ -168,7 +178,7 @@ pub enum SelectPolicy {
 }
 
 /// One HPA scaling policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RateLimitPolicy {
     /// At most `value` workers per `period`.

@@ -28,15 +28,21 @@ pub enum ConfigError {
 }
 
 /// The top level as written, before each target is parsed on its own.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawConfig {
+pub(super) struct RawConfig {
+    /// How often every target is reconciled. Default 60s; below 60s it must
+    /// be at least 5s and divide 60s.
     #[serde(default = "default_tick_interval")]
     tick_interval: HumanDuration,
+    /// Kafka clusters by name, for Kafka signals and the audit topic.
     #[serde(default)]
     kafka_clusters: BTreeMap<String, KafkaClusterConfig>,
+    /// Also publish audit events to a Kafka topic.
     #[serde(default)]
     audit_kafka: Option<KafkaAuditConfig>,
+    /// The things qscale scales.
+    #[schemars(with = "Vec<super::TargetConfig>")]
     targets: Vec<serde_norway::Value>,
 }
 

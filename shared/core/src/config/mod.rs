@@ -9,6 +9,7 @@ pub mod limits;
 mod load;
 mod policy;
 mod schedule;
+pub mod schema;
 mod signal;
 mod target;
 mod validate;

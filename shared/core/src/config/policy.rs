@@ -7,7 +7,7 @@ use super::values::HumanDuration;
 
 /// The policy of one target. Defaults follow the HPA and AWS target tracking
 /// where those have one; each is documented in docs/config.md.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
     /// Fewest workers. 0 allows scale to zero.
@@ -47,12 +47,14 @@ pub struct PolicyConfig {
         default = "DirectionConfig::default_scale_out",
         deserialize_with = "scale_out_block"
     )]
+    #[schemars(with = "super::direction::DirectionBlock")]
     pub scale_out: DirectionConfig,
     /// Scale-in behaviour.
     #[serde(
         default = "DirectionConfig::default_scale_in",
         deserialize_with = "scale_in_block"
     )]
+    #[schemars(with = "super::direction::DirectionBlock")]
     pub scale_in: DirectionConfig,
     /// What to do when signals fail or go stale.
     #[serde(default)]
@@ -119,7 +121,7 @@ impl PolicyConfig {
 }
 
 /// Target backlog per worker from a latency goal.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LatencyTarget {
     /// How long a message may wait.
@@ -142,7 +144,7 @@ impl LatencyTarget {
 /// will have once new workers have started). `target_utilization` is not used then; the
 /// backlog target (`target_per_worker` / `latency`) still drives activation
 /// and the partition cap.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SloConfig {
     /// Longest acceptable wait of a message.
@@ -170,7 +172,7 @@ fn default_slo_startup() -> HumanDuration {
 
 /// Predictive pre-scaling: periods found in the target's per-minute load
 /// history raise a floor `lead` ahead of a forecast rise (`engine::forecast`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForecastConfig {
     /// `off`, `forecast_only` (decisions show what it would do, nothing
@@ -193,7 +195,9 @@ impl Default for ForecastConfig {
 }
 
 /// What the forecast may do.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ForecastMode {
     /// No history is kept.
@@ -210,7 +214,7 @@ fn default_forecast_lead() -> HumanDuration {
 }
 
 /// Handling of failed or stale signals.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UntrustedDataConfig {
     /// A reading older than this is stale. Default 5m.
@@ -235,7 +239,9 @@ impl Default for UntrustedDataConfig {
 }
 
 /// Fallback count when a signal has failed too often (KEDA's fallback behaviours).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Fallback {
     /// Keep the current count.

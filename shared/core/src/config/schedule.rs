@@ -6,7 +6,7 @@ use super::values::{CronExpr, HumanDuration, ZoneName};
 
 /// A recurring floor: from each cron occurrence (minus `lead`) for `duration`,
 /// the target keeps at least `min` workers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
     /// Name shown in reasons and audit events.

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One signal of a target: an SQS queue or a Kafka consumer group on a topic.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum SignalConfig {
     /// An SQS queue's depth.
@@ -31,7 +31,7 @@ impl SignalConfig {
 }
 
 /// The kinds of signal: `sqs` or `kafka` in JSON and explanations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignalKind {
     /// An SQS queue's depth.
@@ -57,7 +57,7 @@ impl std::fmt::Display for SignalKind {
 }
 
 /// An SQS queue. Backlog = visible + in-flight (default on) + delayed (default off).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SqsSignal {
     /// Name of the signal within the target.
@@ -78,7 +78,9 @@ pub struct SqsSignal {
 }
 
 /// What a partition without a committed offset counts as.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MissingOffsetPolicy {
     /// The group will start at the end: no backlog.
@@ -90,7 +92,9 @@ pub enum MissingOffsetPolicy {
 }
 
 /// Which partitions cap the worker count of a Kafka signal.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PartitionCapMode {
     /// At most one worker per partition.
@@ -101,7 +105,7 @@ pub enum PartitionCapMode {
 }
 
 /// A Kafka consumer group reading one topic.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaSignal {
     /// Name of the signal within the target.

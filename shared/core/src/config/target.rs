@@ -25,7 +25,7 @@ pub struct Config {
 }
 
 /// Where Kafka audit events go.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaAuditConfig {
     /// A cluster under `kafka_clusters`.
@@ -42,7 +42,7 @@ impl Config {
 }
 
 /// One Kafka cluster.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaClusterConfig {
     /// `host:port,host:port`.
@@ -71,7 +71,7 @@ impl fmt::Debug for KafkaClusterConfig {
 }
 
 /// One thing qscale scales.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetConfig {
     /// Unique name.

@@ -189,6 +189,56 @@ impl<'de> Deserialize<'de> for ZoneName {
     }
 }
 
+/// Schemas of the value types: strings the loader parses (an editor checks
+/// the shape; `qscale validate` checks the value).
+mod schema {
+    use std::borrow::Cow;
+
+    use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+
+    use super::{CronExpr, HumanDuration, ZoneName};
+
+    impl JsonSchema for HumanDuration {
+        fn schema_name() -> Cow<'static, str> {
+            "Duration".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "description": "A duration with units, at most 366d: 90s, 5m, 1h 30m, 250ms (a bare number is rejected).",
+                "pattern": "^\\s*([0-9]+\\s*[a-zA-Z]+\\s*)+$",
+                "examples": ["90s", "5m", "1h 30m"]
+            })
+        }
+    }
+
+    impl JsonSchema for CronExpr {
+        fn schema_name() -> Cow<'static, str> {
+            "Cron".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "description": "A cron expression: minute hour day-of-month month day-of-week.",
+                "examples": ["0 8 * * MON-FRI"]
+            })
+        }
+    }
+
+    impl JsonSchema for ZoneName {
+        fn schema_name() -> Cow<'static, str> {
+            "TimeZone".into()
+        }
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "string",
+                "description": "An IANA time zone name.",
+                "examples": ["UTC", "Europe/Paris"]
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

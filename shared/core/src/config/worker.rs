@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The worker fleet of a target.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum WorkerConfig {
     /// An ECS service's desiredCount.
@@ -16,7 +16,7 @@ pub enum WorkerConfig {
 }
 
 /// An ECS service.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EcsWorker {
     /// Cluster name or ARN.
@@ -26,7 +26,7 @@ pub struct EcsWorker {
 }
 
 /// A Lambda function.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LambdaFunctionWorker {
     /// Function name or ARN.
@@ -68,7 +68,7 @@ impl WorkerConfig {
 }
 
 /// A Lambda event-source mapping.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventSourceMappingWorker {
     /// The mapping's UUID.

@@ -41,6 +41,14 @@ fn yaml_blocks(page: &str) -> Vec<String> {
     blocks
 }
 
+/// (page, block) for every `yaml` block of the pages.
+pub(super) fn documented_yaml_blocks() -> Vec<(&'static str, String)> {
+    PAGES
+        .iter()
+        .flat_map(|(page, text)| yaml_blocks(text).into_iter().map(move |b| (*page, b)))
+        .collect()
+}
+
 #[test]
 fn every_documented_config_loads() {
     let mut checked = 0;

@@ -1,5 +1,6 @@
 mod documented_defaults;
 mod documented_examples;
+mod schema;
 use super::*;
 
 const EXAMPLE: &str = include_str!("../../../../configs/example.yaml");
