@@ -7,6 +7,8 @@
 //! resource in one tick), scale-in on untrusted data, audit events lost or
 //! duplicated per destination (by id), panics. `QSCALE_SOAK_TICKS` sets the
 //! ticks (10 in the test suite; `scripts/soak.sh` runs 500).
+//! Over 400 lines on purpose: one soak, its fleet and its invariants;
+//! `chaos_soak` is one long scenario whose phases read in order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::direction::RateLimitPolicy;
 use super::error::FieldError;
-use super::policy::Fallback;
+use super::policy::{Fallback, PolicyConfig};
 use super::signal::SignalConfig;
 use super::target::{Config, TargetConfig};
 use super::worker::WARM_QUALIFIER_REASON;
@@ -67,13 +67,21 @@ pub(super) fn validate(config: &Config) -> Vec<FieldError> {
     errors
 }
 
+/// Every check of one target, in the order its errors are listed: the
+/// policy, the signals, the worker, the schedules.
 fn validate_target(
     config: &Config,
     t: &TargetConfig,
     at: &str,
     push: &mut impl FnMut(String, String),
 ) {
-    let p = &t.policy;
+    validate_policy(&t.policy, at, push);
+    validate_signals(config, t, at, push);
+    validate_worker(t, at, push);
+    validate_schedules(t, at, push);
+}
+
+fn validate_policy(p: &PolicyConfig, at: &str, push: &mut impl FnMut(String, String)) {
     if p.max == 0 {
         push(
             format!("{at}.policy.max"),
@@ -186,7 +194,14 @@ fn validate_target(
             "0 must be at least 1".into(),
         );
     }
+}
 
+fn validate_signals(
+    config: &Config,
+    t: &TargetConfig,
+    at: &str,
+    push: &mut impl FnMut(String, String),
+) {
     if t.signals.is_empty() {
         push(
             format!("{at}.signals"),
@@ -237,6 +252,9 @@ fn validate_target(
             }
         }
     }
+}
+
+fn validate_worker(t: &TargetConfig, at: &str, push: &mut impl FnMut(String, String)) {
     if let Some((_, q)) = t.worker.provisioned_qualifier() {
         if q.is_empty() || q == "$LATEST" {
             push(
@@ -251,6 +269,10 @@ fn validate_target(
             format!("required with schedules: {}", WARM_QUALIFIER_REASON),
         );
     }
+}
+
+fn validate_schedules(t: &TargetConfig, at: &str, push: &mut impl FnMut(String, String)) {
+    let p = &t.policy;
     for (j, s) in t.schedules.iter().enumerate() {
         let path = format!("{at}.schedules[{j}]");
         if s.duration.0.is_zero() {

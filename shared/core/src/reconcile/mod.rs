@@ -66,6 +66,11 @@ pub struct ReconcileReport {
 /// it loses no event: the next reconcile publishes it. A failed actuation is
 /// removed from the state again. Errors never escape: they are in the report
 /// and the audit stream.
+///
+/// Long (about 150 lines) on purpose: load, decide, claim, act, deliver and
+/// record read top to bottom as the one sequence whose every step is a crash
+/// point (`tests/crash_points.rs`); the pure parts are `Triage`,
+/// `claim_failure`, `act` and `outbox`.
 pub async fn reconcile<M, A, S, U>(
     target: &TargetConfig,
     now: Timestamp,
@@ -120,30 +125,12 @@ where
         now,
     );
 
-    let untrusted = decision.signals.iter().any(|s| !s.trusted);
-    let wants_change = decision.direction != Direction::None
-        || !decision.partition_requests.is_empty()
-        || decision.provisioned.is_some();
-    let unchanged = if untrusted {
-        Outcome::Refused
-    } else {
-        Outcome::Unchanged
-    };
-    // Name what could not be trusted, so the summary says why nothing moved.
-    let distrust = {
-        let why: Vec<String> = decision
-            .signals
-            .iter()
-            .filter(|s| !s.trusted)
-            .map(|s| format!("signal {}: {}", s.signal, s.detail))
-            .collect();
-        (!why.is_empty()).then(|| why.join("; "))
-    };
-    // Besides changes and distrust: the traffic on record, before the
-    // state's window drops minutes no event carried, and the policy's own
-    // mode changes (the forecast switching itself off).
-    let arrivals_due = decision.next_state.arrivals.audit_due(now);
-    let worth_auditing = wants_change || untrusted || arrivals_due || !decision.notices.is_empty();
+    let Triage {
+        wants_change,
+        unchanged,
+        distrust,
+        worth_auditing,
+    } = Triage::of(&decision, now);
     let report = |outcome: Outcome, error: Option<String>, decision: Decision| ReconcileReport {
         target: target.name.clone(),
         outcome,
@@ -192,20 +179,7 @@ where
     {
         Ok(version) => version,
         Err(e) => {
-            let (kind, outcome, error) = match e {
-                SaveError::Conflict { .. } => (
-                    AuditKind::Yield,
-                    Outcome::Yielded,
-                    "another invocation reconciled this target first".to_string(),
-                ),
-                // Not the tick's `decision` id: a rival may claim this tick
-                // (and publish that) after this write failed.
-                SaveError::Store(e) => (
-                    AuditKind::ClaimError,
-                    Outcome::Failed,
-                    format!("saving state (nothing changed): {e}"),
-                ),
-            };
+            let (kind, outcome, error) = claim_failure(e);
             // Nothing was claimed, so there is no outbox to wait in.
             if worth_auditing || outcome == Outcome::Failed {
                 let event =
@@ -246,6 +220,72 @@ where
     ReconcileReport {
         unrecorded_deliveries: unrecorded,
         ..report(outcome, error, decision)
+    }
+}
+
+/// What a decision asks of the shell, read once before acting.
+struct Triage {
+    /// The count, a partition count or provisioned concurrency would change.
+    wants_change: bool,
+    /// The outcome when nothing is acted on.
+    unchanged: Outcome,
+    /// What could not be trusted, for the summary.
+    distrust: Option<String>,
+    /// Whether this tick gets an audit event.
+    worth_auditing: bool,
+}
+
+impl Triage {
+    fn of(decision: &Decision, now: Timestamp) -> Triage {
+        let untrusted = decision.signals.iter().any(|s| !s.trusted);
+        let wants_change = decision.direction != Direction::None
+            || !decision.partition_requests.is_empty()
+            || decision.provisioned.is_some();
+        let unchanged = if untrusted {
+            Outcome::Refused
+        } else {
+            Outcome::Unchanged
+        };
+        // Name what could not be trusted, so the summary says why nothing moved.
+        let distrust = {
+            let why: Vec<String> = decision
+                .signals
+                .iter()
+                .filter(|s| !s.trusted)
+                .map(|s| format!("signal {}: {}", s.signal, s.detail))
+                .collect();
+            (!why.is_empty()).then(|| why.join("; "))
+        };
+        // Besides changes and distrust: the traffic on record, before the
+        // state's window drops minutes no event carried, and the policy's own
+        // mode changes (the forecast switching itself off).
+        let arrivals_due = decision.next_state.arrivals.audit_due(now);
+        let worth_auditing =
+            wants_change || untrusted || arrivals_due || !decision.notices.is_empty();
+        Triage {
+            wants_change,
+            unchanged,
+            distrust,
+            worth_auditing,
+        }
+    }
+}
+
+/// The audit kind, outcome and error of a claim that could not be written.
+fn claim_failure(e: SaveError) -> (AuditKind, Outcome, String) {
+    match e {
+        SaveError::Conflict { .. } => (
+            AuditKind::Yield,
+            Outcome::Yielded,
+            "another invocation reconciled this target first".to_string(),
+        ),
+        // Not the tick's `decision` id: a rival may claim this tick
+        // (and publish that) after this write failed.
+        SaveError::Store(e) => (
+            AuditKind::ClaimError,
+            Outcome::Failed,
+            format!("saving state (nothing changed): {e}"),
+        ),
     }
 }
 

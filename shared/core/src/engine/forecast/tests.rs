@@ -1,5 +1,7 @@
 //! The forecast's tests: periods found and lost, the outlook ahead, and its
 //! rules (floor, scale-in window, cooldown lift) as `decide` runs them.
+//! Just over 400 lines: the three parts' tests share the history builders
+//! and the rule runners at the top.
 
 use jiff::Timestamp;
 

@@ -3,6 +3,8 @@
 //! each publish, the outbox write), and on two invocations interleaved at
 //! any call. A property test over random tick sequences checks what the
 //! audit trail and the fleet must never show, whatever the stop point.
+//! Over 400 lines on purpose: the failing ports and the invariants are
+//! one harness, read beside the cases that use it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;

@@ -1,3 +1,8 @@
+//! Reconcile's tests on the in-memory ports: claim, yield, act, outbox,
+//! fallback and provisioned concurrency, one scenario per test. Over 400
+//! lines on purpose: each scenario builds its world and reads alone; the
+//! crash points have their own file.
+
 mod crash_points;
 
 use std::collections::BTreeMap;
