@@ -1,10 +1,12 @@
 //! Small value types parsed at load time, so an invalid duration, cron
 //! expression or time zone can never reach the engine.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 /// A duration written for humans in config: `90s`, `5m`, `1h 30m`, `250ms`.
@@ -189,53 +191,46 @@ impl<'de> Deserialize<'de> for ZoneName {
     }
 }
 
-/// Schemas of the value types: strings the loader parses (an editor checks
-/// the shape; `qscale validate` checks the value).
-mod schema {
-    use std::borrow::Cow;
+// Schemas of the value types: strings the loader parses (an editor checks
+// the shape; `qscale validate` checks the value).
 
-    use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-
-    use super::{CronExpr, HumanDuration, ZoneName};
-
-    impl JsonSchema for HumanDuration {
-        fn schema_name() -> Cow<'static, str> {
-            "Duration".into()
-        }
-        fn json_schema(_: &mut SchemaGenerator) -> Schema {
-            json_schema!({
-                "type": "string",
-                "description": "A duration with units, at most 366d: 90s, 5m, 1h 30m, 250ms (a bare number is rejected).",
-                "pattern": "^\\s*([0-9]+\\s*[a-zA-Z]+\\s*)+$",
-                "examples": ["90s", "5m", "1h 30m"]
-            })
-        }
+impl JsonSchema for HumanDuration {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
     }
-
-    impl JsonSchema for CronExpr {
-        fn schema_name() -> Cow<'static, str> {
-            "Cron".into()
-        }
-        fn json_schema(_: &mut SchemaGenerator) -> Schema {
-            json_schema!({
-                "type": "string",
-                "description": "A cron expression: minute hour day-of-month month day-of-week.",
-                "examples": ["0 8 * * MON-FRI"]
-            })
-        }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "A duration with units, at most 366d: 90s, 5m, 1h 30m, 250ms (a bare number is rejected).",
+            "pattern": "^\\s*([0-9]+\\s*[a-zA-Z]+\\s*)+$",
+            "examples": ["90s", "5m", "1h 30m"]
+        })
     }
+}
 
-    impl JsonSchema for ZoneName {
-        fn schema_name() -> Cow<'static, str> {
-            "TimeZone".into()
-        }
-        fn json_schema(_: &mut SchemaGenerator) -> Schema {
-            json_schema!({
-                "type": "string",
-                "description": "An IANA time zone name.",
-                "examples": ["UTC", "Europe/Paris"]
-            })
-        }
+impl JsonSchema for CronExpr {
+    fn schema_name() -> Cow<'static, str> {
+        "Cron".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "A cron expression: minute hour day-of-month month day-of-week.",
+            "examples": ["0 8 * * MON-FRI"]
+        })
+    }
+}
+
+impl JsonSchema for ZoneName {
+    fn schema_name() -> Cow<'static, str> {
+        "TimeZone".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "An IANA time zone name.",
+            "examples": ["UTC", "Europe/Paris"]
+        })
     }
 }
 
