@@ -16,6 +16,7 @@ pub mod queueing;
 mod rules;
 mod signals;
 mod state;
+mod time;
 
 use jiff::Timestamp;
 
@@ -161,7 +162,7 @@ fn record_arrivals(next: &mut TargetState, state: &TargetState, signals: &Signal
             .last_tick
             .map(|t| now.duration_since(t).as_secs().clamp(0, 120))
             .unwrap_or(0);
-        let middle = now - jiff::SignedDuration::from_secs(since / 2);
+        let middle = time::minus(now, jiff::SignedDuration::from_secs(since / 2));
         next.arrivals.record(now, middle, rates.iter().sum());
     }
 }
@@ -260,7 +261,7 @@ fn trim(next: &mut TargetState, target: &TargetConfig, now: Timestamp) {
         .max(p.scale_in.stabilization)
         .signed();
     next.recommendations
-        .retain(|r| r.at + window > now || r.at == now);
+        .retain(|r| time::plus(r.at, window) > now || r.at == now);
     let horizon = [p.scale_out.cooldown, p.scale_in.cooldown]
         .into_iter()
         .chain(p.scale_out.rate_limits.policies.iter().map(|r| r.period()))
@@ -268,7 +269,7 @@ fn trim(next: &mut TargetState, target: &TargetConfig, now: Timestamp) {
         .max()
         .unwrap_or_default()
         .signed();
-    next.actions.retain(|a| a.at + horizon > now);
+    next.actions.retain(|a| time::plus(a.at, horizon) > now);
     next.events.retain(|e| e.end > now);
 }
 

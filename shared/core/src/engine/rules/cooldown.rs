@@ -3,6 +3,7 @@
 //! running scale-in cooldown; during the scale-out cooldown a scale-out only
 //! happens for what exceeds the last scale-out.
 
+use crate::engine::time::plus;
 use jiff::Timestamp;
 
 use super::context::Context;
@@ -20,7 +21,7 @@ pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) {
     let (p, previous, now, actions) = (ctx.policy, ctx.previous, ctx.now, &ctx.state.actions);
     if chain.value < previous {
         if let Some(last) = running_scale_in_cooldown(actions, now, p.scale_in.cooldown) {
-            let end = last.at + p.scale_in.cooldown.signed();
+            let end = plus(last.at, p.scale_in.cooldown.signed());
             if lift_scale_in_cooldown(ctx, chain, end) {
                 return;
             }
@@ -96,7 +97,7 @@ pub(crate) fn running_scale_in_cooldown(
     cooldown: HumanDuration,
 ) -> Option<ScalingAction> {
     let last = actions.iter().rev().find(|a| a.to != a.from)?;
-    (last.is_scale_in() && now < last.at + cooldown.signed()).then_some(*last)
+    (last.is_scale_in() && now < plus(last.at, cooldown.signed())).then_some(*last)
 }
 
 /// The last scale-out if its cooldown still runs.
@@ -106,7 +107,7 @@ pub(crate) fn running_scale_out_cooldown(
     cooldown: HumanDuration,
 ) -> Option<ScalingAction> {
     let last = actions.iter().rev().find(|a| a.is_scale_out())?;
-    (now < last.at + cooldown.signed()).then_some(*last)
+    (now < plus(last.at, cooldown.signed())).then_some(*last)
 }
 
 #[cfg(test)]

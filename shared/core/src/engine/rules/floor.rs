@@ -1,6 +1,7 @@
 //! Floors from recurring schedules (cron in a time zone) and registered
 //! events, applied `lead` before they start so workers are warm in time.
 
+use crate::engine::time::minus;
 use jiff::Timestamp;
 
 use super::context::Context;
@@ -39,10 +40,10 @@ pub(crate) fn schedule_active(
     now: Timestamp,
 ) -> Option<Timestamp> {
     // The first occurrence strictly after now - duration is the only candidate.
-    let from = (now - s.duration.signed()).to_zoned(s.timezone.zone().clone());
+    let from = minus(now, s.duration.signed()).to_zoned(s.timezone.zone().clone());
     let occurrence = s.cron.cron().find_next_occurrence(&from, false).ok()?;
     let start = occurrence.timestamp();
-    (start - lead <= now).then_some(start)
+    (minus(start, lead) <= now).then_some(start)
 }
 
 /// The highest active floor over schedules and registered events.
@@ -62,7 +63,7 @@ pub(crate) fn active_floor(
     let events = state
         .events
         .iter()
-        .filter(|e| e.start - default_lead <= now && now < e.end)
+        .filter(|e| minus(e.start, default_lead) <= now && now < e.end)
         .map(|e| ActiveFloor {
             min: e.min,
             source: format!("event {:?} ({} to {})", e.name, e.start, e.end),

@@ -3,6 +3,7 @@
 //! relative to the count at the start of its period, derived from recorded
 //! actions; `select` picks the most (max) or least (min) permissive.
 
+use crate::engine::time::plus;
 use jiff::Timestamp;
 
 use super::context::Context;
@@ -60,7 +61,7 @@ fn changed_in_period(
 ) -> u32 {
     actions
         .iter()
-        .filter(|a| a.at + period > now)
+        .filter(|a| plus(a.at, period) > now)
         .map(|a| {
             if out && a.is_scale_out() {
                 a.to - a.from

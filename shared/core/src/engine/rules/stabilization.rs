@@ -2,6 +2,7 @@
 //! scale-out follows the minimum recommendation over its window, scale-in the
 //! maximum over its window, so a brief spike or dip does not move the fleet.
 
+use crate::engine::time::minus;
 use jiff::Timestamp;
 
 use super::context::Context;
@@ -68,8 +69,8 @@ pub(crate) fn stabilize(
 ) -> (u32, Option<Window>) {
     let mut up = recommendation;
     let mut down = recommendation;
-    let out_cutoff = now - scale_out_window.signed();
-    let in_cutoff = now - scale_in_window.signed();
+    let out_cutoff = minus(now, scale_out_window.signed());
+    let in_cutoff = minus(now, scale_in_window.signed());
     for r in history {
         if r.at > out_cutoff {
             up = up.min(r.count);

@@ -1,6 +1,7 @@
 //! An SQS queue's depth as a signal: backlog from visible (+ in-flight,
 //! + delayed), keep-up from in-flight messages averaged over a window.
 
+use crate::engine::time::minus;
 use jiff::Timestamp;
 
 use super::assessed::{AssessedSignal, Stages};
@@ -28,7 +29,7 @@ pub(super) fn average_busy(
         value: busy,
     });
     samples.sort_by_key(|s| s.at);
-    let cutoff = now - policy.keep_up_window.signed();
+    let cutoff = minus(now, policy.keep_up_window.signed());
     samples.retain(|s| s.at > cutoff || s.at == observed_at);
     samples.iter().map(|s| s.value).sum::<f64>() / samples.len() as f64
 }
@@ -47,7 +48,7 @@ pub(super) fn queue_growth(
 ) -> Option<f64> {
     let samples = next.depth_samples.entry(cfg.name.clone()).or_default();
     samples.retain(|s| s.at < observed_at);
-    let cutoff = now - policy.keep_up_window.signed();
+    let cutoff = minus(now, policy.keep_up_window.signed());
     let signed = samples.last().filter(|s| s.at > cutoff).map(|s| {
         let dt = observed_at.duration_since(s.at).as_secs_f64();
         (depth.visible as f64 - s.value) / dt

@@ -120,6 +120,7 @@ fn cooled(out: u64, inn: u64) -> PolicyConfig {
     p
 }
 
+mod extreme_times;
 mod limits;
 mod properties;
 mod safety;
