@@ -218,6 +218,7 @@ async fn chaos_soak() {
                 queue_url: Some(audit_queue.clone()),
             },
             concurrency: 8,
+            target_budget: std::time::Duration::from_secs(40),
         };
         invokers.push(Arc::new((clients, settings)));
     }

@@ -86,6 +86,7 @@ impl Moto {
                 queue_url: Some(audit_queue.to_string()),
             },
             concurrency: 8,
+            target_budget: std::time::Duration::from_secs(40),
         }
     }
 

@@ -23,8 +23,9 @@ pub use sqs::SqsDepthSource;
 pub use state::DynamoStateStore;
 pub use workers::AwsWorkers;
 
-/// Where qscale's own AWS resources are and how to reach AWS.
-#[derive(Debug, Clone, Default)]
+/// Where qscale's own AWS resources are and how to reach AWS. (No
+/// `Default`: a zero target budget would cancel every reconcile.)
+#[derive(Debug, Clone)]
 pub struct AwsSettings {
     /// Endpoint override (an emulator such as moto); `None` for AWS.
     pub endpoint_url: Option<String>,
@@ -34,6 +35,9 @@ pub struct AwsSettings {
     pub audit: AuditTargets,
     /// Targets reconciled at once.
     pub concurrency: usize,
+    /// Longest one target's reconcile may take: past it, that reconcile is
+    /// cancelled and reported failed, and the other targets go on.
+    pub target_budget: std::time::Duration,
 }
 
 /// The SDK clients of one invocation.

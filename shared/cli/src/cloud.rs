@@ -42,6 +42,10 @@ pub(crate) struct RunArgs {
     /// Targets reconciled at once.
     #[arg(long, default_value_t = qscale_live::env::DEFAULT_CONCURRENCY as usize)]
     concurrency: usize,
+    /// Seconds one target's reconcile may take before it is cancelled and
+    /// reported failed (the others go on).
+    #[arg(long, env = qscale_live::env::TARGET_BUDGET_SECONDS, default_value_t = qscale_live::env::DEFAULT_TARGET_BUDGET_SECONDS)]
+    target_budget_seconds: u64,
     /// Also print CloudWatch Embedded Metric Format lines (before the output).
     #[arg(long)]
     emf: bool,
@@ -207,6 +211,7 @@ async fn run_once(args: &RunArgs) -> Result<ExitCode> {
             queue_url: args.audit_queue.clone(),
         },
         concurrency: args.concurrency,
+        target_budget: std::time::Duration::from_secs(args.target_budget_seconds),
     };
     let now = Timestamp::now();
     let options = qscale_core::reconcile::ReconcileOptions {

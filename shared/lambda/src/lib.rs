@@ -164,6 +164,12 @@ impl Runtime {
                 }),
             }
         };
+        let tick_budget = number(env::TICK_BUDGET_SECONDS, env::DEFAULT_TICK_BUDGET_SECONDS)?;
+        let target_budget = number(
+            env::TARGET_BUDGET_SECONDS,
+            env::DEFAULT_TARGET_BUDGET_SECONDS,
+        )?;
+        let target_budget = checked_target_budget(target_budget, tick_budget)?;
         let dry_run = match var(env::DRY_RUN).as_deref().map(str::trim) {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -184,16 +190,14 @@ impl Runtime {
                     queue_url: var(env::AUDIT_QUEUE),
                 },
                 concurrency: number(env::CONCURRENCY, env::DEFAULT_CONCURRENCY)? as usize,
+                target_budget,
             },
             config,
             clients,
             control_queue: var(env::CONTROL_QUEUE),
             fanout_above: number(env::FANOUT_ABOVE, env::DEFAULT_FANOUT_ABOVE)? as usize,
             dry_run,
-            tick_budget: Duration::from_secs(number(
-                env::TICK_BUDGET_SECONDS,
-                env::DEFAULT_TICK_BUDGET_SECONDS,
-            )?),
+            tick_budget: Duration::from_secs(tick_budget),
             schedule_period: Duration::from_secs(
                 number(
                     env::SCHEDULE_PERIOD_SECONDS,
@@ -288,6 +292,19 @@ impl Runtime {
     }
 }
 
+/// The target budget, which must sit below the tick's: at or past it, one
+/// hung target would time the whole tick out, every other report with it.
+fn checked_target_budget(target_budget: u64, tick_budget: u64) -> Result<Duration, HandlerError> {
+    if target_budget == 0 || target_budget >= tick_budget {
+        return Err(HandlerError::Config(format!(
+            "{}={target_budget} must be above 0 and below {}={tick_budget}",
+            env::TARGET_BUDGET_SECONDS,
+            env::TICK_BUDGET_SECONDS
+        )));
+    }
+    Ok(Duration::from_secs(target_budget))
+}
+
 fn config_error(e: ConfigError) -> HandlerError {
     HandlerError::Config(e.to_string())
 }
@@ -303,4 +320,23 @@ pub fn init_logging() {
         .without_time()
         .with_current_span(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_budget_must_sit_inside_the_tick_budget() {
+        assert_eq!(
+            checked_target_budget(40, 50).unwrap(),
+            Duration::from_secs(40)
+        );
+        let e = checked_target_budget(50, 50).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "configuration: QSCALE_TARGET_BUDGET_SECONDS=50 must be above 0 and below QSCALE_TICK_BUDGET_SECONDS=50"
+        );
+        assert!(checked_target_budget(0, 50).is_err());
+    }
 }

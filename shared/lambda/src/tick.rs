@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{HandlerError, Runtime};
+use qscale_aws::AwsSettings;
 use qscale_core::reconcile::{Outcome, PortError, ReconcileOptions};
 use qscale_live::run::run_once;
 
@@ -108,9 +109,15 @@ async fn tick_within(
     let options = ReconcileOptions {
         dry_run: rt.dry_run,
     };
+    // Each target's budget stays inside this tick's (a 15 s slot's, say), so
+    // one hung target is reported alone instead of timing the tick out.
+    let settings = AwsSettings {
+        target_budget: rt.settings.target_budget.min(budget.mul_f64(0.8)),
+        ..rt.settings.clone()
+    };
     let summary = tokio::time::timeout(
         budget,
-        run_once(&rt.config, &rt.settings, &rt.clients, now, options),
+        run_once(&rt.config, &settings, &rt.clients, now, options),
     )
     .await
     .map_err(|_| {

@@ -24,6 +24,8 @@ pub const DRY_RUN: &str = "QSCALE_DRY_RUN";
 pub const ENDPOINT_URL: &str = "QSCALE_ENDPOINT_URL";
 /// Targets reconciled at once ([`DEFAULT_CONCURRENCY`]).
 pub const CONCURRENCY: &str = "QSCALE_CONCURRENCY";
+/// Seconds one target's reconcile may take ([`DEFAULT_TARGET_BUDGET_SECONDS`]).
+pub const TARGET_BUDGET_SECONDS: &str = "QSCALE_TARGET_BUDGET_SECONDS";
 /// Seconds tick may spend ([`DEFAULT_TICK_BUDGET_SECONDS`]).
 pub const TICK_BUDGET_SECONDS: &str = "QSCALE_TICK_BUDGET_SECONDS";
 /// EMF metrics: `per_target` (default), `all_targets` or `off`.
@@ -37,6 +39,10 @@ pub const DEFAULT_STATE_TABLE: &str = "qscale-state";
 pub const DEFAULT_CONCURRENCY: u64 = 16;
 /// Above this many targets tick fans out, when [`FANOUT_ABOVE`] is not set.
 pub const DEFAULT_FANOUT_ABOVE: u64 = 50;
+/// Seconds one target's reconcile may take, when [`TARGET_BUDGET_SECONDS`]
+/// is not set: room for its sequential calls at the SDK's retries, and below
+/// the tick's budget so the other targets' reports still come.
+pub const DEFAULT_TARGET_BUDGET_SECONDS: u64 = 40;
 /// Seconds tick may spend, when [`TICK_BUDGET_SECONDS`] is not set.
 pub const DEFAULT_TICK_BUDGET_SECONDS: u64 = 50;
 /// Seconds between scheduled invocations, when [`SCHEDULE_PERIOD_SECONDS`] is not set.

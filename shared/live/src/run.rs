@@ -2,7 +2,7 @@
 //! `qscale run --once` and the tick Lambda do.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use jiff::Timestamp;
@@ -12,8 +12,11 @@ use crate::{LiveAudit, LiveFleet, LiveSignals};
 use qscale_aws::{
     ApiCalls, AwsAudit, AwsClients, AwsSettings, AwsWorkers, DynamoStateStore, SqsDepthSource,
 };
-use qscale_core::config::Config;
-use qscale_core::reconcile::{reconcile, Outcome, Ports, ReconcileOptions, ReconcileReport};
+use qscale_core::config::{Config, TargetConfig};
+use qscale_core::reconcile::{
+    aborted, reconcile_contained, AuditSink, MetricSource, Outcome, Ports, ReconcileOptions,
+    ReconcileReport, StateStore, WorkerActuator,
+};
 use qscale_kafka::{KafkaAuditSink, KafkaLagSource, KafkaPartitions};
 
 /// Which metrics the EMF lines publish. Custom metrics cost $0.30 a month
@@ -180,8 +183,9 @@ impl RunSummary {
     }
 }
 
-/// Reconciles every target of `config` once at `now`. One target's failure
-/// never stops the others: it is in its report and the audit stream.
+/// Reconciles every target of `config` once at `now`. One target's failure,
+/// panic or hang (past `settings.target_budget`) never stops the others: it
+/// is in its report and the audit stream.
 pub async fn run_once(
     config: &Config,
     settings: &AwsSettings,
@@ -231,29 +235,196 @@ pub async fn run_once(
         store: &store,
         audit: &audit,
     };
-    let mut reports: Vec<(usize, TargetRun)> =
-        futures::stream::iter(config.targets.iter().enumerate())
-            .map(|(i, target)| {
-                let ports = &ports;
-                async move {
-                    let t0 = Instant::now();
-                    let report = reconcile(target, now, ports, options).await;
-                    (
-                        i,
-                        TargetRun {
-                            report,
-                            elapsed: t0.elapsed(),
-                        },
-                    )
-                }
-            })
-            .buffer_unordered(settings.concurrency.max(1))
-            .collect()
-            .await;
-    reports.sort_by_key(|(i, _)| *i);
+    let reports = reconcile_all(
+        &config.targets,
+        now,
+        &ports,
+        options,
+        settings.concurrency,
+        settings.target_budget,
+    )
+    .await;
     RunSummary {
-        reports: reports.into_iter().map(|(_, r)| r).collect(),
+        reports,
         api_calls: calls.snapshot(),
         elapsed: started.elapsed(),
+    }
+}
+
+/// Reconciles `targets` at `now`, `concurrency` at a time, each contained
+/// (a panic is its own `failed` report) and cancelled past `target_budget`;
+/// the reports in the targets' order.
+pub async fn reconcile_all<M, A, S, U>(
+    targets: &[TargetConfig],
+    now: Timestamp,
+    ports: &Ports<'_, M, A, S, U>,
+    options: ReconcileOptions,
+    concurrency: usize,
+    target_budget: Duration,
+) -> Vec<TargetRun>
+where
+    M: MetricSource,
+    A: WorkerActuator,
+    S: StateStore,
+    U: AuditSink,
+{
+    let mut reports: Vec<(usize, TargetRun)> = futures::stream::iter(targets.iter().enumerate())
+        .map(|(i, target)| async move {
+            let t0 = Instant::now();
+            let report = match tokio::time::timeout(
+                target_budget,
+                reconcile_contained(target, now, ports, options),
+            )
+            .await
+            {
+                Ok(report) => report,
+                Err(_) => {
+                    let error = format!(
+                        "reconcile took longer than its budget of {} s ({}); cancelled",
+                        target_budget.as_secs_f64(),
+                        crate::env::TARGET_BUDGET_SECONDS
+                    );
+                    aborted(target, now, ports.audit, error).await
+                }
+            };
+            (
+                i,
+                TargetRun {
+                    report,
+                    elapsed: t0.elapsed(),
+                },
+            )
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    reports.sort_by_key(|(i, _)| *i);
+    reports.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use qscale_core::config::PolicyConfig;
+    use qscale_core::engine::{Measurement, SignalReading, SqsDepth, WorkerObservation};
+    use qscale_core::reconcile::memory::{
+        MemoryAuditSink, MemoryStateStore, MemoryWorkers, StaticMetrics,
+    };
+    use qscale_core::reconcile::AuditKind;
+
+    /// Panics for target `panics`, never answers for target `hangs`.
+    struct Misbehaving(StaticMetrics);
+
+    impl MetricSource for Misbehaving {
+        async fn read(
+            &self,
+            target: &TargetConfig,
+            now: Timestamp,
+        ) -> BTreeMap<String, SignalReading> {
+            match target.name.as_str() {
+                "panics" => panic!("a port bug"),
+                "hangs" => std::future::pending().await,
+                _ => self.0.read(target, now).await,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_and_a_hung_target_fail_alone_and_the_others_apply() {
+        let now: Timestamp = "2026-12-03T10:00:00Z".parse().unwrap();
+        let names = ["a", "panics", "hangs", "b"];
+        let metrics = Misbehaving(StaticMetrics::default());
+        let workers = MemoryWorkers::default();
+        let targets: Vec<TargetConfig> = names
+            .iter()
+            .map(|name| {
+                let signal =
+                    qscale_core::config::SignalConfig::Sqs(qscale_core::config::SqsSignal {
+                        name: "q".into(),
+                        queue: "q".into(),
+                        include_in_flight: true,
+                        include_delayed: false,
+                        in_flight_per_worker: 1,
+                    });
+                metrics.0.set(
+                    name,
+                    BTreeMap::from([(
+                        "q".to_string(),
+                        SignalReading::Ok {
+                            observed_at: now,
+                            measurement: Measurement::Sqs(SqsDepth {
+                                visible: 120,
+                                in_flight: 0,
+                                delayed: 0,
+                            }),
+                        },
+                    )]),
+                );
+                workers.set(
+                    name,
+                    WorkerObservation {
+                        desired: 1,
+                        running: 1,
+                        pending: 0,
+                        deployment_in_progress: false,
+                        provisioned: None,
+                    },
+                );
+                TargetConfig {
+                    name: name.to_string(),
+                    signals: vec![signal],
+                    worker: qscale_core::config::WorkerConfig::Ecs(
+                        qscale_core::config::EcsWorker {
+                            cluster: "c".into(),
+                            service: name.to_string(),
+                        },
+                    ),
+                    policy: PolicyConfig::with_target(0, 20, 10.0),
+                    schedules: vec![],
+                }
+            })
+            .collect();
+        let store = MemoryStateStore::default();
+        let audit = MemoryAuditSink::default();
+        let ports = Ports {
+            metrics: &metrics,
+            actuator: &workers,
+            store: &store,
+            audit: &audit,
+        };
+        let runs = reconcile_all(
+            &targets,
+            now,
+            &ports,
+            ReconcileOptions::default(),
+            4,
+            Duration::from_millis(200),
+        )
+        .await;
+        let outcomes: Vec<(&str, Outcome)> = runs
+            .iter()
+            .map(|r| (r.report.target.as_str(), r.report.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                ("a", Outcome::Applied),
+                ("panics", Outcome::Failed),
+                ("hangs", Outcome::Failed),
+                ("b", Outcome::Applied)
+            ]
+        );
+        let hung = runs[2].report.error.as_deref().unwrap();
+        assert!(hung.contains("longer than its budget of 0.2 s"), "{hung}");
+        let aborted: Vec<String> = audit
+            .events()
+            .into_iter()
+            .filter(|e| e.kind == AuditKind::Aborted)
+            .map(|e| e.target)
+            .collect();
+        assert_eq!(aborted, vec!["panics".to_string(), "hangs".to_string()]);
+        assert_eq!(workers.calls().len(), 2, "a and b set their count");
     }
 }

@@ -102,6 +102,10 @@ pub enum AuditKind {
     ConfigError,
     /// Undelivered events were dropped from a full or stale outbox.
     OutboxOverflow,
+    /// The reconcile stopped before it finished: it panicked, or ran past
+    /// its time budget. A claimed tick's own event still comes from the
+    /// outbox.
+    Aborted,
 }
 
 impl AuditKind {
@@ -115,6 +119,7 @@ impl AuditKind {
             AuditKind::ObserveError => "observe_error",
             AuditKind::ConfigError => "config_error",
             AuditKind::OutboxOverflow => "outbox_overflow",
+            AuditKind::Aborted => "aborted",
         }
     }
 }

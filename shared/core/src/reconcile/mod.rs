@@ -8,6 +8,7 @@ pub mod memory;
 pub mod outbox;
 mod ports;
 pub mod register;
+mod unwind;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -20,6 +21,7 @@ pub use ports::{
 
 use crate::config::TargetConfig;
 use crate::engine::{decide, Decision, Direction, Observations, ProvisionedChange};
+use unwind::CatchUnwind;
 
 /// How a reconcile may act.
 #[derive(Debug, Clone, Copy, Default)]
@@ -286,6 +288,64 @@ fn claim_failure(e: SaveError) -> (AuditKind, Outcome, String) {
             Outcome::Failed,
             format!("saving state (nothing changed): {e}"),
         ),
+    }
+}
+
+// One target's reconcile may never take the others down: a panic anywhere
+// inside it (the engine on data nobody foresaw, a port) becomes that target's
+// `Failed` report and an `aborted` audit event. What it did before it stopped
+// is safe by the claim's design: a claimed tick's event waits in the outbox
+// and the next reconcile publishes it (at least once); an unclaimed tick
+// changed nothing.
+
+/// [`reconcile`], with a panic inside it contained to this target.
+pub async fn reconcile_contained<M, A, S, U>(
+    target: &TargetConfig,
+    now: Timestamp,
+    ports: &Ports<'_, M, A, S, U>,
+    options: ReconcileOptions,
+) -> ReconcileReport
+where
+    M: MetricSource,
+    A: WorkerActuator,
+    S: StateStore,
+    U: AuditSink,
+{
+    match CatchUnwind::new(reconcile(target, now, ports, options)).await {
+        Ok(report) => report,
+        Err(message) => {
+            aborted(
+                target,
+                now,
+                ports.audit,
+                format!("reconcile panicked: {message}"),
+            )
+            .await
+        }
+    }
+}
+
+/// The report and audit event of a reconcile stopped before it finished
+/// (a panic, or the shell's time budget).
+pub async fn aborted<U: AuditSink>(
+    target: &TargetConfig,
+    now: Timestamp,
+    audit: &U,
+    error: String,
+) -> ReconcileReport {
+    tracing::error!(target_name = %target.name, error = %error, "reconcile aborted");
+    let event =
+        AuditEvent::failure_before_decision(&target.name, now, AuditKind::Aborted, error.clone());
+    // The sink may be what failed; whatever it does, the report stands.
+    if let Err(message) = CatchUnwind::new(outbox::publish_unclaimed(audit, &event)).await {
+        tracing::error!(target_name = %target.name, error = %message, "publishing the aborted event panicked");
+    }
+    ReconcileReport {
+        target: target.name.clone(),
+        outcome: Outcome::Failed,
+        decision: None,
+        error: Some(error),
+        unrecorded_deliveries: Vec::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! lines on purpose: each scenario builds its world and reads alone; the
 //! crash points have their own file.
 
+mod containment;
 mod crash_points;
 
 use std::collections::BTreeMap;
