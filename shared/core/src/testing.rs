@@ -57,3 +57,32 @@ pub fn without_windows(mut policy: PolicyConfig) -> PolicyConfig {
     }
     policy
 }
+
+/// A fleet at rest: `desired` workers, all running, none pending.
+pub fn steady_workers(desired: u32) -> crate::engine::WorkerObservation {
+    crate::engine::WorkerObservation {
+        desired,
+        running: desired,
+        pending: 0,
+        deployment_in_progress: false,
+        provisioned: None,
+    }
+}
+
+/// The start of minute `m` of a Monday (2026-11-23T00:00Z + m minutes).
+pub fn at_minute(m: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_795_392_000 + m * 60).unwrap()
+}
+
+/// A load history of `minutes` minutes from [`at_minute`] 0, where `f(m)`
+/// is the load of minute m.
+pub fn load_history(
+    minutes: i64,
+    f: impl Fn(i64) -> f64,
+) -> crate::engine::load_history::LoadHistory {
+    let mut h = crate::engine::load_history::LoadHistory::default();
+    for m in 0..minutes {
+        h.record(at_minute(m), f(m));
+    }
+    h
+}

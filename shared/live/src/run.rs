@@ -308,7 +308,7 @@ mod tests {
 
     use super::*;
     use qscale_core::config::PolicyConfig;
-    use qscale_core::engine::{Measurement, SignalReading, SqsDepth, WorkerObservation};
+    use qscale_core::engine::{Measurement, SignalReading, SqsDepth};
     use qscale_core::reconcile::memory::{
         MemoryAuditSink, MemoryStateStore, MemoryWorkers, StaticMetrics,
     };
@@ -340,14 +340,6 @@ mod tests {
         let targets: Vec<TargetConfig> = names
             .iter()
             .map(|name| {
-                let signal =
-                    qscale_core::config::SignalConfig::Sqs(qscale_core::config::SqsSignal {
-                        name: "q".into(),
-                        queue: "q".into(),
-                        include_in_flight: true,
-                        include_delayed: false,
-                        in_flight_per_worker: 1,
-                    });
                 metrics.0.set(
                     name,
                     BTreeMap::from([(
@@ -362,28 +354,17 @@ mod tests {
                         },
                     )]),
                 );
-                workers.set(
+                workers.set(name, qscale_core::testing::steady_workers(1));
+                let mut target = qscale_core::testing::ecs_target(
                     name,
-                    WorkerObservation {
-                        desired: 1,
-                        running: 1,
-                        pending: 0,
-                        deployment_in_progress: false,
-                        provisioned: None,
-                    },
+                    PolicyConfig::with_target(0, 20, 10.0),
+                    vec![qscale_core::testing::sqs_signal("q")],
                 );
-                TargetConfig {
-                    name: name.to_string(),
-                    signals: vec![signal],
-                    worker: qscale_core::config::WorkerConfig::Ecs(
-                        qscale_core::config::EcsWorker {
-                            cluster: "c".into(),
-                            service: name.to_string(),
-                        },
-                    ),
-                    policy: PolicyConfig::with_target(0, 20, 10.0),
-                    schedules: vec![],
+                // One service per target, so each has its own count.
+                if let qscale_core::config::WorkerConfig::Ecs(ecs) = &mut target.worker {
+                    ecs.service = name.to_string();
                 }
+                target
             })
             .collect();
         let store = MemoryStateStore::default();

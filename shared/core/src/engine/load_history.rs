@@ -144,18 +144,7 @@ fn round_to(x: f64, per_unit: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn at_minute(m: i64) -> Timestamp {
-        Timestamp::from_second(1_795_392_000 + m * 60).unwrap()
-    }
-
-    /// A history of `minutes` minutes where `f(m)` is the load of minute m.
-    fn history(minutes: i64, f: impl Fn(i64) -> f64) -> LoadHistory {
-        let mut h = LoadHistory::default();
-        for m in 0..minutes {
-            h.record(at_minute(m), f(m));
-        }
-        h
-    }
+    use crate::testing::{at_minute, load_history as history};
 
     #[test]
     fn records_the_minutes_mean_and_stays_bounded() {

@@ -9,7 +9,7 @@ use super::season::{find_period, MINUTE_SEASONS};
 use super::*;
 use crate::config::{ForecastMode, PolicyConfig};
 use crate::engine::chain::Chain;
-use crate::engine::load_history::{LoadHistory, HISTORY_HOURS};
+use crate::engine::load_history::HISTORY_HOURS;
 use crate::engine::rules::{self, with_test_context};
 use crate::engine::state::TargetState;
 
@@ -59,18 +59,7 @@ fn lift_scale_in_cooldown(
     })
 }
 
-fn at_minute(m: i64) -> Timestamp {
-    Timestamp::from_second(1_795_392_000 + m * 60).unwrap()
-}
-
-/// A history of `minutes` minutes where `f(m)` is the load of minute m.
-fn history(minutes: i64, f: impl Fn(i64) -> f64) -> LoadHistory {
-    let mut h = LoadHistory::default();
-    for m in 0..minutes {
-        h.record(at_minute(m), f(m));
-    }
-    h
-}
+use crate::testing::{at_minute, load_history as history};
 
 #[test]
 fn a_quarter_hour_batch_is_found_after_two_periods_and_forecast_ahead() {

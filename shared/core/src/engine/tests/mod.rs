@@ -37,13 +37,7 @@ fn plain(min: u32, max: u32, per_worker: f64) -> PolicyConfig {
 }
 
 fn worker(desired: u32) -> WorkerObservation {
-    WorkerObservation {
-        desired,
-        running: desired,
-        pending: 0,
-        deployment_in_progress: false,
-        provisioned: None,
-    }
+    crate::testing::steady_workers(desired)
 }
 
 fn sqs_obs(desired: u32, at: Timestamp, depth: SqsDepth) -> Observations {

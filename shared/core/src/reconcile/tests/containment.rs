@@ -30,16 +30,7 @@ fn a_panicking_target_fails_alone_and_the_next_is_applied() {
     };
     let mut bad = target();
     bad.name = "panics".into();
-    w.workers.set(
-        "panics",
-        WorkerObservation {
-            desired: 1,
-            running: 1,
-            pending: 0,
-            deployment_in_progress: false,
-            provisioned: None,
-        },
-    );
+    w.workers.set("panics", crate::testing::steady_workers(1));
     let options = ReconcileOptions::default();
 
     let failed = block_on_ready(reconcile_contained(&bad, now(), &ports, options));

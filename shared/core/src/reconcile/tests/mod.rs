@@ -15,7 +15,7 @@ use super::memory::{
 };
 use super::*;
 use crate::config::{PolicyConfig, TargetConfig, WorkerConfig};
-use crate::engine::{Measurement, SignalReading, SqsDepth, WorkerObservation};
+use crate::engine::{Measurement, SignalReading, SqsDepth};
 
 fn target() -> TargetConfig {
     crate::testing::ecs_target(
@@ -40,16 +40,8 @@ fn world(backlog: u64, desired: u32, now: Timestamp) -> World {
         audit: MemoryAuditSink::default(),
     };
     set_backlog(&w, backlog, now);
-    w.workers.set(
-        "orders",
-        WorkerObservation {
-            desired,
-            running: desired,
-            pending: 0,
-            deployment_in_progress: false,
-            provisioned: None,
-        },
-    );
+    w.workers
+        .set("orders", crate::testing::steady_workers(desired));
     w
 }
 
