@@ -20,6 +20,12 @@ use qscale_lambda::{
     Runtime,
 };
 
+/// An hour before the sample prewarm event starts: the time its tests run at,
+/// so the event stays inside the registration limits whatever the date.
+fn sample_now() -> Timestamp {
+    "2027-11-26T07:00:00Z".parse().unwrap()
+}
+
 fn event(name: &str) -> String {
     std::fs::read_to_string(format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
@@ -249,11 +255,13 @@ async fn prewarm_registers_the_event_once_even_when_replayed() {
         &s.rt.settings.state_table,
         Default::default(),
     );
-    let first = prewarm(&s.rt.config, &store, payload.clone())
+    let first = prewarm(&s.rt.config, &store, payload.clone(), sample_now())
         .await
         .unwrap();
     assert!(first.changed);
-    let replay = prewarm(&s.rt.config, &store, payload).await.unwrap();
+    let replay = prewarm(&s.rt.config, &store, payload, sample_now())
+        .await
+        .unwrap();
     assert!(!replay.changed, "a replayed payload changes nothing");
     assert_eq!(replay.version, first.version);
     let state = store.load("orders").await.unwrap().state;
@@ -264,7 +272,7 @@ async fn prewarm_registers_the_event_once_even_when_replayed() {
     );
     let mut bad: PrewarmPayload = serde_json::from_str(&event("prewarm.json")).unwrap();
     bad.min = 41;
-    let e = prewarm(&s.rt.config, &store, bad)
+    let e = prewarm(&s.rt.config, &store, bad, sample_now())
         .await
         .unwrap_err()
         .to_string();
@@ -282,7 +290,7 @@ async fn prewarm_refuses_a_lambda_worker_without_a_qualifier() {
     let yaml = "targets:\n  - name: orders\n    signals: [ { sqs: { name: q, queue: q } } ]\n    worker: { lambda_concurrency: { function: handler } }\n    policy: { min: 0, max: 40, target_per_worker: 10 }\n";
     let config = Config::from_yaml(yaml).unwrap();
     let payload: PrewarmPayload = serde_json::from_str(&event("prewarm.json")).unwrap();
-    let e = prewarm(&config, &store, payload.clone())
+    let e = prewarm(&config, &store, payload.clone(), sample_now())
         .await
         .unwrap_err()
         .to_string();
@@ -295,7 +303,12 @@ async fn prewarm_refuses_a_lambda_worker_without_a_qualifier() {
     let config =
         Config::from_yaml(&yaml.replace("function: handler", "function: handler, qualifier: live"))
             .unwrap();
-    assert!(prewarm(&config, &store, payload).await.unwrap().changed);
+    assert!(
+        prewarm(&config, &store, payload, sample_now())
+            .await
+            .unwrap()
+            .changed
+    );
 }
 
 /// The path each function's `main` takes (`serve` -> `Function::handle`):
@@ -322,7 +335,7 @@ async fn each_function_answers_its_sample_event_through_handle() {
 
     let prewarm_event: serde_json::Value = serde_json::from_str(&event("prewarm.json")).unwrap();
     let Response::Prewarm(registered) = Function::Prewarm
-        .handle(&mut s.rt, prewarm_event, Timestamp::now())
+        .handle(&mut s.rt, prewarm_event, sample_now())
         .await
         .unwrap()
     else {

@@ -285,13 +285,14 @@ async fn events_add(
         name,
     };
     // The same registration the prewarm Lambda does; with --config, checked against it.
+    let now = Timestamp::now();
     let event = match config {
         Some(path) => {
             let config = Config::load(path)
                 .with_context(|| format!("config {} is not valid", path.display()))?;
-            payload.checked_event(&config)?
+            payload.checked_event(&config, now)?
         }
-        None => payload.event(),
+        None => payload.bounded_event(now)?,
     };
     let clients = qscale_aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
     let store =

@@ -62,7 +62,7 @@ impl Function {
                     Default::default(),
                 );
                 Ok(Response::Prewarm(
-                    prewarm(&rt.config, &store, payload).await?,
+                    prewarm(&rt.config, &store, payload, now).await?,
                 ))
             }
         }

@@ -13,6 +13,24 @@ use crate::engine::RegisteredEvent;
 /// Conditional-save attempts before giving up on a state that keeps changing.
 const ATTEMPTS: usize = 5;
 
+/// Bounds of a registration, so an event from outside (a Scheduler payload,
+/// an operator) can neither grow the state without limit nor carry a time
+/// no decision should see.
+pub mod limits {
+    use jiff::SignedDuration;
+
+    /// How far in the past an event may start (a late Scheduler delivery).
+    pub const MAX_START_AGE: SignedDuration = SignedDuration::from_hours(24);
+    /// How far ahead an event may end.
+    pub const MAX_END_AHEAD: SignedDuration = SignedDuration::from_hours(400 * 24);
+    /// The longest event.
+    pub const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(366 * 24);
+    /// The longest event name, in characters.
+    pub const MAX_NAME_CHARS: usize = 128;
+    /// Registered events one target may hold.
+    pub const MAX_EVENTS: usize = 100;
+}
+
 /// An event to register (the Scheduler payload).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,19 +84,63 @@ impl PrewarmPayload {
         }
     }
 
-    /// The event, checked against the config: a known target, an end after
-    /// the start, a floor within `max`, a Lambda worker that can be kept warm.
-    pub fn checked_event(&self, config: &Config) -> Result<RegisteredEvent, RegisterError> {
+    /// The event, within the [`limits`] at `now`: an end after the start, a
+    /// start at most a day past, an end at most 400 days ahead, a window of
+    /// at most 366 days, a name of 1 to 128 characters.
+    pub fn bounded_event(&self, now: Timestamp) -> Result<RegisteredEvent, RegisterError> {
         let invalid = |m: String| Err(RegisterError::Invalid(m));
-        let Some(target) = config.target(&self.target) else {
-            return invalid(format!("target {:?} is not in the config", self.target));
-        };
         if self.end <= self.start {
             return invalid(format!(
                 "end {} must be after start {}",
                 self.end, self.start
             ));
         }
+        if now.duration_since(self.start) > limits::MAX_START_AGE {
+            return invalid(format!(
+                "start {} is more than {}h before now ({now})",
+                self.start,
+                limits::MAX_START_AGE.as_hours()
+            ));
+        }
+        if self.end.duration_since(now) > limits::MAX_END_AHEAD {
+            return invalid(format!(
+                "end {} is more than {} days after now ({now})",
+                self.end,
+                limits::MAX_END_AHEAD.as_hours() / 24
+            ));
+        }
+        if self.end.duration_since(self.start) > limits::MAX_WINDOW {
+            return invalid(format!(
+                "the window from start {} to end {} is longer than {} days",
+                self.start,
+                self.end,
+                limits::MAX_WINDOW.as_hours() / 24
+            ));
+        }
+        let event = self.event();
+        let chars = event.name.chars().count();
+        if event.name.trim().is_empty() || chars > limits::MAX_NAME_CHARS {
+            return invalid(format!(
+                "name of {chars} characters: must be 1 to {}",
+                limits::MAX_NAME_CHARS
+            ));
+        }
+        Ok(event)
+    }
+
+    /// The event, within the [`limits`] at `now` and checked against the
+    /// config: a known target, a floor within `max`, a Lambda worker that
+    /// can be kept warm.
+    pub fn checked_event(
+        &self,
+        config: &Config,
+        now: Timestamp,
+    ) -> Result<RegisteredEvent, RegisterError> {
+        let invalid = |m: String| Err(RegisterError::Invalid(m));
+        let Some(target) = config.target(&self.target) else {
+            return invalid(format!("target {:?} is not in the config", self.target));
+        };
+        let event = self.bounded_event(now)?;
         if self.min > target.policy.max {
             return invalid(format!(
                 "min {} is above policy.max {} of {}: a floor never exceeds max",
@@ -91,17 +153,18 @@ impl PrewarmPayload {
                 target.name
             ));
         }
-        Ok(self.event())
+        Ok(event)
     }
 }
 
 /// Registers (or replaces, by name) an event in a target's state, retrying
-/// when a reconcile writes in between.
+/// when a reconcile writes in between. A new name on a target holding
+/// [`limits::MAX_EVENTS`] already is refused.
 pub async fn register<S: StateStore>(
     store: &S,
     target: &str,
     event: RegisteredEvent,
-) -> Result<PrewarmResult, PortError> {
+) -> Result<PrewarmResult, RegisterError> {
     for _ in 0..ATTEMPTS {
         let mut v = store.load(target).await?;
         if v.state.events.contains(&event) {
@@ -110,6 +173,14 @@ pub async fn register<S: StateStore>(
                 version: v.version,
                 changed: false,
             });
+        }
+        let replaces = v.state.events.iter().any(|e| e.name == event.name);
+        if !replaces && v.state.events.len() >= limits::MAX_EVENTS {
+            return Err(RegisterError::Invalid(format!(
+                "target {target} holds {} registered events already, the most it may: \
+                 replace one by name or wait for one to end",
+                v.state.events.len()
+            )));
         }
         v.state.register_event(event.clone());
         match store.save(target, &v.state, &v.outbox, v.version).await {
@@ -121,13 +192,14 @@ pub async fn register<S: StateStore>(
                 })
             }
             Err(SaveError::Conflict { .. }) => continue,
-            Err(SaveError::Store(e)) => return Err(e),
+            Err(SaveError::Store(e)) => return Err(e.into()),
         }
     }
     Err(PortError::new(
         format!("state of {target}"),
         format!("kept changing during {ATTEMPTS} attempts"),
-    ))
+    )
+    .into())
 }
 
 #[cfg(test)]
@@ -156,5 +228,64 @@ mod tests {
         assert!(!again.changed);
         assert_eq!(again.version, first.version);
         assert_eq!(store.get("t").unwrap().state.events, vec![event]);
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_event_outside_the_limits_is_refused_naming_the_value() {
+        let now = at("2029-12-31T00:00:00Z");
+        assert!(payload().bounded_event(now).is_ok());
+        let refused = |p: PrewarmPayload| p.bounded_event(now).unwrap_err().to_string();
+        // Issue 28's repro: a start at jiff's minimum.
+        let mut p = payload();
+        p.start = Timestamp::MIN;
+        assert_eq!(
+            refused(p),
+            "start -009999-01-02T01:59:59Z is more than 24h before now (2029-12-31T00:00:00Z)"
+        );
+        let mut p = payload();
+        p.end = at("2031-03-01T00:00:00Z");
+        assert!(refused(p).starts_with("end 2031-03-01T00:00:00Z is more than 400 days after now"));
+        let mut p = payload();
+        p.start = at("2029-12-30T12:00:00Z");
+        p.end = at("2031-01-01T00:00:00Z");
+        assert!(refused(p).contains("is longer than 366 days"));
+        let mut p = payload();
+        p.name = Some("x".repeat(129));
+        assert_eq!(refused(p), "name of 129 characters: must be 1 to 128");
+        let mut p = payload();
+        p.name = Some(" ".into());
+        assert!(refused(p).starts_with("name of 1 characters"));
+        // A late delivery (an hour past the start) is still taken.
+        assert!(payload().bounded_event(at("2030-01-01T10:00:00Z")).is_ok());
+    }
+
+    #[test]
+    fn a_target_holds_at_most_a_hundred_events_but_may_replace_one() {
+        let store = MemoryStateStore::default();
+        let event = |i: usize| RegisteredEvent {
+            name: format!("e{i}"),
+            ..payload().event()
+        };
+        for i in 0..limits::MAX_EVENTS {
+            block_on_ready(register(&store, "t", event(i))).unwrap();
+        }
+        let e = block_on_ready(register(&store, "t", event(100))).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("holds 100 registered events already"),
+            "{e}"
+        );
+        // Replacing one by name is still possible.
+        let replaced = RegisteredEvent { min: 7, ..event(3) };
+        assert!(
+            block_on_ready(register(&store, "t", replaced))
+                .unwrap()
+                .changed
+        );
+        assert_eq!(store.get("t").unwrap().state.events.len(), 100);
     }
 }
