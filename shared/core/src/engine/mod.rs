@@ -77,6 +77,8 @@ pub fn decide(
     let previous = worker.desired;
     let mut next = state.clone();
     next.schema_version = STATE_SCHEMA_VERSION;
+    // An actuation whose answer was lost counts only if the fleet shows it.
+    next.confirm_action(worker.desired);
     // A replay of the same tick re-derives its decision from scratch.
     next.actions.retain(|a| a.at != now);
     next.recommendations.retain(|r| r.at != now);

@@ -66,6 +66,12 @@ pub struct TargetState {
     /// pre-warm window and has not removed yet (only this is ever removed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned: Option<u32>,
+    /// The action of a tick whose actuation answered with an error: it may
+    /// have taken effect (the answer was lost) or not. It keeps counting in
+    /// cooldowns and rate limits until the next decision sees the fleet:
+    /// kept if the observed count is its target, forgotten otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed_action: Option<Timestamp>,
 }
 
 impl TargetState {
@@ -186,5 +192,20 @@ impl TargetState {
     /// Forgets an action the shell could not apply.
     pub fn forget_action(&mut self, at: Timestamp) {
         self.actions.retain(|a| a.at != at);
+    }
+
+    /// Settles the unconfirmed action against the fleet's observed count:
+    /// it took effect if the count is what it set, else it is forgotten.
+    pub fn confirm_action(&mut self, observed_desired: u32) {
+        let Some(at) = self.unconfirmed_action.take() else {
+            return;
+        };
+        let took_effect = self
+            .actions
+            .iter()
+            .any(|a| a.at == at && a.to == observed_desired);
+        if !took_effect {
+            self.forget_action(at);
+        }
     }
 }

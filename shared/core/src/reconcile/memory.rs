@@ -194,6 +194,7 @@ pub struct MemoryWorkers {
     calls: Mutex<Vec<(String, u32)>>,
     provisioned_calls: Mutex<Vec<(String, Option<u32>)>>,
     failing: Mutex<Option<PortError>>,
+    losing_answers: Mutex<Option<PortError>>,
 }
 
 impl MemoryWorkers {
@@ -216,6 +217,11 @@ impl MemoryWorkers {
     /// Makes `set_desired` and `set_provisioned` fail (or succeed again with `None`).
     pub fn fail_with(&self, e: Option<PortError>) {
         *self.failing.lock().unwrap() = e;
+    }
+    /// Makes `set_desired` take effect and then answer with `e` (an answer
+    /// lost on the way back), or answer normally again with `None`.
+    pub fn lose_answers_with(&self, e: Option<PortError>) {
+        *self.losing_answers.lock().unwrap() = e;
     }
 }
 
@@ -244,7 +250,10 @@ impl super::ports::WorkerActuator for MemoryWorkers {
         let w = workers.entry(target.name.clone()).or_default();
         w.desired = desired;
         w.running = desired;
-        Ok(())
+        match self.losing_answers.lock().unwrap().clone() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     async fn set_provisioned(

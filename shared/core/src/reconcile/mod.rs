@@ -65,8 +65,10 @@ pub struct ReconcileReport {
 /// records the action) is written conditionally on the version read *before*
 /// acting, and the loser of that race yields. The same write puts the tick's
 /// audit event into the target's outbox, so an invocation that dies after
-/// it loses no event: the next reconcile publishes it. A failed actuation is
-/// removed from the state again. Errors never escape: they are in the report
+/// it loses no event: the next reconcile publishes it. A failed actuation
+/// stays in the state as unconfirmed (its answer may have been lost after it
+/// took effect) until the next decision sees the fleet's count. Errors never
+/// escape: they are in the report
 /// and the audit stream.
 ///
 /// Long (about 150 lines) on purpose: load, decide, claim, act, deliver and
@@ -383,8 +385,10 @@ where
     if decision.direction != Direction::None {
         if let Err(e) = ports.actuator.set_desired(target, decision.desired).await {
             errors.push(format!("setting desired count: {e}"));
-            // The action did not happen: cooldowns and rate limits must not count it.
-            decision.next_state.forget_action(now);
+            // It may have happened (a lost answer) or not: it counts in
+            // cooldowns and rate limits until the next decision sees the
+            // fleet (`TargetState::confirm_action`).
+            decision.next_state.unconfirmed_action = Some(now);
             action_failed = true;
         }
     }

@@ -256,8 +256,69 @@ fn failed_actuation_is_forgotten_and_audited() {
         .as_deref()
         .unwrap()
         .contains("ecs service s: AccessDenied"));
-    assert!(w.store.get("orders").unwrap().state.actions.is_empty());
+    // Kept, unconfirmed, until the next decision sees the fleet...
+    let stored = w.store.get("orders").unwrap().state;
+    assert_eq!(stored.actions.len(), 1);
+    assert_eq!(stored.unconfirmed_action, Some(now()));
     assert_eq!(w.audit.events()[0].outcome, Outcome::Failed);
+    // ...which still shows the old count: the action never happened, and
+    // the next tick may act at once (no cooldown from it).
+    w.workers.fail_with(None);
+    let later = now() + jiff::SignedDuration::from_secs(60);
+    set_backlog(&w, 120, later);
+    let r = run(&w, later, false);
+    assert_eq!(r.outcome, Outcome::Applied, "{r:?}");
+    assert_eq!(w.workers.calls(), vec![("orders".to_string(), 12)]);
+    let stored = w.store.get("orders").unwrap().state;
+    assert_eq!(stored.unconfirmed_action, None);
+    assert_eq!(
+        stored.actions.iter().map(|a| a.at).collect::<Vec<_>>(),
+        vec![later]
+    );
+}
+
+/// Issue 28: an `UpdateService` that took effect but whose answer was lost
+/// must keep its place in the rate-limit and cooldown history, or the next
+/// tick steps again as if it had not happened.
+#[test]
+fn a_lost_answer_after_the_count_changed_keeps_the_rate_limit_history() {
+    let w = world(120, 1, now());
+    w.workers
+        .lose_answers_with(Some(PortError::new("ecs service s", "connection reset")));
+    let r = run(&w, now(), false);
+    assert_eq!(r.outcome, Outcome::Failed);
+    assert_eq!(
+        w.workers.get("orders").unwrap().desired,
+        12,
+        "it took effect"
+    );
+    w.workers.lose_answers_with(None);
+    // 30 s later, 40 workers' worth of backlog. The default scale-out rate
+    // (16 workers or 1500% per 60 s) counts from the 1 worker before the
+    // lost-answer action: at most 17. Forgotten, it would count from 12
+    // and allow the 40.
+    let later = now() + jiff::SignedDuration::from_secs(30);
+    set_backlog(&w, 400, later);
+    let r = run(&w, later, false);
+    let d = r.decision.unwrap();
+    assert_eq!(d.desired, 17, "{:?}", d.steps);
+    assert!(
+        d.steps
+            .iter()
+            .any(|s| s.term == crate::engine::Term::ScaleOutRateLimit),
+        "{:?}",
+        d.steps
+    );
+    let stored = w.store.get("orders").unwrap().state;
+    assert_eq!(
+        stored.unconfirmed_action, None,
+        "confirmed by the observed 12"
+    );
+    assert_eq!(
+        stored.actions.len(),
+        2,
+        "the lost-answer action and this one"
+    );
 }
 
 #[test]
