@@ -95,24 +95,30 @@ impl KafkaLagSource {
         let watermarks = self
             .watermarks(&consumer, topic, &ids, &list)
             .map_err(|e| err("watermarks", &e))?;
-        let partitions =
-            ids.iter()
-                .map(|&p| {
-                    let committed_offset = committed.find_partition(topic, p).and_then(|e| match e
-                        .offset()
-                    {
-                        Offset::Offset(n) if n >= 0 => Some(n),
-                        _ => None,
-                    });
-                    let (low, high) = watermarks[&p];
-                    PartitionOffsets {
-                        partition: p,
-                        low_watermark: low,
-                        high_watermark: high,
-                        committed_offset,
-                    }
+        let partitions = ids
+            .iter()
+            .map(|&p| {
+                let answer = committed
+                    .find_partition(topic, p)
+                    .map(|e| (e.offset(), e.error()));
+                let committed_offset = committed_offset(answer).map_err(|why| {
+                    PortError::new(
+                        cluster.clone(),
+                        format!(
+                            "committed offset of {topic}[{p}] for group {}: {why}",
+                            signal.group
+                        ),
+                    )
+                })?;
+                let (low, high) = watermarks[&p];
+                Ok(PartitionOffsets {
+                    partition: p,
+                    low_watermark: low,
+                    high_watermark: high,
+                    committed_offset,
                 })
-                .collect();
+            })
+            .collect::<Result<Vec<_>, PortError>>()?;
         let (group_state, members) =
             match consumer.fetch_group_list(Some(&signal.group), REQUEST_TIMEOUT) {
                 Ok(groups) => groups
@@ -198,5 +204,43 @@ impl KafkaLagSource {
                 error: e.to_string(),
             },
         }
+    }
+}
+
+/// A partition's committed offset from the broker's answer: `None` when the
+/// group has committed nothing there. A per-partition error (or a partition
+/// missing from the answer) is an error, never "nothing committed": with
+/// `on_missing_offset: latest` that would read as lag 0 and scale in on
+/// data that was an error.
+fn committed_offset(
+    answer: Option<(Offset, rdkafka::error::KafkaResult<()>)>,
+) -> Result<Option<i64>, String> {
+    match answer {
+        None => Err("missing from the broker's answer".into()),
+        Some((_, Err(e))) => Err(e.to_string()),
+        Some((Offset::Offset(n), Ok(()))) if n >= 0 => Ok(Some(n)),
+        Some((_, Ok(()))) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_error_in_committed_offsets_is_an_error_not_lag_zero() {
+        use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+        assert_eq!(
+            committed_offset(Some((Offset::Offset(42), Ok(())))),
+            Ok(Some(42))
+        );
+        assert_eq!(committed_offset(Some((Offset::Invalid, Ok(())))), Ok(None));
+        let e = committed_offset(Some((
+            Offset::Invalid,
+            Err(KafkaError::OffsetFetch(RDKafkaErrorCode::NotCoordinator)),
+        )))
+        .unwrap_err();
+        assert!(e.contains("Not coordinator"), "{e}");
+        assert!(committed_offset(None).is_err());
     }
 }

@@ -64,6 +64,24 @@ pub(super) fn validate(config: &Config) -> Vec<FieldError> {
         }
         validate_target(config, target, &at, &mut push);
     }
+    // Two targets on one resource would each keep their own state and fight.
+    let mut workers = std::collections::BTreeMap::new();
+    for (i, target) in config.targets.iter().enumerate() {
+        let identity = target.worker.identity();
+        // A target written twice under one name is the name's error alone.
+        if let Some(first) = workers
+            .insert(identity.clone(), target.name.as_str())
+            .filter(|first| *first != target.name)
+        {
+            push(
+                format!("targets[{i}].worker"),
+                format!(
+                    "{identity} is already scaled by target {first:?}; one resource, one target"
+                ),
+            );
+            workers.insert(identity, first);
+        }
+    }
     errors
 }
 

@@ -55,6 +55,28 @@ impl WorkerConfig {
         matches!(self, WorkerConfig::LambdaConcurrency(l) if l.qualifier.is_none())
     }
 
+    /// The resource this worker sets, by name (an ARN and a name of the
+    /// same resource are one identity): two targets must never share one.
+    pub fn identity(&self) -> String {
+        // Names and ARNs both name one resource: compare by the name.
+        let tail = |s: &str, sep: &str| s.rsplit(sep).next().unwrap_or(s).to_string();
+        match self {
+            WorkerConfig::Ecs(e) => format!(
+                "ecs service {}/{}",
+                tail(&e.cluster, "/"),
+                tail(&e.service, "/")
+            ),
+            WorkerConfig::LambdaConcurrency(l) => {
+                let name = match l.function.split_once(":function:") {
+                    Some((_, rest)) => rest.split(':').next().unwrap_or(rest).to_string(),
+                    None => l.function.clone(),
+                };
+                format!("lambda function {name}")
+            }
+            WorkerConfig::LambdaEventSourceMapping(m) => format!("event-source mapping {}", m.uuid),
+        }
+    }
+
     /// The Lambda function and qualifier whose provisioned concurrency
     /// pre-warm windows set, when this worker has one.
     pub fn provisioned_qualifier(&self) -> Option<(&str, &str)> {

@@ -341,3 +341,37 @@ fn lambda_pre_warm_windows_need_a_qualifier_that_can_take_provisioned_concurrenc
     );
     assert!(Config::from_yaml(&no_schedule).is_ok());
 }
+
+#[test]
+fn two_targets_on_one_resource_are_refused_by_name_or_arn() {
+    let yaml = r#"
+targets:
+  - name: a
+    signals: [ { sqs: { name: q, queue: q1 } } ]
+    worker: { ecs: { cluster: prod, service: orders } }
+    policy: { min: 0, max: 10, target_per_worker: 5 }
+  - name: b
+    signals: [ { sqs: { name: q, queue: q2 } } ]
+    worker: { ecs: { cluster: prod, service: "arn:aws:ecs:us-east-1:123456789012:service/prod/orders" } }
+    policy: { min: 0, max: 10, target_per_worker: 5 }
+  - name: c
+    signals: [ { sqs: { name: q, queue: q3 } } ]
+    worker: { lambda_concurrency: { function: handler } }
+    policy: { min: 0, max: 10, target_per_worker: 5 }
+  - name: d
+    signals: [ { sqs: { name: q, queue: q4 } } ]
+    worker: { lambda_concurrency: { function: "arn:aws:lambda:us-east-1:123456789012:function:handler" } }
+    policy: { min: 0, max: 10, target_per_worker: 5 }
+  - name: e
+    signals: [ { sqs: { name: q, queue: q5 } } ]
+    worker: { ecs: { cluster: prod, service: payments } }
+    policy: { min: 0, max: 10, target_per_worker: 5 }
+"#;
+    assert_eq!(
+        errors(yaml),
+        vec![
+            "targets[1].worker: ecs service prod/orders is already scaled by target \"a\"; one resource, one target",
+            "targets[3].worker: lambda function handler is already scaled by target \"c\"; one resource, one target",
+        ]
+    );
+}
