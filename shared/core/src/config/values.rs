@@ -115,12 +115,20 @@ impl PartialEq for CronExpr {
 impl FromStr for CronExpr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        croner::Cron::from_str(s)
-            .map(|parsed| CronExpr {
-                text: s.to_string(),
-                parsed,
-            })
-            .map_err(|e| format!("{s:?} is not a cron expression ({e})"))
+        let parsed = croner::Cron::from_str(s)
+            .map_err(|e| format!("{s:?} is not a cron expression ({e})"))?;
+        // One that never fires (`0 0 30 2 *`) would be searched for, in vain,
+        // on every decision (about 60 ms each).
+        let reference = jiff::Timestamp::from_second(1_767_225_600) // 2026-01-01T00:00Z
+            .map_err(|e| e.to_string())?
+            .to_zoned(jiff::tz::TimeZone::UTC);
+        if parsed.find_next_occurrence(&reference, false).is_err() {
+            return Err(format!("{s:?} never fires (no date matches it)"));
+        }
+        Ok(CronExpr {
+            text: s.to_string(),
+            parsed,
+        })
     }
 }
 

@@ -23,6 +23,10 @@ use crate::config::TargetConfig;
 use crate::engine::{decide, Decision, Direction, Observations, ProvisionedChange};
 use unwind::CatchUnwind;
 
+/// How far ahead of this invocation's clock a claimed tick is believed:
+/// beyond it, the claim is a skewed clock's or a hand's, and is not honoured.
+pub const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
 /// How a reconcile may act.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReconcileOptions {
@@ -105,17 +109,25 @@ where
         Err(e) => return fail(AuditKind::StateError, format!("loading state: {e}")).await,
     };
     if let Some(claimed) = loaded.state.last_tick.filter(|t| *t >= now) {
-        // Another invocation claimed this tick (or a later one) and may be
-        // acting right now: acting too would make two actuations of one tick.
-        return ReconcileReport {
-            target: target.name.clone(),
-            outcome: Outcome::Yielded,
-            decision: None,
-            error: Some(format!(
-                "tick {now} already claimed (the last claimed tick is {claimed})"
-            )),
-            unrecorded_deliveries: Vec::new(),
-        };
+        if claimed.duration_since(now) > MAX_CLOCK_SKEW {
+            // No rival's clock is that far ahead: a skewed clock wrote it (a
+            // laptop's `run --once`) or a hand did. Believed, it would make
+            // every invocation yield until then. The claim below is still
+            // conditional on the version read, so a live rival still wins.
+            tracing::warn!(target_name = %target.name, %claimed, %now, "last claimed tick is in the future beyond the clock skew allowed; not believed");
+        } else {
+            // Another invocation claimed this tick (or a later one) and may be
+            // acting right now: acting too would make two actuations of one tick.
+            return ReconcileReport {
+                target: target.name.clone(),
+                outcome: Outcome::Yielded,
+                decision: None,
+                error: Some(format!(
+                    "tick {now} already claimed (the last claimed tick is {claimed})"
+                )),
+                unrecorded_deliveries: Vec::new(),
+            };
+        }
     }
     let worker = match ports.actuator.observe(target).await {
         Ok(w) => w,

@@ -375,3 +375,10 @@ targets:
         ]
     );
 }
+
+#[test]
+fn a_cron_that_never_fires_is_refused_and_a_leap_day_is_not() {
+    let never = "0 0 30 2 *".parse::<crate::config::CronExpr>().unwrap_err();
+    assert_eq!(never, "\"0 0 30 2 *\" never fires (no date matches it)");
+    assert!("0 0 29 2 *".parse::<crate::config::CronExpr>().is_ok());
+}

@@ -676,3 +676,23 @@ fn provisioned_concurrency_qscale_did_not_set_is_left_alone() {
     assert!(w.workers.provisioned_calls().is_empty());
     assert_eq!(w.workers.get("orders").unwrap().provisioned, Some(5));
 }
+
+/// Issue 28: a claimed tick far in the future (a skewed laptop's `run
+/// --once`, a hand) must not make every invocation yield until then; one
+/// within the allowed skew still yields.
+#[test]
+fn a_claim_beyond_the_clock_skew_is_not_believed() {
+    for (ahead, expected) in [
+        (jiff::SignedDuration::from_hours(24), Outcome::Applied),
+        (jiff::SignedDuration::from_secs(60), Outcome::Yielded),
+    ] {
+        let w = world(120, 1, now());
+        let state = crate::engine::TargetState {
+            last_tick: Some(now() + ahead),
+            ..crate::engine::TargetState::default()
+        };
+        block_on_ready(w.store.save("orders", &state, &[], 0)).unwrap();
+        let r = run(&w, now(), false);
+        assert_eq!(r.outcome, expected, "claimed {ahead} ahead: {r:?}");
+    }
+}
