@@ -173,3 +173,57 @@ async fn configs_above_8_kb_live_under_an_ssm_path() {
     ));
     assert_eq!((rt.config.targets.len(), max_of_orders(&rt)), (1, 3));
 }
+
+/// Issue 28: an S3 object above the config limit (1 MiB) is refused from its
+/// size, without reading it whole; one at the limit's edge still loads as text.
+#[tokio::test]
+async fn an_s3_object_above_the_config_limit_is_refused_from_its_size() {
+    let moto = Moto::connect().await;
+    let bucket = unique("qscale-config");
+    moto.clients
+        .s3
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let limit = qscale_core::config::limits::MAX_BYTES;
+    let put = |key: &'static str, size: usize| {
+        let (clients, bucket) = (moto.clients.clone(), bucket.clone());
+        async move {
+            clients
+                .s3
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(vec![b'#'; size].into())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put("big.yaml", limit + 1).await;
+    put("edge.yaml", limit).await;
+    let big = ConfigSource::S3 {
+        bucket: bucket.clone(),
+        key: "big.yaml".into(),
+    };
+    let e = big
+        .fetch(&moto.clients, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!(
+            "the object is {} bytes; a config is at most {limit}",
+            limit + 1
+        )),
+        "{e}"
+    );
+    let edge = ConfigSource::S3 {
+        bucket,
+        key: "edge.yaml".into(),
+    };
+    let (_, text) = edge.fetch(&moto.clients, None).await.unwrap();
+    assert_eq!(text.map(|t| t.len()), Some(limit));
+}

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use super::{describe, AwsClients};
+use qscale_core::config::limits::MAX_BYTES;
 use qscale_core::reconcile::PortError;
 
 /// An Advanced parameter holds 8 KB (a Standard one 4 KB); moto accepts
@@ -168,22 +169,39 @@ impl ConfigSource {
                 if known == Some(&version) {
                     return Ok((version, None));
                 }
+                let too_big = |size: String| {
+                    err(format!(
+                        "the object is {size} bytes; a config is at most {MAX_BYTES}"
+                    ))
+                };
+                if let Some(size) = head.content_length().filter(|n| *n > MAX_BYTES as i64) {
+                    return Err(too_big(size.to_string()));
+                }
+                // The object may have grown since the HEAD: ask for one byte
+                // more than the limit at most, and read no further than that.
                 let out = clients
                     .s3
                     .get_object()
                     .bucket(bucket)
                     .key(key)
+                    .range(format!("bytes=0-{MAX_BYTES}"))
                     .send()
                     .await
                     .map_err(|e| err(describe(&e)))?;
                 let version = ConfigVersion(out.e_tag().unwrap_or("").to_string());
-                let bytes = out
-                    .body
-                    .collect()
+                let mut body = out.body;
+                let mut bytes = Vec::new();
+                while let Some(chunk) = body
+                    .try_next()
                     .await
                     .map_err(|e| err(format!("reading the object: {e}")))?
-                    .into_bytes();
-                let text = String::from_utf8(bytes.to_vec())
+                {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() > MAX_BYTES {
+                        return Err(too_big(format!("more than {MAX_BYTES}")));
+                    }
+                }
+                let text = String::from_utf8(bytes)
                     .map_err(|_| err("the object is not UTF-8 text".into()))?;
                 Ok((version, Some(text)))
             }
