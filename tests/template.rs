@@ -1,0 +1,142 @@
+//! `template.yaml` configured for failure (issue 28), read from the file:
+//! each assertion names the property it pins and why it matters.
+
+use serde_norway::Value;
+
+fn template() -> Value {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    serde_norway::from_str(&text).expect("template.yaml parses")
+}
+
+fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(v, |v, k| match v.get(*k) {
+        Some(child) => child,
+        None => panic!("template.yaml has no {}", path.join(".")),
+    })
+}
+
+fn int(v: &Value) -> i64 {
+    v.as_i64()
+        .unwrap_or_else(|| panic!("{v:?} is not a number"))
+}
+
+#[test]
+fn a_failed_tick_is_not_retried_behind_its_reserved_concurrency() {
+    let t = template();
+    let tick = at(&t, &["Resources", "TickFunction", "Properties"]);
+    assert_eq!(int(at(tick, &["ReservedConcurrentExecutions"])), 1);
+    assert_eq!(
+        int(at(tick, &["EventInvokeConfig", "MaximumRetryAttempts"])),
+        0
+    );
+    assert!(int(at(tick, &["EventInvokeConfig", "MaximumEventAgeInSeconds"])) <= 60);
+}
+
+#[test]
+fn the_control_queue_poller_stays_below_evaluates_reserved_concurrency() {
+    let t = template();
+    let evaluate = at(&t, &["Resources", "EvaluateFunction", "Properties"]);
+    let reserved = int(at(evaluate, &["ReservedConcurrentExecutions"]));
+    let poller = int(at(
+        evaluate,
+        &[
+            "Events",
+            "ControlQueue",
+            "Properties",
+            "ScalingConfig",
+            "MaximumConcurrency",
+        ],
+    ));
+    assert!(
+        (2..reserved).contains(&poller),
+        "MaximumConcurrency {poller}, reserved {reserved}"
+    );
+    let receives = int(at(
+        &t,
+        &[
+            "Resources",
+            "ControlQueue",
+            "Properties",
+            "RedrivePolicy",
+            "maxReceiveCount",
+        ],
+    ));
+    assert!(receives >= 5, "maxReceiveCount {receives}");
+}
+
+#[test]
+fn the_inline_config_is_never_echoed() {
+    let t = template();
+    assert_eq!(
+        at(&t, &["Parameters", "ConfigYaml", "NoEcho"]).as_bool(),
+        Some(true)
+    );
+}
+
+#[test]
+fn every_arn_parameter_refuses_wildcards_and_takes_a_named_arn() {
+    let t = template();
+    let samples = [
+        ("QueueArns", "arn:aws:sqs:us-east-1:123456789012:orders"),
+        ("EcsServiceArns", "arn:aws:ecs:us-east-1:123456789012:service/prod/orders-worker"),
+        ("WorkerFunctionArns", "arn:aws:lambda:us-east-1:123456789012:function:handler"),
+        ("WorkerAliasArns", "arn:aws:lambda:us-east-1:123456789012:function:handler:live"),
+        (
+            "EventSourceMappingArns",
+            "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:14e0db71-5d35-4eb5-b481-8945cf9d10c2",
+        ),
+        ("AlarmTopicArn", "arn:aws:sns:us-east-1:123456789012:ops"),
+    ];
+    let params = at(&t, &["Parameters"]).as_mapping().unwrap();
+    let arn_params: Vec<&str> = params
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|k| k.ends_with("Arns") || k.ends_with("Arn"))
+        .collect();
+    assert_eq!(
+        arn_params.len(),
+        samples.len(),
+        "{arn_params:?}: every ARN parameter has a sample"
+    );
+    for (name, sample) in samples {
+        let pattern = at(&t, &["Parameters", name, "AllowedPattern"])
+            .as_str()
+            .unwrap();
+        let re = regex::Regex::new(pattern).unwrap();
+        assert!(re.is_match(""), "{name}: the empty default must pass");
+        assert!(re.is_match(sample), "{name}: {sample}");
+        for wide in [
+            "*",
+            &format!("{}*", &sample[..sample.len() - 2]),
+            &sample.replace("123456789012", "*"),
+        ] {
+            assert!(!re.is_match(wide), "{name} accepts {wide}");
+        }
+    }
+}
+
+#[test]
+fn delete_function_concurrency_is_granted_only_on_opt_in() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let grants: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("Action: lambda:DeleteFunctionConcurrency"))
+        .collect();
+    assert_eq!(grants.len(), 2, "tick and evaluate: {grants:?}");
+    for line in grants {
+        assert!(
+            line.trim_start().starts_with("- !If [UnreservesAtMax,"),
+            "{line}"
+        );
+    }
+    // Nowhere else: not in the lists of the scaling actions (the third
+    // mention is the parameter's description).
+    assert_eq!(text.matches("lambda:DeleteFunctionConcurrency").count(), 3);
+    let t = template();
+    assert_eq!(
+        at(&t, &["Parameters", "AllowUnreservedAtMax", "Default"]).as_str(),
+        Some("false")
+    );
+}
