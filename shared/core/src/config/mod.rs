@@ -27,7 +27,7 @@ pub use schedule::ScheduleConfig;
 pub use signal::{
     KafkaSignal, MissingOffsetPolicy, PartitionCapMode, SignalConfig, SignalKind, SqsSignal,
 };
-pub use target::{Config, KafkaAuditConfig, KafkaClusterConfig, TargetConfig};
+pub use target::{Config, KafkaAuditConfig, KafkaClusterConfig, TargetConfig, KAFKA_PROPERTIES};
 pub use values::{CronExpr, HumanDuration, ZoneName};
 pub use worker::{
     EcsWorker, EventSourceMappingWorker, LambdaFunctionWorker, WorkerConfig, WARM_QUALIFIER_REASON,

@@ -41,6 +41,39 @@ impl Config {
     }
 }
 
+/// The librdkafka properties a cluster may set: connection security (TLS,
+/// SASL, OAUTHBEARER) and client timeouts. Others are refused, among them
+/// the dangerous (`plugin.library.paths` loads a shared object,
+/// `sasl.kerberos.kinit.cmd` runs a command) and those qscale sets itself.
+pub const KAFKA_PROPERTIES: &[&str] = &[
+    "security.protocol",
+    "sasl.mechanism",
+    "sasl.mechanisms",
+    "sasl.username",
+    "sasl.password",
+    "sasl.oauthbearer.method",
+    "sasl.oauthbearer.client.id",
+    "sasl.oauthbearer.client.secret",
+    "sasl.oauthbearer.token.endpoint.url",
+    "sasl.oauthbearer.scope",
+    "sasl.oauthbearer.extensions",
+    "ssl.ca.location",
+    "ssl.ca.pem",
+    "ssl.certificate.location",
+    "ssl.certificate.pem",
+    "ssl.key.location",
+    "ssl.key.pem",
+    "ssl.key.password",
+    "ssl.endpoint.identification.algorithm",
+    "enable.ssl.certificate.verification",
+    "client.id",
+    "client.rack",
+    "broker.address.family",
+    "request.timeout.ms",
+    "metadata.max.age.ms",
+    "api.version.request",
+];
+
 /// One Kafka cluster.
 #[derive(Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,7 @@ use super::direction::RateLimitPolicy;
 use super::error::FieldError;
 use super::policy::{Fallback, PolicyConfig};
 use super::signal::SignalConfig;
-use super::target::{Config, TargetConfig};
+use super::target::{Config, TargetConfig, KAFKA_PROPERTIES};
 use super::worker::WARM_QUALIFIER_REASON;
 
 /// Every semantic problem in a parsed config.
@@ -38,6 +38,14 @@ pub(super) fn validate(config: &Config) -> Vec<FieldError> {
                 format!("kafka_clusters.{name}.bootstrap_servers"),
                 "must not be empty".into(),
             );
+        }
+        for key in cluster.properties.keys() {
+            if !KAFKA_PROPERTIES.contains(&key.as_str()) {
+                push(
+                    format!("kafka_clusters.{name}.properties.{key}"),
+                    "is not a property qscale passes to librdkafka (security, SASL, TLS and client timeouts only; see docs/config.md)".into(),
+                );
+            }
         }
     }
     if let Some(a) = &config.audit_kafka {

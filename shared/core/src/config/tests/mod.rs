@@ -382,3 +382,17 @@ fn a_cron_that_never_fires_is_refused_and_a_leap_day_is_not() {
     assert_eq!(never, "\"0 0 30 2 *\" never fires (no date matches it)");
     assert!("0 0 29 2 *".parse::<crate::config::CronExpr>().is_ok());
 }
+
+#[test]
+fn kafka_properties_outside_the_allowlist_are_refused_by_name() {
+    let yaml = format!(
+        "kafka_clusters:\n  main: {{ bootstrap_servers: b:9092, properties: {{ security.protocol: SASL_SSL, sasl.mechanism: SCRAM-SHA-512, plugin.library.paths: /tmp/evil.so, socket.timeout.ms: \"1\" }} }}\ntargets:{GOOD_TARGET}"
+    );
+    assert_eq!(
+        errors(&yaml),
+        vec![
+            "kafka_clusters.main.properties.plugin.library.paths: is not a property qscale passes to librdkafka (security, SASL, TLS and client timeouts only; see docs/config.md)",
+            "kafka_clusters.main.properties.socket.timeout.ms: is not a property qscale passes to librdkafka (security, SASL, TLS and client timeouts only; see docs/config.md)",
+        ]
+    );
+}
