@@ -41,6 +41,7 @@ async fn runtime(moto: &Moto, source: &ConfigSource) -> (Runtime, String) {
         config_checked_at: None,
         config_source: Some((source.clone(), ConfigVersion("0".into()))),
         metrics: Default::default(),
+        max_workers: None,
     };
     (rt, audit)
 }
@@ -226,4 +227,37 @@ async fn an_s3_object_above_the_config_limit_is_refused_from_its_size() {
     };
     let (_, text) = edge.fetch(&moto.clients, None).await.unwrap();
     assert_eq!(text.map(|t| t.len()), Some(limit));
+}
+
+/// Issue 28: the stack's ceiling on any target's `max` (MaxWorkersPerTarget,
+/// QSCALE_MAX_WORKERS) holds for configs pushed after the deploy too.
+#[tokio::test]
+async fn a_new_version_above_the_deployments_ceiling_is_rejected() {
+    let moto = Moto::connect().await;
+    let source = ConfigSource::SsmParameter(format!("/{}/config", unique("qscale")));
+    let (mut rt, _) = runtime(&moto, &source).await;
+    rt.max_workers = Some(30);
+    let now = Timestamp::now();
+    source
+        .push(&moto.clients, &config_yaml(40, 0))
+        .await
+        .unwrap();
+    let ConfigRefresh::Rejected { error, .. } = rt.refresh_config(now).await else {
+        panic!("a max of 40 over a ceiling of 30 loaded")
+    };
+    assert!(
+        error.contains("targets[0].policy.max: 40 is above this deployment's ceiling of 30"),
+        "{error}"
+    );
+    assert_eq!(max_of_orders(&rt), 1, "the last valid config keeps running");
+    source
+        .push(&moto.clients, &config_yaml(30, 0))
+        .await
+        .unwrap();
+    let later = now + jiff::SignedDuration::from_mins(1);
+    assert!(matches!(
+        rt.refresh_config(later).await,
+        ConfigRefresh::Loaded(_)
+    ));
+    assert_eq!(max_of_orders(&rt), 30);
 }

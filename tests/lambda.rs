@@ -97,6 +97,7 @@ targets:
         config_checked_at: None,
         config_source: None,
         metrics: Default::default(),
+        max_workers: None,
     };
     Stack {
         moto,

@@ -140,3 +140,25 @@ fn delete_function_concurrency_is_granted_only_on_opt_in() {
         Some("false")
     );
 }
+
+#[test]
+fn the_functions_get_the_stacks_ceiling_on_max() {
+    let t = template();
+    assert_eq!(
+        at(
+            &t,
+            &[
+                "Globals",
+                "Function",
+                "Environment",
+                "Variables",
+                "QSCALE_MAX_WORKERS"
+            ]
+        ),
+        &serde_norway::from_str::<Value>("!Ref MaxWorkersPerTarget").unwrap()
+    );
+    assert_eq!(
+        int(at(&t, &["Parameters", "MaxWorkersPerTarget", "Default"])),
+        1000
+    );
+}

@@ -95,6 +95,9 @@ pub struct Runtime {
     pub config_checked_at: Option<jiff::Timestamp>,
     /// Which EMF metrics tick prints.
     pub metrics: MetricsMode,
+    /// The deployment's cap on any target's `policy.max` ([`env::MAX_WORKERS`]):
+    /// a config above it is refused at start and at every refresh.
+    pub max_workers: Option<u32>,
 }
 
 /// What re-reading the config did.
@@ -125,6 +128,20 @@ impl Runtime {
     /// From the environment (see [`env`]); every problem names the variable and value.
     pub async fn from_env() -> Result<Runtime, HandlerError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let max_workers = var(env::MAX_WORKERS)
+            .map(|v| {
+                v.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        HandlerError::Config(format!(
+                            "{}={v:?} is not a whole number above 0",
+                            env::MAX_WORKERS
+                        ))
+                    })
+            })
+            .transpose()?;
         let endpoint = var(env::ENDPOINT_URL);
         let clients = AwsClients::from_env(endpoint.as_deref()).await;
         let source = var(env::CONFIG_SOURCE)
@@ -136,15 +153,23 @@ impl Runtime {
         let (config, config_source) = match (source, var(env::CONFIG_YAML), var(env::CONFIG_PATH)) {
             (Some(source), _, _) => {
                 let (version, text) = source.fetch(&clients, None).await?;
-                let config =
-                    Config::from_yaml(text.as_deref().unwrap_or_default()).map_err(|e| {
+                let config = Config::from_yaml(text.as_deref().unwrap_or_default())
+                    .and_then(|c| within_ceiling(c, max_workers))
+                    .map_err(|e| {
                         HandlerError::Config(format!("{source} version {}: {e}", version.0))
                     })?;
                 (config, Some((source, version)))
             }
-            (None, Some(yaml), _) => (Config::from_yaml(&yaml).map_err(config_error)?, None),
+            (None, Some(yaml), _) => (
+                Config::from_yaml(&yaml)
+                    .and_then(|c| within_ceiling(c, max_workers))
+                    .map_err(config_error)?,
+                None,
+            ),
             (None, None, Some(path)) => (
-                Config::load(std::path::Path::new(&path)).map_err(config_error)?,
+                Config::load(std::path::Path::new(&path))
+                    .and_then(|c| within_ceiling(c, max_workers))
+                    .map_err(config_error)?,
                 None,
             ),
             (None, None, None) => {
@@ -207,6 +232,7 @@ impl Runtime {
             ),
             config_source,
             config_checked_at: None,
+            max_workers,
             metrics: var(env::METRICS)
                 .map(|m| {
                     m.parse()
@@ -247,7 +273,7 @@ impl Runtime {
         };
         let source = source.clone();
         self.config_source = Some((source.clone(), version.clone()));
-        match Config::from_yaml(&text) {
+        match Config::from_yaml(&text).and_then(|c| within_ceiling(c, self.max_workers)) {
             Ok(config) => {
                 tracing::info!(source = %source, version = %version.0, targets = config.targets.len(), "config loaded");
                 self.config = config;
@@ -303,6 +329,16 @@ fn checked_target_budget(target_budget: u64, tick_budget: u64) -> Result<Duratio
         )));
     }
     Ok(Duration::from_secs(target_budget))
+}
+
+/// `config`, unless a target's `policy.max` is above the ceiling.
+fn within_ceiling(config: Config, ceiling: Option<u32>) -> Result<Config, ConfigError> {
+    let errors = ceiling.map(|c| config.above_ceiling(c)).unwrap_or_default();
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid(errors))
+    }
 }
 
 fn config_error(e: ConfigError) -> HandlerError {

@@ -26,6 +26,9 @@ pub const ENDPOINT_URL: &str = "QSCALE_ENDPOINT_URL";
 pub const CONCURRENCY: &str = "QSCALE_CONCURRENCY";
 /// Seconds one target's reconcile may take ([`DEFAULT_TARGET_BUDGET_SECONDS`]).
 pub const TARGET_BUDGET_SECONDS: &str = "QSCALE_TARGET_BUDGET_SECONDS";
+/// The most workers any one target may be given (`policy.max` above it
+/// fails validation); unset, no ceiling.
+pub const MAX_WORKERS: &str = "QSCALE_MAX_WORKERS";
 /// Seconds tick may spend ([`DEFAULT_TICK_BUDGET_SECONDS`]).
 pub const TICK_BUDGET_SECONDS: &str = "QSCALE_TICK_BUDGET_SECONDS";
 /// EMF metrics: `per_target` (default), `all_targets` or `off`.

@@ -39,6 +39,23 @@ impl Config {
     pub fn target(&self, name: &str) -> Option<&TargetConfig> {
         self.targets.iter().find(|t| t.name == name)
     }
+
+    /// Every target whose `policy.max` is above `ceiling` (a deployment's
+    /// cap on any one target), as field errors naming both.
+    pub fn above_ceiling(&self, ceiling: u32) -> Vec<super::FieldError> {
+        self.targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.policy.max > ceiling)
+            .map(|(i, t)| super::FieldError {
+                path: format!("targets[{i}].policy.max"),
+                message: format!(
+                    "{} is above this deployment's ceiling of {ceiling} workers per target (MaxWorkersPerTarget)",
+                    t.policy.max
+                ),
+            })
+            .collect()
+    }
 }
 
 /// The librdkafka properties a cluster may set: connection security (TLS,
