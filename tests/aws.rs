@@ -67,7 +67,10 @@ impl Fixture {
             &self.moto.settings(&self.table, &self.audit),
             &self.moto.clients,
             now,
-            ReconcileOptions { dry_run },
+            ReconcileOptions {
+                dry_run,
+                ..Default::default()
+            },
         )
         .await
     }

@@ -26,6 +26,18 @@ fn sample_now() -> Timestamp {
     "2027-11-26T07:00:00Z".parse().unwrap()
 }
 
+/// The sample batch as if SQS had just taken its messages (older ones are
+/// dropped as stale).
+fn sent_now(batch: &str) -> String {
+    batch.replace(
+        "\"SentTimestamp\": \"1795428000000\"",
+        &format!(
+            "\"SentTimestamp\": \"{}\"",
+            Timestamp::now().as_millisecond()
+        ),
+    )
+}
+
 fn event(name: &str) -> String {
     std::fs::read_to_string(format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
@@ -187,7 +199,8 @@ async fn tick_fans_out_above_the_threshold() {
 #[tokio::test]
 async fn evaluate_a_control_batch_reports_only_the_bad_records() {
     let s = stack(120, 50).await;
-    let batch: serde_json::Value = serde_json::from_str(&event("control-batch.json")).unwrap();
+    let batch: serde_json::Value =
+        serde_json::from_str(&sent_now(&event("control-batch.json"))).unwrap();
     let EvaluateResponse::Batch(response) = evaluate(&s.rt, batch, Timestamp::now()).await.unwrap()
     else {
         panic!("an SQS batch gets a batch response");
@@ -351,4 +364,55 @@ async fn each_function_answers_its_sample_event_through_handle() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), "qscale.Event", "{e}");
+}
+
+/// Issue 28: a flood of control messages reconciles a target at most once
+/// per `MIN_INTERVAL`, and a message older than `MAX_MESSAGE_AGE` is dropped
+/// (acknowledged, not retried, nothing reconciled).
+#[tokio::test]
+async fn control_message_floods_and_stale_messages_cost_no_reconcile() {
+    let s = stack(120, 50).await;
+    let fresh: serde_json::Value =
+        serde_json::from_str(&sent_now(&event("control-batch.json"))).unwrap();
+    let now = Timestamp::now();
+    evaluate(&s.rt, fresh.clone(), now).await.unwrap();
+    assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 12);
+    // (Reading the audit queue takes its messages.)
+    assert!(!s.moto.audit_events(&s.audit).await.is_empty());
+    // The same request again 2 s later: the target was reconciled just now.
+    s.moto.set_desired(&s.cluster, "orders-worker", 1).await;
+    let again = now + jiff::SignedDuration::from_secs(2);
+    let EvaluateResponse::Batch(response) = evaluate(&s.rt, fresh, again).await.unwrap() else {
+        panic!("batch")
+    };
+    assert_eq!(
+        s.moto.desired(&s.cluster, "orders-worker").await,
+        1,
+        "not reconciled again within MIN_INTERVAL"
+    );
+    assert!(
+        !response
+            .batch_item_failures
+            .iter()
+            .any(|f| f.item_identifier == "m-orders"),
+        "a yielded request is done, not retried"
+    );
+    assert!(
+        s.moto.audit_events(&s.audit).await.is_empty(),
+        "a yielded request audits nothing"
+    );
+    // The sample's own SentTimestamp is 2026-11-23T10:00Z: stale now.
+    let stale: serde_json::Value = serde_json::from_str(&event("control-batch.json")).unwrap();
+    let EvaluateResponse::Batch(response) =
+        evaluate(&s.rt, stale, now + jiff::SignedDuration::from_secs(60))
+            .await
+            .unwrap()
+    else {
+        panic!("batch")
+    };
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "stale messages are not retried"
+    );
+    assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 1);
 }

@@ -192,6 +192,19 @@ impl Moto {
             .unwrap();
     }
 
+    /// Sets a service's desired count (as an operator would).
+    pub async fn set_desired(&self, cluster: &str, service: &str, desired: i32) {
+        self.clients
+            .ecs
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .desired_count(desired)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// A service's desired count.
     pub async fn desired(&self, cluster: &str, service: &str) -> i32 {
         let out = self

@@ -216,6 +216,7 @@ async fn run_once(args: &RunArgs) -> Result<ExitCode> {
     let now = Timestamp::now();
     let options = qscale_core::reconcile::ReconcileOptions {
         dry_run: args.dry_run,
+        ..Default::default()
     };
     let summary = qscale_live::run::run_once(&config, &settings, &clients, now, options).await;
     if args.emf {

@@ -38,6 +38,16 @@ pub enum EvaluateResponse {
     },
 }
 
+/// A target reconciled less than this long ago is not reconciled again for
+/// a control message or an alarm: a flood of requests costs one reconcile
+/// per target per interval, not one per message.
+pub const MIN_INTERVAL: jiff::SignedDuration = jiff::SignedDuration::from_secs(5);
+
+/// A control message older than this is dropped (logged, not retried): the
+/// ticks since have reconciled its target, and acting on it now would only
+/// replay a backlog.
+pub const MAX_MESSAGE_AGE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
 /// Handles an SQS batch or an alarm state change event.
 pub async fn evaluate(
     rt: &Runtime,
@@ -75,6 +85,7 @@ async fn reconcile(rt: &Runtime, names: &[&str], now: Timestamp) -> BTreeMap<Str
         now,
         ReconcileOptions {
             dry_run: rt.dry_run,
+            min_interval: MIN_INTERVAL,
         },
     )
     .await;
@@ -98,6 +109,12 @@ async fn evaluate_batch(rt: &Runtime, batch: &SqsEvent, now: Timestamp) -> SqsBa
     let mut wanted: Vec<(String, String)> = Vec::new();
     for record in &batch.records {
         let id = record.message_id.clone().unwrap_or_default();
+        if let Some(sent) =
+            sent_at(record).filter(|sent| now.duration_since(*sent) > MAX_MESSAGE_AGE)
+        {
+            tracing::warn!(message_id = %id, %sent, body = ?record.body, "control message older than {} min dropped", MAX_MESSAGE_AGE.as_mins());
+            continue;
+        }
         let parsed = record
             .body
             .as_deref()
@@ -132,4 +149,10 @@ async fn evaluate_batch(rt: &Runtime, batch: &SqsEvent, now: Timestamp) -> SqsBa
         })
         .collect();
     response
+}
+
+/// When SQS took the message (its `SentTimestamp` attribute, ms since the epoch).
+fn sent_at(record: &aws_lambda_events::event::sqs::SqsMessage) -> Option<Timestamp> {
+    let ms: i64 = record.attributes.get("SentTimestamp")?.parse().ok()?;
+    Timestamp::from_millisecond(ms).ok()
 }

@@ -108,6 +108,7 @@ async fn tick_within(
     }
     let options = ReconcileOptions {
         dry_run: rt.dry_run,
+        ..Default::default()
     };
     // Each target's budget stays inside this tick's (a 15 s slot's, say), so
     // one hung target is reported alone instead of timing the tick out.

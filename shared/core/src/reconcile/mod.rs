@@ -23,6 +23,11 @@ use crate::config::TargetConfig;
 use crate::engine::{decide, Decision, Direction, Observations, ProvisionedChange};
 use unwind::CatchUnwind;
 
+/// `now - d`, saturating (a `now` from a skewed caller may sit anywhere).
+fn time_before(now: Timestamp, d: jiff::SignedDuration) -> Timestamp {
+    now.checked_sub(d).unwrap_or(Timestamp::MIN)
+}
+
 /// How far ahead of this invocation's clock a claimed tick is believed:
 /// beyond it, the claim is a skewed clock's or a hand's, and is not honoured.
 pub const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
@@ -32,6 +37,10 @@ pub const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins
 pub struct ReconcileOptions {
     /// Decide and audit, change nothing (no state write, no actuation).
     pub dry_run: bool,
+    /// Yield when the target was reconciled less than this long ago (0:
+    /// only a tick claimed already yields). Requests between ticks use it,
+    /// so a flood of them reconciles a target at most once per interval.
+    pub min_interval: jiff::SignedDuration,
 }
 
 /// The adapters one reconcile uses.
@@ -108,7 +117,12 @@ where
         // Unreadable or corrupted state.
         Err(e) => return fail(AuditKind::StateError, format!("loading state: {e}")).await,
     };
-    if let Some(claimed) = loaded.state.last_tick.filter(|t| *t >= now) {
+    let recent = time_before(now, options.min_interval);
+    if let Some(claimed) = loaded
+        .state
+        .last_tick
+        .filter(|t| *t >= now || (*t > recent && !options.min_interval.is_zero()))
+    {
         if claimed.duration_since(now) > MAX_CLOCK_SKEW {
             // No rival's clock is that far ahead: a skewed clock wrote it (a
             // laptop's `run --once`) or a hand did. Believed, it would make
@@ -122,9 +136,14 @@ where
                 target: target.name.clone(),
                 outcome: Outcome::Yielded,
                 decision: None,
-                error: Some(format!(
-                    "tick {now} already claimed (the last claimed tick is {claimed})"
-                )),
+                error: Some(if claimed >= now {
+                    format!("tick {now} already claimed (the last claimed tick is {claimed})")
+                } else {
+                    format!(
+                        "reconciled at {claimed}, less than {} s before {now}",
+                        options.min_interval.as_secs()
+                    )
+                }),
                 unrecorded_deliveries: Vec::new(),
             };
         }

@@ -69,7 +69,15 @@ fn run_target(w: &World, target: &TargetConfig, now: Timestamp, dry_run: bool) -
         store: &w.store,
         audit: &w.audit,
     };
-    block_on_ready(reconcile(target, now, &ports, ReconcileOptions { dry_run }))
+    block_on_ready(reconcile(
+        target,
+        now,
+        &ports,
+        ReconcileOptions {
+            dry_run,
+            ..Default::default()
+        },
+    ))
 }
 
 fn now() -> Timestamp {
@@ -695,4 +703,30 @@ fn a_claim_beyond_the_clock_skew_is_not_believed() {
         let r = run(&w, now(), false);
         assert_eq!(r.outcome, expected, "claimed {ahead} ahead: {r:?}");
     }
+}
+
+/// Requests between ticks (`min_interval`): a target reconciled less than
+/// the interval ago yields; after it, the request reconciles.
+#[test]
+fn a_request_within_the_minimum_interval_yields() {
+    let w = world(120, 1, now());
+    assert_eq!(run(&w, now(), false).outcome, Outcome::Applied);
+    let ports = Ports {
+        metrics: &w.metrics,
+        actuator: &w.workers,
+        store: &w.store,
+        audit: &w.audit,
+    };
+    let options = ReconcileOptions {
+        min_interval: jiff::SignedDuration::from_secs(5),
+        ..Default::default()
+    };
+    let soon = now() + jiff::SignedDuration::from_secs(3);
+    let r = block_on_ready(reconcile(&target(), soon, &ports, options));
+    assert_eq!(r.outcome, Outcome::Yielded);
+    assert!(r.error.unwrap().contains("less than 5 s before"));
+    let later = now() + jiff::SignedDuration::from_secs(6);
+    set_backlog(&w, 120, later);
+    let r = block_on_ready(reconcile(&target(), later, &ports, options));
+    assert_ne!(r.outcome, Outcome::Yielded, "{r:?}");
 }
