@@ -71,6 +71,13 @@ fn state_samples() -> Vec<(&'static str, Value)> {
             let target = config.target(name).unwrap();
             let obs: Observations = serde_json::from_value(obs).unwrap();
             let mut state = TargetState::default();
+            // A registered event, so mutations reach its times too.
+            state.register_event(qscale_core::engine::RegisteredEvent {
+                name: "launch".into(),
+                start: now(),
+                end: now() + jiff::SignedDuration::from_hours(2),
+                min: 1,
+            });
             for minute in 0..3 {
                 let at = now() + jiff::SignedDuration::from_mins(minute);
                 state = decide(target, &state, &obs, at).next_state;
@@ -104,6 +111,15 @@ fn interesting_string() -> impl Strategy<Value = String> {
         Just("2026-11-23T10:00:00Z".to_string()),
         Just("9999-12-31T23:59:59Z".to_string()),
         Just("-009999-01-01T00:00:00Z".to_string()),
+        // jiff's true bounds and in-range extremes (the strings above are
+        // just outside and only exercise parse rejection): issue 28's repro
+        // states panicked on these.
+        Just(jiff::Timestamp::MIN.to_string()),
+        Just(jiff::Timestamp::MAX.to_string()),
+        Just("-009999-01-02T01:59:59Z".to_string()),
+        Just("9999-12-30T22:00:00Z".to_string()),
+        Just("9999-12-30T21:59:00Z".to_string()),
+        Just("1970-01-01T00:00:00Z".to_string()),
         Just("0s".to_string()),
         Just("18446744073709551615s".to_string()),
         Just("99999999999d".to_string()),
@@ -416,6 +432,42 @@ proptest! {
         if let Some(error) = check_decide(target, &obs.to_string(), &state.to_string())? {
             names_path(&error, &changed)?;
         }
+    }
+
+    /// Every stored time is outside data: one of a state's (and the
+    /// observations') timestamps moved to the ends of jiff's range, to an
+    /// in-range extreme, or anywhere in range; `decide` must decide.
+    #[test]
+    fn fuzz_timestamps_at_the_ends_of_time(
+        which in 0usize..2,
+        pick in any::<Index>(),
+        in_state in any::<bool>(),
+        when in prop_oneof![
+            Just(Timestamp::MIN),
+            Just(Timestamp::MAX),
+            Just(Timestamp::MIN + jiff::SignedDuration::from_secs(1)),
+            Just(Timestamp::MAX - jiff::SignedDuration::from_hours(1)),
+            (Timestamp::MIN.as_second()..Timestamp::MAX.as_second())
+                .prop_map(|s| Timestamp::from_second(s).unwrap()),
+        ],
+    ) {
+        let (target, obs) = observation_samples().swap_remove(which);
+        let (_, state) = state_samples().swap_remove(which);
+        let (mut obs, mut state) = (obs, state);
+        let doc = if in_state { &mut state } else { &mut obs };
+        let mut all = Vec::new();
+        paths(doc, &mut Vec::new(), &mut all);
+        let times: Vec<Vec<Step>> = all
+            .into_iter()
+            .filter(|p| {
+                let mut v = doc.clone();
+                at(&mut v, p).as_str().is_some_and(|s| s.parse::<Timestamp>().is_ok())
+            })
+            .collect();
+        prop_assume!(!times.is_empty());
+        let path = pick.get(&times);
+        *at(doc, path) = Value::String(when.to_string());
+        check_decide(target, &obs.to_string(), &state.to_string())?;
     }
 
     #[test]

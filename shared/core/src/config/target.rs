@@ -42,12 +42,12 @@ impl Config {
 
     /// Every target whose `policy.max` is above `ceiling` (a deployment's
     /// cap on any one target), as field errors naming both.
-    pub fn above_ceiling(&self, ceiling: u32) -> Vec<super::FieldError> {
+    pub fn above_ceiling(&self, ceiling: u32) -> Vec<super::error::FieldError> {
         self.targets
             .iter()
             .enumerate()
             .filter(|(_, t)| t.policy.max > ceiling)
-            .map(|(i, t)| super::FieldError {
+            .map(|(i, t)| super::error::FieldError {
                 path: format!("targets[{i}].policy.max"),
                 message: format!(
                     "{} is above this deployment's ceiling of {ceiling} workers per target (MaxWorkersPerTarget)",

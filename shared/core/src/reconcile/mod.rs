@@ -4,6 +4,7 @@
 //! same function; only the adapters differ.
 
 mod audit;
+mod claim;
 pub mod memory;
 pub mod outbox;
 mod ports;
@@ -21,16 +22,9 @@ pub use ports::{
 
 use crate::config::TargetConfig;
 use crate::engine::{decide, Decision, Direction, Observations, ProvisionedChange};
+pub use claim::MAX_CLOCK_SKEW;
+use claim::{claim_failure, Triage};
 use unwind::CatchUnwind;
-
-/// `now - d`, saturating (a `now` from a skewed caller may sit anywhere).
-fn time_before(now: Timestamp, d: jiff::SignedDuration) -> Timestamp {
-    now.checked_sub(d).unwrap_or(Timestamp::MIN)
-}
-
-/// How far ahead of this invocation's clock a claimed tick is believed:
-/// beyond it, the claim is a skewed clock's or a hand's, and is not honoured.
-pub const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
 /// How a reconcile may act.
 #[derive(Debug, Clone, Copy, Default)]
@@ -86,8 +80,8 @@ pub struct ReconcileReport {
 ///
 /// Long (about 150 lines) on purpose: load, decide, claim, act, deliver and
 /// record read top to bottom as the one sequence whose every step is a crash
-/// point (`tests/crash_points.rs`); the pure parts are `Triage`,
-/// `claim_failure`, `act` and `outbox`.
+/// point (`tests/crash_points.rs`); the pure parts are in `claim` (the yield
+/// check, `Triage`, `claim_failure`), `act` and `outbox`.
 pub async fn reconcile<M, A, S, U>(
     target: &TargetConfig,
     now: Timestamp,
@@ -117,36 +111,18 @@ where
         // Unreadable or corrupted state.
         Err(e) => return fail(AuditKind::StateError, format!("loading state: {e}")).await,
     };
-    let recent = time_before(now, options.min_interval);
-    if let Some(claimed) = loaded
-        .state
-        .last_tick
-        .filter(|t| *t >= now || (*t > recent && !options.min_interval.is_zero()))
+    if let Some(why) =
+        claim::yield_reason(target, loaded.state.last_tick, now, options.min_interval)
     {
-        if claimed.duration_since(now) > MAX_CLOCK_SKEW {
-            // No rival's clock is that far ahead: a skewed clock wrote it (a
-            // laptop's `run --once`) or a hand did. Believed, it would make
-            // every invocation yield until then. The claim below is still
-            // conditional on the version read, so a live rival still wins.
-            tracing::warn!(target_name = %target.name, %claimed, %now, "last claimed tick is in the future beyond the clock skew allowed; not believed");
-        } else {
-            // Another invocation claimed this tick (or a later one) and may be
-            // acting right now: acting too would make two actuations of one tick.
-            return ReconcileReport {
-                target: target.name.clone(),
-                outcome: Outcome::Yielded,
-                decision: None,
-                error: Some(if claimed >= now {
-                    format!("tick {now} already claimed (the last claimed tick is {claimed})")
-                } else {
-                    format!(
-                        "reconciled at {claimed}, less than {} s before {now}",
-                        options.min_interval.as_secs()
-                    )
-                }),
-                unrecorded_deliveries: Vec::new(),
-            };
-        }
+        // Claimed already (this tick, or within the interval asked): acting
+        // too would make two actuations of one tick.
+        return ReconcileReport {
+            target: target.name.clone(),
+            outcome: Outcome::Yielded,
+            decision: None,
+            error: Some(why),
+            unrecorded_deliveries: Vec::new(),
+        };
     }
     let worker = match ports.actuator.observe(target).await {
         Ok(w) => w,
@@ -255,72 +231,6 @@ where
     ReconcileReport {
         unrecorded_deliveries: unrecorded,
         ..report(outcome, error, decision)
-    }
-}
-
-/// What a decision asks of the shell, read once before acting.
-struct Triage {
-    /// The count, a partition count or provisioned concurrency would change.
-    wants_change: bool,
-    /// The outcome when nothing is acted on.
-    unchanged: Outcome,
-    /// What could not be trusted, for the summary.
-    distrust: Option<String>,
-    /// Whether this tick gets an audit event.
-    worth_auditing: bool,
-}
-
-impl Triage {
-    fn of(decision: &Decision, now: Timestamp) -> Triage {
-        let untrusted = decision.signals.iter().any(|s| !s.trusted);
-        let wants_change = decision.direction != Direction::None
-            || !decision.partition_requests.is_empty()
-            || decision.provisioned.is_some();
-        let unchanged = if untrusted {
-            Outcome::Refused
-        } else {
-            Outcome::Unchanged
-        };
-        // Name what could not be trusted, so the summary says why nothing moved.
-        let distrust = {
-            let why: Vec<String> = decision
-                .signals
-                .iter()
-                .filter(|s| !s.trusted)
-                .map(|s| format!("signal {}: {}", s.signal, s.detail))
-                .collect();
-            (!why.is_empty()).then(|| why.join("; "))
-        };
-        // Besides changes and distrust: the traffic on record, before the
-        // state's window drops minutes no event carried, and the policy's own
-        // mode changes (the forecast switching itself off).
-        let arrivals_due = decision.next_state.arrivals.audit_due(now);
-        let worth_auditing =
-            wants_change || untrusted || arrivals_due || !decision.notices.is_empty();
-        Triage {
-            wants_change,
-            unchanged,
-            distrust,
-            worth_auditing,
-        }
-    }
-}
-
-/// The audit kind, outcome and error of a claim that could not be written.
-fn claim_failure(e: SaveError) -> (AuditKind, Outcome, String) {
-    match e {
-        SaveError::Conflict { .. } => (
-            AuditKind::Yield,
-            Outcome::Yielded,
-            "another invocation reconciled this target first".to_string(),
-        ),
-        // Not the tick's `decision` id: a rival may claim this tick
-        // (and publish that) after this write failed.
-        SaveError::Store(e) => (
-            AuditKind::ClaimError,
-            Outcome::Failed,
-            format!("saving state (nothing changed): {e}"),
-        ),
     }
 }
 
