@@ -87,6 +87,10 @@ fn every_arn_parameter_refuses_wildcards_and_takes_a_named_arn() {
             "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:14e0db71-5d35-4eb5-b481-8945cf9d10c2",
         ),
         ("AlarmTopicArn", "arn:aws:sns:us-east-1:123456789012:ops"),
+        (
+            "ConfigKmsKeyArn",
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
     ];
     let params = at(&t, &["Parameters"]).as_mapping().unwrap();
     let arn_params: Vec<&str> = params
@@ -161,4 +165,22 @@ fn the_functions_get_the_stacks_ceiling_on_max() {
         int(at(&t, &["Parameters", "MaxWorkersPerTarget", "Default"])),
         1000
     );
+}
+
+#[test]
+fn kms_decrypt_is_granted_only_with_a_config_key_and_only_on_it() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let grants: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("Action: kms:Decrypt"))
+        .collect();
+    assert_eq!(grants.len(), 3, "tick, evaluate, prewarm: {grants:?}");
+    for line in grants {
+        assert!(
+            line.trim_start().starts_with("- !If [HasConfigKey,"),
+            "{line}"
+        );
+        assert!(line.contains("Resource: !Ref ConfigKmsKeyArn"), "{line}");
+    }
 }

@@ -208,8 +208,20 @@ impl ConfigSource {
         }
     }
 
-    /// Writes `text` (already validated) as the new config; returns its version.
+    /// Writes `text` (already validated) as the new config, unencrypted
+    /// beyond the service's defaults; returns its version.
     pub async fn push(&self, clients: &AwsClients, text: &str) -> Result<ConfigVersion, PortError> {
+        self.push_with(clients, text, &Encryption::Default).await
+    }
+
+    /// Writes `text` (already validated) as the new config with `encryption`
+    /// (a config may hold Kafka passwords); returns its version.
+    pub async fn push_with(
+        &self,
+        clients: &AwsClients,
+        text: &str,
+        encryption: &Encryption,
+    ) -> Result<ConfigVersion, PortError> {
         let err = |e: String| PortError::new(self.to_string(), e);
         match self {
             ConfigSource::SsmParameter(name) => {
@@ -219,13 +231,15 @@ impl ConfigSource {
                         text.len()
                     )));
                 }
-                let version = put_parameter(clients, name, text).await.map_err(err)?;
+                let version = put_parameter(clients, name, text, encryption)
+                    .await
+                    .map_err(err)?;
                 Ok(ConfigVersion(version.to_string()))
             }
             ConfigSource::SsmPath(path) => {
                 let chunks = chunks(text, SSM_PARAMETER_MAX_BYTES);
                 for (i, chunk) in chunks.iter().enumerate() {
-                    put_parameter(clients, &format!("{path}{i:03}"), chunk)
+                    put_parameter(clients, &format!("{path}{i:03}"), chunk, encryption)
                         .await
                         .map_err(err)?;
                 }
@@ -249,30 +263,61 @@ impl ConfigSource {
                 Ok(self.fetch(clients, None).await?.0)
             }
             ConfigSource::S3 { bucket, key } => {
-                let out = clients
+                let mut put = clients
                     .s3
                     .put_object()
                     .bucket(bucket)
                     .key(key)
                     .content_type("application/yaml")
-                    .body(text.as_bytes().to_vec().into())
-                    .send()
-                    .await
-                    .map_err(|e| err(describe(&e)))?;
+                    .body(text.as_bytes().to_vec().into());
+                if let Encryption::Kms { key_id } = encryption {
+                    put = put
+                        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                        .set_ssekms_key_id(key_id.clone());
+                }
+                let out = put.send().await.map_err(|e| err(describe(&e)))?;
                 Ok(ConfigVersion(out.e_tag().unwrap_or("").to_string()))
             }
         }
     }
 }
 
-/// Writes one Advanced (8 KB) String parameter; returns its new version.
-async fn put_parameter(clients: &AwsClients, name: &str, value: &str) -> Result<i64, String> {
+/// How a pushed config is encrypted at rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Encryption {
+    /// SSM `String` parameters; S3 objects under the bucket's default.
+    #[default]
+    Default,
+    /// SSM `SecureString` parameters, S3 SSE-KMS; with a key id, that KMS
+    /// key (the functions then need `kms:Decrypt` on it: the template's
+    /// `ConfigKmsKeyArn`), else the AWS-managed key.
+    Kms {
+        /// KMS key id or ARN; `None` for the AWS-managed key.
+        key_id: Option<String>,
+    },
+}
+
+/// Writes one Advanced (8 KB) parameter; returns its new version.
+async fn put_parameter(
+    clients: &AwsClients,
+    name: &str,
+    value: &str,
+    encryption: &Encryption,
+) -> Result<i64, String> {
+    let (kind, key_id) = match encryption {
+        Encryption::Default => (aws_sdk_ssm::types::ParameterType::String, None),
+        Encryption::Kms { key_id } => (
+            aws_sdk_ssm::types::ParameterType::SecureString,
+            key_id.clone(),
+        ),
+    };
     clients
         .ssm
         .put_parameter()
         .name(name)
         .value(value)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .r#type(kind)
+        .set_key_id(key_id)
         .tier(aws_sdk_ssm::types::ParameterTier::Advanced)
         .overwrite(true)
         .send()

@@ -18,7 +18,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 pub use audit::{AuditTargets, AwsAudit};
-pub use config_source::{ConfigSource, ConfigVersion, SSM_PARAMETER_MAX_BYTES};
+pub use config_source::{ConfigSource, ConfigVersion, Encryption, SSM_PARAMETER_MAX_BYTES};
 pub use sqs::SqsDepthSource;
 pub use state::DynamoStateStore;
 pub use workers::AwsWorkers;

@@ -116,6 +116,14 @@ pub(crate) enum ConfigCommand {
         /// `ssm:NAME`, `ssm-path:/PATH/` (configs above 8 KB, split by line) or `s3://BUCKET/KEY`.
         #[arg(long, env = qscale_live::env::CONFIG_SOURCE)]
         to: String,
+        /// Encrypt at rest with KMS: SSM SecureString parameters, S3 SSE-KMS
+        /// (a config may hold Kafka passwords).
+        #[arg(long)]
+        secure: bool,
+        /// The KMS key for --secure (default: the AWS-managed key); the
+        /// functions need kms:Decrypt on it (template parameter ConfigKmsKeyArn).
+        #[arg(long, requires = "secure")]
+        kms_key_id: Option<String>,
         /// AWS endpoint override, e.g. a local moto server.
         #[arg(long, env = qscale_live::env::ENDPOINT_URL)]
         endpoint_url: Option<String>,
@@ -127,8 +135,15 @@ pub(crate) fn config(command: ConfigCommand) -> Result<ExitCode> {
     let ConfigCommand::Push {
         file,
         to,
+        secure,
+        kms_key_id,
         endpoint_url,
     } = command;
+    let encryption = if secure {
+        qscale_aws::Encryption::Kms { key_id: kms_key_id }
+    } else {
+        qscale_aws::Encryption::Default
+    };
     let source: qscale_aws::ConfigSource = to.parse().map_err(|e: String| anyhow!("--to: {e}"))?;
     let text =
         std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
@@ -139,7 +154,7 @@ pub(crate) fn config(command: ConfigCommand) -> Result<ExitCode> {
     }
     runtime()?.block_on(async {
         let clients = qscale_aws::AwsClients::from_env(endpoint_url.as_deref()).await;
-        let version = source.push(&clients, &text).await?;
+        let version = source.push_with(&clients, &text, &encryption).await?;
         println!(
             "{} written to {source} (version {}); the functions load it on their next invocation",
             file.display(),

@@ -300,6 +300,57 @@ async fn config_push_writes_a_valid_config_and_refuses_an_invalid_one() {
     );
 }
 
+/// Issue 28: `config push --secure` writes a SecureString (a config may
+/// hold Kafka passwords), which the functions read back decrypted.
+#[tokio::test]
+async fn config_push_secure_writes_a_secure_string_the_functions_read() {
+    let w = web().await;
+    let name = format!("/{}/config", unique("qscale"));
+    let to = format!("ssm:{name}");
+    let pushed = qscale(&[
+        "config",
+        "push",
+        &w.config,
+        "--to",
+        &to,
+        "--secure",
+        "--endpoint-url",
+        &endpoint(),
+    ]);
+    assert!(pushed.status.success(), "{}", text(&pushed));
+    let raw = w
+        .moto
+        .clients
+        .ssm
+        .get_parameter()
+        .name(&name)
+        .send()
+        .await
+        .unwrap();
+    let raw = raw.parameter().unwrap();
+    assert_eq!(
+        raw.r#type(),
+        Some(&aws_sdk_ssm::types::ParameterType::SecureString)
+    );
+    let source: qscale_aws::ConfigSource = to.parse().unwrap();
+    let (_, text_read) = source.fetch(&w.moto.clients, None).await.unwrap();
+    assert_eq!(
+        text_read.unwrap(),
+        std::fs::read_to_string(&w.config).unwrap()
+    );
+    // A key id without --secure is refused by the command line.
+    let refused = qscale(&[
+        "config",
+        "push",
+        &w.config,
+        "--to",
+        &to,
+        "--kms-key-id",
+        "k",
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+}
+
 #[tokio::test]
 async fn trace_from_cloudwatch_turns_messages_sent_per_minute_into_rates() {
     let moto = Moto::connect().await;
