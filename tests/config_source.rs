@@ -46,6 +46,19 @@ async fn runtime(moto: &Moto, source: &ConfigSource) -> (Runtime, String) {
     (rt, audit)
 }
 
+/// A new, empty bucket for configs; its name.
+async fn config_bucket(moto: &Moto) -> String {
+    let bucket = unique("qscale-config");
+    moto.clients
+        .s3
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    bucket
+}
+
 fn max_of_orders(rt: &Runtime) -> u32 {
     rt.config.target("orders").unwrap().policy.max
 }
@@ -124,14 +137,7 @@ async fn from_one_ssm_parameter() {
 #[tokio::test]
 async fn from_an_s3_object() {
     let moto = Moto::connect().await;
-    let bucket = unique("qscale-config");
-    moto.clients
-        .s3
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let bucket = config_bucket(&moto).await;
     new_versions_load_and_invalid_ones_are_rejected_once(ConfigSource::S3 {
         bucket,
         key: "prod/qscale.yaml".into(),
@@ -180,14 +186,7 @@ async fn configs_above_8_kb_live_under_an_ssm_path() {
 #[tokio::test]
 async fn an_s3_object_above_the_config_limit_is_refused_from_its_size() {
     let moto = Moto::connect().await;
-    let bucket = unique("qscale-config");
-    moto.clients
-        .s3
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let bucket = config_bucket(&moto).await;
     let limit = qscale_core::config::limits::MAX_BYTES;
     let put = |key: &'static str, size: usize| {
         let (clients, bucket) = (moto.clients.clone(), bucket.clone());
