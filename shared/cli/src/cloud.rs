@@ -290,9 +290,6 @@ async fn events_add(
     aws: &AwsArgs,
 ) -> Result<ExitCode> {
     use qscale_core::reconcile::register::{register, PrewarmPayload};
-    if end <= start {
-        return Err(anyhow!("--end {end} must be after --start {start}"));
-    }
     let payload = PrewarmPayload {
         target: target.to_string(),
         start,

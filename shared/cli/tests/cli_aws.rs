@@ -248,20 +248,21 @@ async fn a_corrupted_state_acts_on_nothing_is_audited_and_state_reset_recovers()
     assert_eq!(moto.desired(&cluster, &service).await, 3);
 }
 
+/// `qscale config push FILE --to TO [extra..]` against moto.
+fn config_push(file: &str, to: &str, extra: &[&str]) -> Output {
+    let endpoint = endpoint();
+    let mut args = vec!["config", "push", file, "--to", to];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--endpoint-url", &endpoint]);
+    qscale(&args)
+}
+
 #[tokio::test]
 async fn config_push_writes_a_valid_config_and_refuses_an_invalid_one() {
     let w = web().await;
     let name = format!("/{}/config", unique("qscale"));
     let to = format!("ssm:{name}");
-    let pushed = qscale(&[
-        "config",
-        "push",
-        &w.config,
-        "--to",
-        &to,
-        "--endpoint-url",
-        &endpoint(),
-    ]);
+    let pushed = config_push(&w.config, &to, &[]);
     assert!(pushed.status.success(), "{}", text(&pushed));
     assert!(text(&pushed).contains("(version 1)"), "{}", text(&pushed));
 
@@ -271,15 +272,7 @@ async fn config_push_writes_a_valid_config_and_refuses_an_invalid_one() {
         "targets:\n  - name: web\n    policy: { max: lots }\n",
     )
     .unwrap();
-    let refused = qscale(&[
-        "config",
-        "push",
-        broken.to_str().unwrap(),
-        "--to",
-        &to,
-        "--endpoint-url",
-        &endpoint(),
-    ]);
+    let refused = config_push(broken.to_str().unwrap(), &to, &[]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(text(&refused).contains("not written"), "{}", text(&refused));
     // Still version 1, still the valid text.
@@ -307,16 +300,7 @@ async fn config_push_secure_writes_a_secure_string_the_functions_read() {
     let w = web().await;
     let name = format!("/{}/config", unique("qscale"));
     let to = format!("ssm:{name}");
-    let pushed = qscale(&[
-        "config",
-        "push",
-        &w.config,
-        "--to",
-        &to,
-        "--secure",
-        "--endpoint-url",
-        &endpoint(),
-    ]);
+    let pushed = config_push(&w.config, &to, &["--secure"]);
     assert!(pushed.status.success(), "{}", text(&pushed));
     let raw = w
         .moto

@@ -153,23 +153,15 @@ impl Runtime {
         let (config, config_source) = match (source, var(env::CONFIG_YAML), var(env::CONFIG_PATH)) {
             (Some(source), _, _) => {
                 let (version, text) = source.fetch(&clients, None).await?;
-                let config = Config::from_yaml(text.as_deref().unwrap_or_default())
-                    .and_then(|c| within_ceiling(c, max_workers))
-                    .map_err(|e| {
+                let config =
+                    Config::from_yaml(text.as_deref().unwrap_or_default()).map_err(|e| {
                         HandlerError::Config(format!("{source} version {}: {e}", version.0))
                     })?;
                 (config, Some((source, version)))
             }
-            (None, Some(yaml), _) => (
-                Config::from_yaml(&yaml)
-                    .and_then(|c| within_ceiling(c, max_workers))
-                    .map_err(config_error)?,
-                None,
-            ),
+            (None, Some(yaml), _) => (Config::from_yaml(&yaml).map_err(config_error)?, None),
             (None, None, Some(path)) => (
-                Config::load(std::path::Path::new(&path))
-                    .and_then(|c| within_ceiling(c, max_workers))
-                    .map_err(config_error)?,
+                Config::load(std::path::Path::new(&path)).map_err(config_error)?,
                 None,
             ),
             (None, None, None) => {
@@ -181,6 +173,8 @@ impl Runtime {
                 )))
             }
         };
+        // Wherever the config came from, the deployment's ceiling holds.
+        let config = within_ceiling(config, max_workers).map_err(config_error)?;
         let number = |name: &str, default: u64| -> Result<u64, HandlerError> {
             match var(name) {
                 None => Ok(default),

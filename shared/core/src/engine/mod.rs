@@ -16,7 +16,7 @@ pub mod queueing;
 mod rules;
 mod signals;
 mod state;
-mod time;
+pub(crate) mod time;
 
 use jiff::Timestamp;
 

@@ -6,16 +6,12 @@ use jiff::{SignedDuration, Timestamp};
 use super::audit::{AuditKind, Outcome};
 use super::ports::SaveError;
 use crate::config::TargetConfig;
+use crate::engine::time::minus;
 use crate::engine::{Decision, Direction};
 
 /// How far ahead of this invocation's clock a claimed tick is believed:
 /// beyond it, the claim is a skewed clock's or a hand's, and is not honoured.
 pub const MAX_CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
-
-/// `now - d`, saturating (a `now` from a skewed caller may sit anywhere).
-fn time_before(now: Timestamp, d: SignedDuration) -> Timestamp {
-    now.checked_sub(d).unwrap_or(Timestamp::MIN)
-}
 
 /// Why this reconcile must yield, if it must: the tick (or a later one) is
 /// claimed already, or the target was reconciled less than `min_interval`
@@ -40,7 +36,7 @@ pub(super) fn yield_reason(
             "tick {now} already claimed (the last claimed tick is {claimed})"
         ));
     }
-    (!min_interval.is_zero() && claimed > time_before(now, min_interval)).then(|| {
+    (!min_interval.is_zero() && claimed > minus(now, min_interval)).then(|| {
         format!(
             "reconciled at {claimed}, less than {} s before {now}",
             min_interval.as_secs()

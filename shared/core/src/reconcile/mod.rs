@@ -95,16 +95,8 @@ where
     U: AuditSink,
 {
     // Nothing decided (no state, no fleet): no action, and the audit trail says why.
-    let fail = |kind: AuditKind, error: String| async move {
-        let event = AuditEvent::failure_before_decision(&target.name, now, kind, error.clone());
-        outbox::publish_unclaimed(ports.audit, &event).await;
-        ReconcileReport {
-            target: target.name.clone(),
-            outcome: Outcome::Failed,
-            decision: None,
-            error: Some(error),
-            unrecorded_deliveries: Vec::new(),
-        }
+    let fail = |kind: AuditKind, error: String| {
+        failed_before_decision(target, now, ports.audit, kind, error)
     };
     let loaded = match ports.store.load(&target.name).await {
         Ok(v) => v,
@@ -116,13 +108,7 @@ where
     {
         // Claimed already (this tick, or within the interval asked): acting
         // too would make two actuations of one tick.
-        return ReconcileReport {
-            target: target.name.clone(),
-            outcome: Outcome::Yielded,
-            decision: None,
-            error: Some(why),
-            unrecorded_deliveries: Vec::new(),
-        };
+        return ReconcileReport::without_decision(target, Outcome::Yielded, why);
     }
     let worker = match ports.actuator.observe(target).await {
         Ok(w) => w,
@@ -277,18 +263,41 @@ pub async fn aborted<U: AuditSink>(
     error: String,
 ) -> ReconcileReport {
     tracing::error!(target_name = %target.name, error = %error, "reconcile aborted");
-    let event =
-        AuditEvent::failure_before_decision(&target.name, now, AuditKind::Aborted, error.clone());
     // The sink may be what failed; whatever it does, the report stands.
-    if let Err(message) = CatchUnwind::new(outbox::publish_unclaimed(audit, &event)).await {
-        tracing::error!(target_name = %target.name, error = %message, "publishing the aborted event panicked");
+    let published = failed_before_decision(target, now, audit, AuditKind::Aborted, error.clone());
+    match CatchUnwind::new(published).await {
+        Ok(report) => report,
+        Err(message) => {
+            tracing::error!(target_name = %target.name, error = %message, "publishing the aborted event panicked");
+            ReconcileReport::without_decision(target, Outcome::Failed, error)
+        }
     }
-    ReconcileReport {
-        target: target.name.clone(),
-        outcome: Outcome::Failed,
-        decision: None,
-        error: Some(error),
-        unrecorded_deliveries: Vec::new(),
+}
+
+/// Publishes a `kind` event for a reconcile that decided nothing, and
+/// reports it failed.
+async fn failed_before_decision<U: AuditSink>(
+    target: &TargetConfig,
+    now: Timestamp,
+    audit: &U,
+    kind: AuditKind,
+    error: String,
+) -> ReconcileReport {
+    let event = AuditEvent::failure_before_decision(&target.name, now, kind, error.clone());
+    outbox::publish_unclaimed(audit, &event).await;
+    ReconcileReport::without_decision(target, Outcome::Failed, error)
+}
+
+impl ReconcileReport {
+    /// A report of a reconcile that decided nothing.
+    fn without_decision(target: &TargetConfig, outcome: Outcome, error: String) -> Self {
+        ReconcileReport {
+            target: target.name.clone(),
+            outcome,
+            decision: None,
+            error: Some(error),
+            unrecorded_deliveries: Vec::new(),
+        }
     }
 }
 
