@@ -47,6 +47,7 @@ fn summary() -> RunSummary {
         }],
         api_calls: Default::default(),
         elapsed: Duration::from_millis(3),
+        audit_down: Default::default(),
     }
 }
 

@@ -98,6 +98,11 @@ pub struct ChaosProxy {
     /// Of those, the ones moto itself answered too late.
     pub late_answers: Arc<AtomicU64>,
     enabled: Arc<AtomicBool>,
+    /// Requests whose head contains one of these (lowercase) are read and
+    /// never answered: a destination that accepts and stays silent.
+    blackholed: Arc<Mutex<Vec<String>>>,
+    /// Requests held unanswered so far.
+    pub held: Arc<AtomicU64>,
 }
 
 impl ChaosProxy {
@@ -113,6 +118,8 @@ impl ChaosProxy {
             lost_answers: Arc::new(Mutex::new(Vec::new())),
             late_answers: Arc::new(AtomicU64::new(0)),
             enabled: Arc::new(AtomicBool::new(true)),
+            blackholed: Arc::new(Mutex::new(Vec::new())),
+            held: Arc::new(AtomicU64::new(0)),
         };
         let (faults, actuations, enabled, lost, late) = (
             proxy.faults.clone(),
@@ -121,6 +128,7 @@ impl ChaosProxy {
             proxy.lost_answers.clone(),
             proxy.late_answers.clone(),
         );
+        let (blackholed, held) = (proxy.blackholed.clone(), proxy.held.clone());
         let rng = Arc::new(AtomicU64::new(chaos.seed.max(1)));
         tokio::spawn(async move {
             for _ in 0..max_connections {
@@ -139,12 +147,15 @@ impl ChaosProxy {
                     lost.clone(),
                     late.clone(),
                 );
+                let (blackholed, held) = (blackholed.lock().unwrap().clone(), held.clone());
                 tokio::spawn(async move {
                     let logs = Logs {
                         faults: &faults,
                         actuations: &actuations,
                         lost_answers: &lost,
                         late_answers: &late,
+                        blackholed: &blackholed,
+                        held: &held,
                     };
                     let _ = handle(client, &upstream, fault, chaos.latency, logs).await;
                 });
@@ -156,6 +167,12 @@ impl ChaosProxy {
     /// Turns fault injection on or off.
     pub fn set_enabled(&self, on: bool) {
         self.enabled.store(on, Ordering::SeqCst);
+    }
+
+    /// Holds every later request whose head contains one of `needles`
+    /// (lowercase) unanswered; an empty list lifts it.
+    pub fn set_blackholed(&self, needles: &[&str]) {
+        *self.blackholed.lock().unwrap() = needles.iter().map(|n| n.to_string()).collect();
     }
 
     /// The actuations logged since the last call.
@@ -227,6 +244,8 @@ struct Logs<'a> {
     actuations: &'a Mutex<Vec<String>>,
     lost_answers: &'a Mutex<Vec<String>>,
     late_answers: &'a AtomicU64,
+    blackholed: &'a [String],
+    held: &'a AtomicU64,
 }
 
 async fn handle(
@@ -241,6 +260,8 @@ async fn handle(
         actuations,
         lost_answers,
         late_answers,
+        blackholed,
+        held,
     } = logs;
     // From the connection, not the forward: the SDK's attempt clock started
     // before the proxy read the request.
@@ -249,6 +270,18 @@ async fn handle(
     let end = find(&request, b"\r\n\r\n").unwrap_or(0);
     let head = String::from_utf8_lossy(&request[..end]).to_string();
     let body = String::from_utf8_lossy(&request[(end + 4).min(request.len())..]).to_string();
+    let lower = head.to_ascii_lowercase();
+    if blackholed.iter().any(|n| lower.contains(n.as_str())) {
+        held.fetch_add(1, Ordering::SeqCst);
+        // Silent until the caller gives up and closes (bounded: 2 min).
+        let mut sink = [0u8; 1];
+        let _ = tokio::time::timeout(
+            Duration::from_secs(120),
+            tokio::io::AsyncReadExt::read(&mut client, &mut sink),
+        )
+        .await;
+        return Ok(());
+    }
     let injected = |status: &str, code: &str| {
         error_response(status, code, "injected by the chaos proxy").into_bytes()
     };

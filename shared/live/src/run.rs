@@ -13,6 +13,7 @@ use qscale_aws::{
     ApiCalls, AwsAudit, AwsClients, AwsSettings, AwsWorkers, DynamoStateStore, SqsDepthSource,
 };
 use qscale_core::config::{Config, TargetConfig};
+use qscale_core::reconcile::breaker::DestinationBreaker;
 use qscale_core::reconcile::{
     aborted, reconcile_contained, AuditSink, MetricSource, Outcome, Ports, ReconcileOptions,
     ReconcileReport, StateStore, WorkerActuator,
@@ -56,6 +57,9 @@ pub struct RunSummary {
     pub api_calls: std::collections::BTreeMap<&'static str, u64>,
     /// Wall time of the whole run.
     pub elapsed: std::time::Duration,
+    /// Audit destinations that failed in this run, with their first error:
+    /// later targets left their events in the outbox for the next run.
+    pub audit_down: std::collections::BTreeMap<String, String>,
 }
 
 /// One target's reconcile and how long it took.
@@ -120,6 +124,12 @@ impl RunSummary {
             self.calls_per_target(),
             self.elapsed.as_secs_f64() * 1000.0
         );
+        for (destination, error) in &self.audit_down {
+            let _ = writeln!(
+                out,
+                "audit destination {destination} failed in this run (events wait in the outbox): {error}"
+            );
+        }
         out
     }
 
@@ -214,7 +224,7 @@ pub async fn run_once(
             .map_err(|e| tracing::error!(error = %e, "kafka audit sink unavailable; audit goes to the other sinks"))
             .ok()
     });
-    let audit = LiveAudit {
+    let live_audit = LiveAudit {
         aws: AwsAudit::new(
             settings.audit.clone(),
             clients.sqs.clone(),
@@ -223,6 +233,8 @@ pub async fn run_once(
         ),
         kafka: kafka_audit,
     };
+    // One failed destination costs its timeout once per run, not per target.
+    let audit = DestinationBreaker::new(&live_audit);
     let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
     futures::join!(
         store.prefetch(&names),
@@ -244,10 +256,23 @@ pub async fn run_once(
         settings.target_budget,
     )
     .await;
+    let audit_down: std::collections::BTreeMap<String, String> = audit
+        .open_destinations()
+        .into_iter()
+        .map(|(destination, e)| (destination, e.to_string()))
+        .collect();
+    for (destination, error) in &audit_down {
+        tracing::warn!(
+            destination,
+            error,
+            "audit destination failed in this run; its events wait in the outboxes for the next"
+        );
+    }
     RunSummary {
         reports,
         api_calls: calls.snapshot(),
         elapsed: started.elapsed(),
+        audit_down,
     }
 }
 

@@ -4,7 +4,9 @@
 //! same function; only the adapters differ.
 
 mod audit;
+pub mod breaker;
 mod claim;
+mod join;
 pub mod memory;
 pub mod outbox;
 mod ports;

@@ -11,6 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::audit::AuditEvent;
 pub use super::audit::PendingAudit;
+use super::join::join_all;
 use super::ports::AuditSink;
 
 /// At most this many undelivered events per target (about 1 KB each: far
@@ -93,7 +94,8 @@ pub struct Delivery {
 }
 
 /// Publishes every pending event to every destination that has not
-/// acknowledged it, oldest first; removes what all of them have.
+/// acknowledged it, oldest first, to all destinations at once; removes what
+/// all of them have.
 pub async fn deliver<U: AuditSink>(sink: &U, outbox: &mut Vec<PendingAudit>) -> Delivery {
     let destinations = sink.destinations();
     let mut published = Vec::new();
@@ -101,12 +103,20 @@ pub async fn deliver<U: AuditSink>(sink: &U, outbox: &mut Vec<PendingAudit>) -> 
     // down broker would otherwise cost its timeout once per pending event.
     let mut down = BTreeSet::new();
     for pending in outbox.iter_mut() {
+        let open: Vec<&String> = destinations
+            .iter()
+            .filter(|d| !pending.delivered.contains(*d) && !down.contains(*d))
+            .collect();
+        let event = &pending.event;
+        let results = join_all(
+            open.iter()
+                .map(|d| publish_with_retry(sink, d, event))
+                .collect(),
+        )
+        .await;
         let mut acknowledged = false;
-        for destination in &destinations {
-            if pending.delivered.contains(destination) || down.contains(destination) {
-                continue;
-            }
-            if publish_with_retry(sink, destination, &pending.event).await {
+        for (destination, ok) in open.into_iter().zip(results) {
+            if ok {
                 pending.delivered.insert(destination.clone());
                 acknowledged = true;
             } else {
@@ -127,9 +137,14 @@ pub async fn deliver<U: AuditSink>(sink: &U, outbox: &mut Vec<PendingAudit>) -> 
 /// dry runs, yields, unreadable state) to every destination, best effort;
 /// what fails is logged in full.
 pub async fn publish_unclaimed<U: AuditSink>(sink: &U, event: &AuditEvent) {
-    for destination in sink.destinations() {
-        publish_with_retry(sink, &destination, event).await;
-    }
+    let destinations = sink.destinations();
+    join_all(
+        destinations
+            .iter()
+            .map(|d| publish_with_retry(sink, d, event))
+            .collect(),
+    )
+    .await;
 }
 
 async fn publish_with_retry<U: AuditSink>(sink: &U, destination: &str, event: &AuditEvent) -> bool {
