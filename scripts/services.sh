@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts the real services the integration tests talk to, on a
-# fresh machine: the moto AWS emulator on 127.0.0.1:5000 and a Kafka-protocol
+# fresh machine: the moto AWS emulator on 127.0.0.1:5000, a second moto on
+# 127.0.0.1:5001 that tests/iam_enforced.rs switches to IAM enforcement (the
+# first one serves every other test unauthenticated), and a Kafka-protocol
 # broker (noida-db) on 127.0.0.1:9092.
 #   scripts/services.sh start   # install if missing, start, wait for the port
 #   scripts/services.sh stop    # stop what start started (by saved PID)
@@ -9,6 +11,7 @@ cd "$(dirname "$0")/.."
 # A second set of services (other ports, other run dir) can run beside the first.
 RUN_DIR="${QSCALE_RUN_DIR:-.qscale-run}"
 MOTO_PORT="${QSCALE_MOTO_PORT:-5000}"
+MOTO_IAM_PORT="${QSCALE_MOTO_IAM_PORT:-5001}"
 KAFKA_PORT="${QSCALE_KAFKA_PORT:-9092}"
 mkdir -p "$RUN_DIR"
 
@@ -23,19 +26,20 @@ wait_for_port() { # name port pidfile
   echo "$1 did not open port $2 within 60 s; its log:" >&2; cat "$RUN_DIR/$1.log" >&2; return 1
 }
 
-start_moto() {
+start_moto() { # name port
+  local name="$1" port="$2"
   # Run as a module: no dependence on a console-script shim being on PATH.
   if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
     echo "installing moto[server] from PyPI"
     python3 -m pip install --quiet --disable-pip-version-check "moto[server]>=5.1,<6"
   fi
-  if [ -f "$RUN_DIR/moto.pid" ] && kill -0 "$(cat "$RUN_DIR/moto.pid")" 2>/dev/null; then
-    echo "moto already running (pid $(cat "$RUN_DIR/moto.pid"))"; return 0
+  if [ -f "$RUN_DIR/$name.pid" ] && kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null; then
+    echo "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"; return 0
   fi
-  python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" > "$RUN_DIR/moto.log" 2>&1 &
-  echo $! > "$RUN_DIR/moto.pid"
-  wait_for_port moto "$MOTO_PORT" "$RUN_DIR/moto.pid"
-  echo "moto listening on 127.0.0.1:$MOTO_PORT (pid $(cat "$RUN_DIR/moto.pid"))"
+  python3 -m moto.server -H 127.0.0.1 -p "$port" > "$RUN_DIR/$name.log" 2>&1 &
+  echo $! > "$RUN_DIR/$name.pid"
+  wait_for_port "$name" "$port" "$RUN_DIR/$name.pid"
+  echo "$name listening on 127.0.0.1:$port (pid $(cat "$RUN_DIR/$name.pid"))"
 }
 
 start_kafka() {
@@ -71,8 +75,8 @@ stop_one() {
 }
 
 case "${1:-}" in
-  start) start_moto; start_kafka ;;
-  stop) stop_one moto; stop_one kafka ;;
+  start) start_moto moto "$MOTO_PORT"; start_moto moto-iam "$MOTO_IAM_PORT"; start_kafka ;;
+  stop) stop_one moto; stop_one moto-iam; stop_one kafka ;;
   # For the chaos soak's broker restarts: stop the broker, start it again on its data.
   kafka-stop) stop_one kafka ;;
   kafka-start) start_kafka keep ;;

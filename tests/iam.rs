@@ -3,43 +3,12 @@
 //! except the listed, justified exceptions. Read from `template.yaml` itself,
 //! through every `!If` branch.
 
+use qscale_integration::template::{statements, strings, template};
 use serde_norway::Value;
 
 /// (action, why) pairs allowed on `Resource: "*"`: APIs that support no
 /// resource-level permissions. None are needed today.
 const WILDCARD_RESOURCE_EXCEPTIONS: &[(&str, &str)] = &[];
-
-/// Every IAM statement under a `Statement` key anywhere in `v`.
-fn statements(v: &Value, out: &mut Vec<Value>) {
-    match v {
-        Value::Mapping(m) => {
-            for (k, child) in m {
-                if k.as_str() == Some("Statement") {
-                    match child {
-                        Value::Sequence(s) => out.extend(s.iter().cloned()),
-                        other => out.push(other.clone()),
-                    }
-                }
-                statements(child, out);
-            }
-        }
-        Value::Sequence(s) => s.iter().for_each(|c| statements(c, out)),
-        Value::Tagged(t) => statements(&t.value, out),
-        _ => {}
-    }
-}
-
-/// The plain strings of a field that is a string or a list of them.
-fn strings(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Sequence(s)) => s
-            .iter()
-            .filter_map(|x| x.as_str().map(String::from))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
 
 /// What is too wide in one statement.
 fn problems(statement: &Value) -> Vec<String> {
@@ -68,11 +37,8 @@ fn problems(statement: &Value) -> Vec<String> {
 }
 
 fn template_statements() -> Vec<Value> {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
-    let doc: Value = serde_norway::from_str(&text).expect("template.yaml parses");
     let mut out = Vec::new();
-    statements(&doc, &mut out);
+    statements(&template(), &mut out);
     out
 }
 

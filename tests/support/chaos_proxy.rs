@@ -103,6 +103,10 @@ pub struct ChaosProxy {
     blackholed: Arc<Mutex<Vec<String>>>,
     /// Requests held unanswered so far.
     pub held: Arc<AtomicU64>,
+    /// The IAM actions moto refused ("not authorized to perform: ACTION").
+    pub denied: Arc<Mutex<Vec<String>>>,
+    /// Every call forwarded: its `X-Amz-Target`, or method and path (REST).
+    pub operations: Arc<Mutex<Vec<String>>>,
 }
 
 impl ChaosProxy {
@@ -120,6 +124,8 @@ impl ChaosProxy {
             enabled: Arc::new(AtomicBool::new(true)),
             blackholed: Arc::new(Mutex::new(Vec::new())),
             held: Arc::new(AtomicU64::new(0)),
+            denied: Arc::new(Mutex::new(Vec::new())),
+            operations: Arc::new(Mutex::new(Vec::new())),
         };
         let (faults, actuations, enabled, lost, late) = (
             proxy.faults.clone(),
@@ -129,6 +135,7 @@ impl ChaosProxy {
             proxy.late_answers.clone(),
         );
         let (blackholed, held) = (proxy.blackholed.clone(), proxy.held.clone());
+        let (denied, operations) = (proxy.denied.clone(), proxy.operations.clone());
         let rng = Arc::new(AtomicU64::new(chaos.seed.max(1)));
         tokio::spawn(async move {
             for _ in 0..max_connections {
@@ -148,6 +155,7 @@ impl ChaosProxy {
                     late.clone(),
                 );
                 let (blackholed, held) = (blackholed.lock().unwrap().clone(), held.clone());
+                let (denied, operations) = (denied.clone(), operations.clone());
                 tokio::spawn(async move {
                     let logs = Logs {
                         faults: &faults,
@@ -156,6 +164,8 @@ impl ChaosProxy {
                         late_answers: &late,
                         blackholed: &blackholed,
                         held: &held,
+                        denied: &denied,
+                        operations: &operations,
                     };
                     let _ = handle(client, &upstream, fault, chaos.latency, logs).await;
                 });
@@ -246,6 +256,42 @@ struct Logs<'a> {
     late_answers: &'a AtomicU64,
     blackholed: &'a [String],
     held: &'a AtomicU64,
+    denied: &'a Mutex<Vec<String>>,
+    operations: &'a Mutex<Vec<String>>,
+}
+
+/// The call a request makes: its `X-Amz-Target`, or method and path (REST).
+fn operation(head: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("x-amz-target")
+                .then(|| v.trim().to_string())
+        })
+        .unwrap_or_else(|| {
+            let mut words = head.lines().next().unwrap_or("").split_whitespace();
+            let method = words.next().unwrap_or("");
+            let path = words.next().unwrap_or("").split('?').next().unwrap_or("");
+            format!("{method} {path}")
+        })
+}
+
+/// The action an IAM refusal names, if the answer is one. S3 refuses an
+/// object read with a bare 403 (no body on a HEAD): that is `s3:GetObject`.
+fn denied_action(head: &str, response: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(response);
+    let rest_read = ["GET ", "HEAD "].iter().any(|m| head.starts_with(m))
+        && !head.to_ascii_lowercase().contains("x-amz-target:");
+    if rest_read && text.starts_with("HTTP/1.1 403") && !text.contains("not authorized to perform")
+    {
+        return Some("s3:GetObject".into());
+    }
+    let rest = text.split("not authorized to perform: ").nth(1)?;
+    let action: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == ':' || *c == '-')
+        .collect();
+    (!action.is_empty()).then_some(action)
 }
 
 async fn handle(
@@ -262,6 +308,8 @@ async fn handle(
         late_answers,
         blackholed,
         held,
+        denied,
+        operations,
     } = logs;
     // From the connection, not the forward: the SDK's attempt clock started
     // before the proxy read the request.
@@ -309,6 +357,10 @@ async fn handle(
     } else {
         forward(upstream, &request).await?
     };
+    operations.lock().unwrap().push(operation(&head));
+    if let Some(action) = denied_action(&head, &response) {
+        denied.lock().unwrap().push(action);
+    }
     let ok = response.starts_with(b"HTTP/1.1 2") || response.starts_with(b"HTTP/1.0 2");
     if ok {
         if let Some(resource) = actuation(&head, &body) {

@@ -6,6 +6,7 @@ pub mod blackhole;
 pub mod chaos_proxy;
 pub mod fault_proxy;
 pub mod kafka;
+pub mod template;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

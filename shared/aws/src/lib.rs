@@ -9,6 +9,8 @@ mod sqs;
 mod state;
 mod workers;
 
+/// The raw answer every SDK client's errors carry.
+pub(crate) use aws_sdk_sqs::config::http::HttpResponse;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -140,26 +142,29 @@ impl ApiCalls {
 
 /// An SDK error as one line: the service's code and message when it sent
 /// one, the full error chain otherwise.
-pub(crate) fn describe<E, R>(err: &aws_sdk_sqs::error::SdkError<E, R>) -> String
+pub(crate) fn describe<E>(err: &aws_sdk_sqs::error::SdkError<E, HttpResponse>) -> String
 where
     E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match err.as_service_error() {
         Some(e) => match (e.code(), e.message()) {
             (Some(code), Some(msg)) => format!("{code}: {msg}"),
             (Some(code), None) => code.to_string(),
-            _ => aws_sdk_sqs::error::DisplayErrorContext(err).to_string(),
+            // An answer without a body (S3's HEAD) says only its status.
+            _ => match err.raw_response().map(|r| r.status().as_u16()) {
+                Some(403) => "HTTP 403, access denied: the role lacks the permission, or a resource policy refuses it".into(),
+                Some(404) => "HTTP 404, not found".into(),
+                _ => aws_sdk_sqs::error::DisplayErrorContext(err).to_string(),
+            },
         },
         None => aws_sdk_sqs::error::DisplayErrorContext(err).to_string(),
     }
 }
 
 /// [`describe`] for callers outside this module.
-pub fn describe_error<E, R>(err: &aws_sdk_sqs::error::SdkError<E, R>) -> String
+pub fn describe_error<E>(err: &aws_sdk_sqs::error::SdkError<E, HttpResponse>) -> String
 where
     E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     describe(err)
 }

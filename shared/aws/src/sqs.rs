@@ -106,10 +106,9 @@ impl SqsDepthSource {
     }
 }
 
-fn queue_error<E, R>(e: &aws_sdk_sqs::error::SdkError<E, R>) -> String
+fn queue_error<E>(e: &aws_sdk_sqs::error::SdkError<E, crate::HttpResponse>) -> String
 where
     E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match error_code(e) {
         Some("AWS.SimpleQueueService.NonExistentQueue") | Some("QueueDoesNotExist") => {

@@ -155,10 +155,12 @@ impl AwsWorkers {
     }
 }
 
-fn lambda_error<E, R>(resource: &str, e: &aws_sdk_lambda::error::SdkError<E, R>) -> PortError
+fn lambda_error<E>(
+    resource: &str,
+    e: &aws_sdk_lambda::error::SdkError<E, crate::HttpResponse>,
+) -> PortError
 where
     E: aws_sdk_lambda::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let message = match error_code(e) {
         Some("ResourceNotFoundException") => "does not exist".to_string(),

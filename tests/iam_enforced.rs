@@ -1,0 +1,428 @@
+//! IAM checked by enforcement, not by reading: tick, evaluate and prewarm run
+//! against a moto of their own with IAM enforced (`/moto-api/reset-auth`),
+//! each as a user whose only policy is that function's statements from
+//! template.yaml. Every call they make must be granted (moto refuses the
+//! rest), and each granted action, taken away alone, must be refused in
+//! some call: nothing granted that the code does not use.
+//!
+//! moto checks actions, not resources (outside S3): it matches a statement's
+//! `Resource` against "*", so the rendered policies keep the template's
+//! actions with `Resource: "*"`. Resources are checked by reading the
+//! template (tests/iam.rs: no wildcard resource, no `NotAction`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sqs::config::Credentials;
+use jiff::{SignedDuration, Timestamp};
+use qscale_aws::{AuditTargets, AwsClients, AwsSettings, ConfigSource, DynamoStateStore};
+use qscale_core::config::Config;
+use qscale_integration::chaos_proxy::{Chaos, ChaosProxy};
+use qscale_integration::template::{statements, strings, template};
+use qscale_integration::{unique, Moto};
+use qscale_lambda::{evaluate, parse_prewarm, prewarm, tick, Runtime};
+use serde_json::json;
+
+/// Granted actions the scenario cannot make moto refuse, each with why.
+const NOT_ENFORCEABLE: &[(&str, &str)] = &[
+    (
+        "kms:Decrypt",
+        "moto's SSM decrypts a SecureString itself: no KMS call is made to check",
+    ),
+    (
+        "lambda:",
+        "moto 5.2 answers signed Lambda GET calls with SignatureDoesNotMatch once IAM is enforced (boto3 too), so Lambda workers cannot run here; tests/aws.rs runs them unauthenticated",
+    ),
+];
+
+/// Where moto's action name differs from the one AWS authorizes: AWS checks
+/// `SendMessageBatch` against `sqs:SendMessage` ("Amazon SQS API permissions:
+/// Actions and resource reference", SQS Developer Guide); moto checks
+/// `sqs:SendMessageBatch`. The rendered policies grant moto's name beside.
+const MOTO_NAMES: &[(&str, &str)] = &[("sqs:SendMessage", "sqs:SendMessageBatch")];
+
+/// Granted actions only a fallback uses, each with the path.
+const FALLBACK_ONLY: &[(&str, &str, &str)] = &[
+    (
+        "TickFunction",
+        "dynamodb:GetItem",
+        "a target's own read when the tick's BatchGetItem fails or leaves it unprocessed",
+    ),
+    (
+        "EvaluateFunction",
+        "dynamodb:GetItem",
+        "a target's own read when the batch's BatchGetItem fails or leaves it unprocessed",
+    ),
+];
+
+fn iam_endpoint() -> String {
+    std::env::var("QSCALE_TEST_AWS_IAM_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:5001".into())
+}
+
+/// Turns enforcement on (`0`: from the next request) or off (`inf`).
+async fn enforce(on: bool) {
+    let addr = iam_endpoint().trim_start_matches("http://").to_string();
+    let body = if on { "0" } else { "inf" };
+    let request = format!(
+        "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("no moto for IAM enforcement at {addr} ({e}): scripts/services.sh start runs it")
+        });
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer)
+        .await
+        .unwrap();
+    assert!(answer.contains("\"status\": \"ok\""), "{answer}");
+}
+
+/// The actions of a function's statements, by Sid, with every `!If` taken.
+fn granted(function: &str) -> BTreeMap<String, Vec<String>> {
+    let policies = &template()["Resources"][function]["Properties"]["Policies"];
+    let mut found = Vec::new();
+    statements(policies, &mut found);
+    found
+        .iter()
+        .map(|s| {
+            (
+                s["Sid"].as_str().unwrap().to_string(),
+                strings(s.get("Action")),
+            )
+        })
+        .collect()
+}
+
+fn policy(actions: &[String]) -> String {
+    let mut actions = actions.to_vec();
+    for (aws, moto) in MOTO_NAMES {
+        if actions.iter().any(|a| a == aws) {
+            actions.push(moto.to_string());
+        }
+    }
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }]
+    })
+    .to_string()
+}
+
+/// What the functions run against.
+struct Fixture {
+    admin: Moto,
+    table: String,
+    bus: String,
+    control: String,
+    cluster: String,
+    service: String,
+    yaml: String,
+    sources: Vec<ConfigSource>,
+}
+
+async fn fixture() -> Fixture {
+    let admin = Moto::connect_via(&iam_endpoint()).await;
+    let table = unique("iam-state");
+    admin.state_table(&table).await;
+    let (bus, _) = admin.event_bus_to_queue(&unique("iam-bus")).await;
+    let control = admin.queue_with(&unique("iam-control"), 0).await;
+    let queue = unique("iam-q");
+    admin.queue_with(&queue, 100).await;
+    let (cluster, service) = (unique("iam"), "svc".to_string());
+    admin.ecs_service(&cluster, &service, 1).await;
+    // The queue by name: the reading resolves it (GetQueueUrl) first.
+    let yaml = format!(
+        "targets:\n  - name: orders\n    signals: [ {{ sqs: {{ name: q, queue: {queue} }} }} ]\n    worker: {{ ecs: {{ cluster: {cluster}, service: {service} }} }}\n    policy:\n      min: 0\n      max: 20\n      target_per_worker: 10\n      scale_out: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}\n      scale_in: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}\n"
+    );
+    // One config in each source kind the template can grant.
+    let (parameter, path, bucket) = (
+        format!("/{}", unique("iam-config")),
+        format!("/{}/", unique("iam-path")),
+        unique("iam-bucket"),
+    );
+    for name in [parameter.clone(), format!("{path}00")] {
+        admin
+            .clients
+            .ssm
+            .put_parameter()
+            .name(name)
+            .value(&yaml)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+    }
+    let s3 = &admin.clients.s3;
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key("qscale.yaml")
+        .body(yaml.clone().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    Fixture {
+        admin,
+        table,
+        bus,
+        control,
+        cluster,
+        service,
+        yaml,
+        sources: vec![
+            ConfigSource::SsmParameter(parameter),
+            ConfigSource::SsmPath(path),
+            ConfigSource::S3 {
+                bucket,
+                key: "qscale.yaml".into(),
+            },
+        ],
+    }
+}
+
+/// A user per function, with an access key; returns (user, key id, secret).
+async fn user(admin: &Moto, function: &str) -> (String, String, String) {
+    let name = unique(function);
+    admin
+        .iam
+        .create_user()
+        .user_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let key = admin
+        .iam
+        .create_access_key()
+        .user_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    (
+        name,
+        key.access_key_id().to_string(),
+        key.secret_access_key().to_string(),
+    )
+}
+
+async fn clients_as(via: &str, key: &str, secret: &str) -> AwsClients {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(via)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(key, secret, None, None, "iam-test"))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .load()
+        .await;
+    AwsClients::from_sdk_config(&config)
+}
+
+/// Everything `function` does in production, once, at `now`.
+async fn run(function: &str, f: &Fixture, clients: &AwsClients, now: Timestamp) -> Vec<String> {
+    let mut errors = Vec::new();
+    // A new config version is read at the start of every invocation.
+    for source in &f.sources {
+        if let Err(e) = source.fetch(clients, None).await {
+            errors.push(e.to_string());
+        }
+    }
+    let rt = |fanout_above| Runtime {
+        config: Config::from_yaml(&f.yaml).unwrap(),
+        settings: AwsSettings {
+            endpoint_url: None,
+            state_table: f.table.clone(),
+            audit: AuditTargets {
+                event_bus: Some(f.bus.clone()),
+                queue_url: None,
+            },
+            concurrency: 16,
+            target_budget: Duration::from_secs(20),
+        },
+        clients: clients.clone(),
+        control_queue: Some(f.control.clone()),
+        fanout_above,
+        dry_run: false,
+        tick_budget: Duration::from_secs(30),
+        schedule_period: Duration::from_secs(60),
+        config_checked_at: None,
+        config_source: None,
+        metrics: qscale_live::run::MetricsMode::Off,
+        max_workers: None,
+    };
+    match function {
+        "TickFunction" => {
+            // Reconciling itself, then fanning out (above QSCALE_FANOUT_ABOVE).
+            match tick(&rt(100), now).await {
+                Ok(s) if s.failed > 0 => errors.push(format!("{s:?}")),
+                Ok(_) => {}
+                Err(e) => errors.push(e.to_string()),
+            }
+            if let Err(e) = tick(&rt(0), now + SignedDuration::from_secs(1)).await {
+                errors.push(e.to_string());
+            }
+        }
+        "EvaluateFunction" => {
+            let batch = json!({"Records": [{
+                "messageId": "m1", "receiptHandle": "rh", "body": "{\"target\": \"orders\"}",
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": now.as_millisecond().to_string(),
+                               "SenderId": "x", "ApproximateFirstReceiveTimestamp": now.as_millisecond().to_string()},
+                "messageAttributes": {}, "md5OfBody": "0", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:qscale-control", "awsRegion": "us-east-1"
+            }]});
+            match evaluate(&rt(100), batch, now).await {
+                Ok(r) => {
+                    let text = format!("{r:?}");
+                    if text.contains("m1") {
+                        errors.push(text);
+                    }
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        "PrewarmFunction" => {
+            let payload = parse_prewarm(json!({
+                "target": "orders", "name": unique("launch"), "min": 3,
+                "start": (now + SignedDuration::from_hours(1)).to_string(),
+                "end": (now + SignedDuration::from_hours(2)).to_string(),
+            }))
+            .unwrap();
+            let store =
+                DynamoStateStore::new(clients.dynamodb.clone(), &f.table, Default::default());
+            if let Err(e) = prewarm(&rt(100).config, &store, payload, now).await {
+                errors.push(e.to_string());
+            }
+        }
+        other => panic!("{other}"),
+    }
+    errors
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_function_is_granted_every_call_it_makes_and_uses_every_grant() {
+    enforce(false).await;
+    let f = fixture().await;
+    // The admin keeps its rights once enforcement is on: it rewrites the
+    // functions' policies and resets the fleet between runs.
+    let (admin_user, admin_key, admin_secret) = user(&f.admin, "admin").await;
+    f.admin
+        .iam
+        .put_user_policy()
+        .user_name(&admin_user)
+        .policy_name("all")
+        .policy_document(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let functions = ["TickFunction", "EvaluateFunction", "PrewarmFunction"];
+    let mut users = BTreeMap::new();
+    for function in functions {
+        users.insert(function, user(&f.admin, function).await);
+    }
+    enforce(true).await;
+    let admin = Moto {
+        clients: clients_as(&iam_endpoint(), &admin_key, &admin_secret).await,
+        iam: aws_sdk_iam::Client::new(
+            &aws_config::defaults(BehaviorVersion::latest())
+                .endpoint_url(iam_endpoint())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new(&admin_key, &admin_secret, None, None, "t"))
+                .load()
+                .await,
+        ),
+        endpoint: iam_endpoint(),
+    };
+    let quiet = Chaos {
+        seed: 1,
+        throttle: 0.0,
+        server_error: 0.0,
+        reset: 0.0,
+        slow: 0.0,
+        latency: Duration::ZERO,
+    };
+    let upstream = iam_endpoint().trim_start_matches("http://").to_string();
+    let proxy = ChaosProxy::start(upstream, quiet, 20_000).await;
+
+    let mut now = Timestamp::now();
+    let mut problems = Vec::new();
+    for function in functions {
+        let (name, key, secret) = &users[function];
+        let clients = clients_as(&proxy.endpoint, key, secret).await;
+        let grants = granted(function);
+        let all: Vec<String> = grants.values().flatten().cloned().collect();
+        let mut attempt = |actions: Vec<String>| {
+            now += SignedDuration::from_mins(1);
+            let (admin, f, clients, proxy) = (&admin, &f, &clients, &proxy);
+            async move {
+                admin
+                    .iam
+                    .put_user_policy()
+                    .user_name(name)
+                    .policy_name("function")
+                    .policy_document(policy(&actions))
+                    .send()
+                    .await
+                    .unwrap();
+                admin.set_desired(&f.cluster, &f.service, 1).await;
+                proxy.denied.lock().unwrap().clear();
+                proxy.operations.lock().unwrap().clear();
+                let errors = run(function, f, clients, now).await;
+                let denied: BTreeSet<String> = proxy.denied.lock().unwrap().drain(..).collect();
+                let calls: BTreeSet<String> = proxy.operations.lock().unwrap().drain(..).collect();
+                (errors, denied, calls)
+            }
+        };
+        // With every grant: nothing refused, nothing failed.
+        let (errors, denied, calls) = attempt(all.clone()).await;
+        println!(
+            "{function}: {} actions granted; calls made: {calls:?}",
+            all.len()
+        );
+        if !denied.is_empty() || !errors.is_empty() {
+            problems.push(format!(
+                "{function} with its own policy: refused {denied:?}, errors {errors:#?}"
+            ));
+        }
+        // Each granted action taken away alone must be refused somewhere.
+        for action in &all {
+            let exempt = NOT_ENFORCEABLE.iter().any(|(a, _)| action.starts_with(a))
+                || FALLBACK_ONLY
+                    .iter()
+                    .any(|(f, a, _)| *f == function && a == action);
+            let rest: Vec<String> = all.iter().filter(|a| *a != action).cloned().collect();
+            let (errors, denied, _) = attempt(rest).await;
+            // S3 refuses a HEAD with a bare 403: the error still says what it is.
+            if action == "s3:GetObject"
+                && !errors
+                    .iter()
+                    .any(|e| e.starts_with("s3://") && e.contains("HTTP 403, access denied"))
+            {
+                problems.push(format!(
+                    "{function}: the S3 refusal is not named: {errors:#?}"
+                ));
+            }
+            let refused = denied.contains(action.as_str())
+                || MOTO_NAMES
+                    .iter()
+                    .any(|(aws, moto)| aws == action && denied.contains(*moto));
+            println!(
+                "  without {action:<40} refused: {refused}{}",
+                if exempt { " (exempt)" } else { "" }
+            );
+            match (exempt, refused) {
+                (false, false) => problems.push(format!(
+                    "{function} is granted {action} but never refused it without: unused (or untested) grant"
+                )),
+                (true, true) => problems.push(format!(
+                    "{function} needs {action} in this scenario: take it off the exempt list"
+                )),
+                _ => {}
+            }
+        }
+    }
+    enforce(false).await;
+    assert!(problems.is_empty(), "{problems:#?}");
+}
