@@ -42,11 +42,23 @@ pub struct AwsSettings {
     pub target_budget: std::time::Duration,
 }
 
+/// The retry partition (token bucket) of [`AwsClients::audit_sqs`].
+pub static AUDIT_SQS_RETRY_PARTITION: std::sync::LazyLock<
+    aws_sdk_sqs::config::retry::RetryPartition,
+> = std::sync::LazyLock::new(|| {
+    aws_sdk_sqs::config::retry::RetryPartition::new("qscale-audit-sqs")
+});
+
 /// The SDK clients of one invocation.
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     /// SQS.
     pub sqs: aws_sdk_sqs::Client,
+    /// SQS for audit events only, with a retry budget of its own. The SDK
+    /// keeps one retry token bucket per service for the whole process: an
+    /// audit queue that times out would otherwise spend the retries of every
+    /// target's queue reading (and of tick's fan-out).
+    pub audit_sqs: aws_sdk_sqs::Client,
     /// ECS.
     pub ecs: aws_sdk_ecs::Client,
     /// Lambda.
@@ -105,6 +117,11 @@ impl AwsClients {
     pub fn from_sdk_config(config: &SdkConfig) -> AwsClients {
         AwsClients {
             sqs: aws_sdk_sqs::Client::new(config),
+            audit_sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(config)
+                    .retry_partition(AUDIT_SQS_RETRY_PARTITION.clone())
+                    .build(),
+            ),
             ecs: aws_sdk_ecs::Client::new(config),
             lambda: aws_sdk_lambda::Client::new(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
@@ -175,4 +192,21 @@ where
     E: aws_sdk_sqs::error::ProvideErrorMetadata,
 {
     err.as_service_error().and_then(|e| e.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_events_retry_from_a_budget_of_their_own() {
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        let c = AwsClients::from_sdk_config(&config);
+        let audit = Some(&*AUDIT_SQS_RETRY_PARTITION);
+        assert_eq!(c.audit_sqs.config().retry_partition(), audit);
+        assert_ne!(c.sqs.config().retry_partition(), audit);
+    }
 }

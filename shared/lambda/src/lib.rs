@@ -281,7 +281,7 @@ impl Runtime {
                 tracing::error!(error = %error, "config rejected");
                 let audit = qscale_aws::AwsAudit::new(
                     self.settings.audit.clone(),
-                    self.clients.sqs.clone(),
+                    self.clients.audit_sqs.clone(),
                     self.clients.eventbridge.clone(),
                     Default::default(),
                 );

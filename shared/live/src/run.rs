@@ -227,7 +227,7 @@ pub async fn run_once(
     let live_audit = LiveAudit {
         aws: AwsAudit::new(
             settings.audit.clone(),
-            clients.sqs.clone(),
+            clients.audit_sqs.clone(),
             clients.eventbridge.clone(),
             calls.clone(),
         ),

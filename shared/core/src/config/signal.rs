@@ -83,7 +83,9 @@ pub struct SqsSignal {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum MissingOffsetPolicy {
-    /// The group will start at the end: no backlog.
+    /// The group will start at the end: the messages there are no backlog,
+    /// but a partition holding any counts lag 1 until the group commits, so
+    /// a `min: 0` target starts its first consumer.
     #[default]
     Latest,
     /// The group will start at the log start: high − low watermark

@@ -205,4 +205,132 @@ mod tests {
             PartitionStatus::Stopped
         );
     }
+
+    /// kafka-lag-exporter's `LookupTableSpec.scala` (seglo/kafka-lag-exporter,
+    /// `src/test/scala/com/lightbend/kafkalagexporter/`), case by case: its
+    /// `lookup(offset)` is the time the offset was produced, which is
+    /// `now - lag_seconds` here (`now` = the newest point). Points are
+    /// (offset, time). Where qscale differs by design the case says why.
+    fn produced_at(points: &[(i64, i64)], offset: i64) -> Option<f64> {
+        let history: Vec<OffsetSample> = points
+            .iter()
+            .map(|&(high, time)| OffsetSample {
+                at: at(time),
+                high,
+                committed: None,
+            })
+            .collect();
+        let now_s = points.last()?.1;
+        lag_seconds(&history, Some(offset), at(now_s)).map(|lag| now_s as f64 - lag)
+    }
+
+    fn close(got: Option<f64>, want: f64) -> bool {
+        got.is_some_and(|g| (g - want).abs() < 1e-9)
+    }
+
+    #[test]
+    fn kafka_lag_exporter_square_lookups() {
+        let t = [(100, 100), (200, 200)];
+        // Interpolation, and extrapolation under the table.
+        for x in [150, 190, 110, 10, 0, -100, 100] {
+            assert!(
+                close(produced_at(&t, x), x as f64),
+                "{x}: {:?}",
+                produced_at(&t, x)
+            );
+        }
+        // Over the table (300): kafka-lag-exporter extrapolates to 300; an
+        // offset at or past the high watermark is not produced yet: lag 0.
+        assert!(close(produced_at(&t, 300), 200.0));
+    }
+
+    #[test]
+    fn kafka_lag_exporter_lookups_with_flat_sections() {
+        // Its table compresses the flat middle points; qscale keeps them, and
+        // the lookups agree: the latest time of a flat section.
+        let t = [
+            (100, 30),
+            (200, 60),
+            (200, 120),
+            (200, 700),
+            (300, 730),
+            (300, 9000),
+            (400, 9030),
+        ];
+        for (x, want) in [
+            (199, 59.7),
+            (200, 700.0),
+            (201, 700.3),
+            (250, 715.0),
+            (299, 729.7),
+            (300, 9000.0),
+            (301, 9000.3),
+        ] {
+            let got = produced_at(&t, x);
+            assert!(
+                got.is_some_and(|g| (g - want).abs() < 1e-6),
+                "{x}: {got:?}, want {want}"
+            );
+        }
+        // Only a flat section, looked up at its offset: lag is zero.
+        assert_eq!(
+            lag_seconds(
+                &[
+                    OffsetSample {
+                        at: at(0),
+                        high: 0,
+                        committed: None
+                    },
+                    OffsetSample {
+                        at: at(100),
+                        high: 0,
+                        committed: None
+                    }
+                ],
+                Some(0),
+                at(100)
+            ),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn kafka_lag_exporter_flat_curve() {
+        let t = [(100, 100), (100, 200), (100, 300), (100, 400)];
+        // Above a curve that never grew: not produced, lag 0 (its +infinity).
+        assert!(close(produced_at(&t, 101), 400.0));
+        // Below it: kafka-lag-exporter answers -infinity; qscale answers
+        // "at least as old as the oldest point", a finite lower bound.
+        assert!(close(produced_at(&t, 99), 100.0));
+    }
+
+    #[test]
+    fn kafka_lag_exporter_normal_case_with_different_rates() {
+        // The five points its 5-entry table keeps of the seven added.
+        let t = [(0, 0), (10, 1), (200, 2), (3000, 3), (40000, 4)];
+        for (x, want) in [
+            (1600, 2.5),
+            (0, 0.0),
+            (1, 0.1),
+            (9, 0.9),
+            (10, 1.0),
+            (200, 2.0),
+            (2999, 2.9996428571428573),
+            (3000, 3.0),
+            (3001, 3.000027027027027),
+            (40000, 4.0),
+        ] {
+            let got = produced_at(&t, x);
+            assert!(
+                got.is_some_and(|g| (g - want).abs() < 1e-9),
+                "{x}: {got:?}, want {want}"
+            );
+        }
+        // Extrapolation under the table: kafka-lag-exporter uses the slope
+        // from its first to its last point (-10000 -> -1 s); qscale the
+        // oldest segment's rate, the one nearest the unknown past (10/s:
+        // -1000 s). Over it (50000): not produced yet, lag 0.
+        assert!(close(produced_at(&t, -10000), -1000.0));
+        assert!(close(produced_at(&t, 50000), 4.0));
+    }
 }

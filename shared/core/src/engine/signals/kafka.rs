@@ -41,6 +41,10 @@ fn consumers_for_skew(busy_per_partition: &mut [f64], utilization: f64) -> Optio
 
 /// Lag of one partition: high − max(committed, low), or by `on_missing_offset`.
 /// Messages below the log start were deleted by retention: they are not backlog.
+/// Under `latest`, a partition holding messages that the group never
+/// committed counts 1: the messages there are not backlog, but without a
+/// consumer the group never commits, and a `min: 0` target would never start
+/// one (KEDA counts 1 too, for empty partitions as well).
 pub fn partition_lag(
     low: i64,
     high: i64,
@@ -49,6 +53,7 @@ pub fn partition_lag(
 ) -> u64 {
     let from = match (committed, on_missing) {
         (Some(c), _) => c.max(low),
+        (None, MissingOffsetPolicy::Latest) if high > low => high.saturating_sub(1),
         (None, MissingOffsetPolicy::Latest) => high,
         (None, MissingOffsetPolicy::Earliest) => low,
     };
@@ -75,6 +80,12 @@ pub(super) fn assess_kafka(
     );
     if let (Some(state), Some(members)) = (&offsets.group_state, offsets.members) {
         detail.push_str(&format!("; group {state} with {members} member(s)"));
+    }
+    if scan.never_committed > 0 {
+        detail.push_str(&format!(
+            "; {} partition(s) with messages the group never committed count lag 1 each (on_missing_offset: latest), so a first consumer starts",
+            scan.never_committed
+        ));
     }
     if let Some(rate) = sizing.rate {
         detail.push_str(&format!("; produced {rate:.1} msg/s"));
@@ -125,6 +136,8 @@ struct PartitionScan {
     max_lag_seconds: f64,
     /// Production rate per partition, when every partition shows one.
     rates: Option<Vec<f64>>,
+    /// Partitions holding messages the group never committed, under `latest`.
+    never_committed: u32,
 }
 
 /// Reads each partition's lag against its history in `next` (which it
@@ -146,6 +159,7 @@ fn scan_partitions(
     let mut lags = Vec::with_capacity(offsets.partitions.len());
     let mut stuck = Vec::new();
     let (mut total, mut stuck_lag, mut with_lag) = (0u64, 0u64, 0u32);
+    let mut never_committed = 0u32;
     let mut max_lag_seconds = 0.0f64;
     let mut rates: Vec<Option<f64>> = Vec::with_capacity(offsets.partitions.len());
     let mut sorted: Vec<_> = offsets.partitions.iter().collect();
@@ -157,6 +171,12 @@ fn scan_partitions(
             p.committed_offset,
             cfg.on_missing_offset,
         );
+        if p.committed_offset.is_none()
+            && cfg.on_missing_offset == MissingOffsetPolicy::Latest
+            && p.high_watermark > p.low_watermark
+        {
+            never_committed += 1;
+        }
         let sample = OffsetSample {
             at: observed_at,
             high: p.high_watermark,
@@ -165,6 +185,22 @@ fn scan_partitions(
         let entry = match old.get(&p.partition) {
             // Older or replayed data does not advance the history.
             Some(prev) if observed_at <= prev.observed_at => prev.clone(),
+            // A high watermark that went back (the topic recreated, a broker
+            // answering from behind) starts the history again: the old one
+            // would date the new offsets hours back.
+            Some(prev)
+                if prev
+                    .history
+                    .last()
+                    .is_some_and(|last| p.high_watermark < last.high) =>
+            {
+                PartitionProgress {
+                    committed_offset: p.committed_offset,
+                    observed_at,
+                    unchanged_observations: 0,
+                    history: vec![sample],
+                }
+            }
             Some(prev) => {
                 let mut history = prev.history.clone();
                 history.push(sample);
@@ -232,6 +268,7 @@ fn scan_partitions(
         with_lag,
         max_lag_seconds,
         rates: rates.into_iter().collect(),
+        never_committed,
     }
 }
 

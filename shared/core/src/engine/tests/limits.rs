@@ -166,3 +166,62 @@ fn hpa_examples_through_decide() {
     );
     assert_eq!(decide_sqs(down, 1000, visible(10)).desired, 980);
 }
+
+/// A state whose only recorded action is `from -> to` at `at`.
+fn acted(at: Timestamp, from: u32, to: u32) -> TargetState {
+    let mut state = TargetState::default();
+    state.actions.push(ScalingAction { at, from, to });
+    state
+}
+
+#[test]
+fn a_scale_out_limit_never_scales_in_and_a_scale_in_limit_never_scales_out() {
+    // Issue 29: qscale went 85 -> 100 a minute ago, someone set 90 since,
+    // 500 waiting (wants 500) under 5 workers per 120 s. The period started
+    // at 75 and 75 + 5 < 90: the limit held 90 -> 80 before; HPA keeps 90.
+    let five = RateLimitPolicy::Pods {
+        value: 5,
+        period: HumanDuration::secs(120),
+    };
+    let tg = target(rate_limited(vec![five], false), vec![sqs_signal("q")]);
+    let d = decide(
+        &tg,
+        &acted(t(0), 85, 100),
+        &sqs_obs(90, t(60), visible(500)),
+        t(60),
+    );
+    assert_eq!((d.previous, d.desired), (90, 90), "{:?}", d.explanation);
+    // The mirror: 100 -> 85 a minute ago, 90 by hand since, nothing waiting,
+    // 10% per 120 s. The period started at 105 and 105 - 10% = 94 > 90.
+    let ten = RateLimitPolicy::Percent {
+        value: 10,
+        period: HumanDuration::secs(120),
+    };
+    let tg = target(rate_limited(vec![ten], true), vec![sqs_signal("q")]);
+    let d = decide(
+        &tg,
+        &acted(t(0), 100, 85),
+        &sqs_obs(90, t(60), visible(0)),
+        t(60),
+    );
+    assert_eq!((d.previous, d.desired), (90, 90), "{:?}", d.explanation);
+}
+
+#[test]
+fn a_percent_only_scale_out_limit_lets_the_first_worker_start() {
+    // KEDA's own scale-up block (100% per 15 s) with `min: 0`: a percent of
+    // zero workers is zero, which pinned the fleet at 0 forever.
+    let pct = RateLimitPolicy::Percent {
+        value: 100,
+        period: HumanDuration::secs(15),
+    };
+    let p = rate_limited(vec![pct], false);
+    let d = decide_sqs(p.clone(), 0, visible(5));
+    assert_eq!(d.desired, 1, "{:?}", d.explanation);
+    assert_eq!(
+        d.bounded_by,
+        vec![Term::TargetTracking, Term::ScaleOutRateLimit]
+    );
+    // From there the percent applies: 1 -> 2.
+    assert_eq!(decide_sqs(p, 1, visible(5)).desired, 2);
+}

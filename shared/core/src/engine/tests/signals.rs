@@ -112,7 +112,20 @@ fn kafka_lag_per_partition_and_missing_offsets() {
         .iter()
         .map(|p| p.lag)
         .collect();
-    assert_eq!(lags, vec![300, 0, 300]);
+    // Never committed, under latest: lag 1, so a first consumer starts.
+    assert_eq!(lags, vec![300, 1, 300]);
+    assert!(
+        latest.signals[0]
+            .detail
+            .contains("1 partition(s) with messages the group never committed count lag 1"),
+        "{}",
+        latest.signals[0].detail
+    );
+    assert_eq!(
+        partition_lag(7, 7, None, MissingOffsetPolicy::Latest),
+        0,
+        "an empty partition is no lag"
+    );
     k.on_missing_offset = MissingOffsetPolicy::Earliest;
     let earliest = run(&k);
     let lags: Vec<u64> = earliest.signals[0]
@@ -130,6 +143,61 @@ fn kafka_lag_per_partition_and_missing_offsets() {
         partition_lag(0, 10, Some(12), MissingOffsetPolicy::Latest),
         0
     );
+}
+
+#[test]
+fn a_group_that_never_committed_gets_its_first_consumer_under_latest() {
+    // Issue 29: 1,000 messages over 4 partitions, the group never committed,
+    // `min: 0`: lag 0 kept the target at zero forever. Now 1 per partition.
+    let parts = [(0, 250, None); 4];
+    let tg = target(
+        plain(0, 100, 10.0),
+        vec![SignalConfig::Kafka(kafka_signal("k"))],
+    );
+    let d = decide(
+        &tg,
+        &TargetState::default(),
+        &kafka_obs(0, t(0), &parts),
+        t(0),
+    );
+    assert_eq!(d.signals[0].backlog, Some(4));
+    assert_eq!(d.desired, 1, "{}", d.explanation);
+    // An empty topic keeps it at zero.
+    let empty = [(0, 0, None); 4];
+    let d = decide(
+        &tg,
+        &TargetState::default(),
+        &kafka_obs(0, t(0), &empty),
+        t(0),
+    );
+    assert_eq!(d.desired, 0, "{}", d.explanation);
+}
+
+#[test]
+fn a_high_watermark_that_goes_back_starts_the_partition_history_again() {
+    // kafka-lag-exporter skips such a point (LookupTableSpec, "invalids and
+    // edge conditions"); qscale starts the history again from it.
+    let tg = target(
+        plain(0, 100, 10.0),
+        vec![SignalConfig::Kafka(kafka_signal("k"))],
+    );
+    let mut state = TargetState::default();
+    // 10 msg/s, the group 600 behind, four samples a minute apart.
+    for i in 0..4 {
+        let parts = [(0, 600 * i + 600, Some(600 * i))];
+        state = decide(&tg, &state, &kafka_obs(1, t(i * 60), &parts), t(i * 60)).next_state;
+    }
+    assert_eq!(state.partition_progress["k"][&0].history.len(), 4);
+    // The topic is recreated: 50 messages, nothing consumed.
+    let d = decide(
+        &tg,
+        &state,
+        &kafka_obs(1, t(240), &[(0, 50, Some(0))]),
+        t(240),
+    );
+    assert_eq!(d.next_state.partition_progress["k"][&0].history.len(), 1);
+    // One sample: no lag in seconds yet (the old history made it 300 s).
+    assert_eq!(d.signals[0].partition_lag[0].lag_seconds, None);
 }
 
 // 2. Target tracking ------------------------------------------------------
