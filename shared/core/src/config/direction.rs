@@ -1,5 +1,5 @@
 //! One direction's behaviour (scale-out or scale-in): AWS cooldown, HPA
-//! stabilization window and HPA rate limits, with each direction's defaults,
+//! stabilization window, HPA rate limits and tolerance, with each direction's defaults,
 //! and the partial blocks a config may write.
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -17,6 +17,11 @@ pub struct DirectionConfig {
     pub stabilization: HumanDuration,
     /// HPA rate-limit policies.
     pub rate_limits: RateLimits,
+    /// HPA tolerance for this direction (KEP-4951): no change in it while
+    /// the need is within this share of the current count. `None`: the
+    /// policy's `tolerance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
 }
 
 impl DirectionConfig {
@@ -27,6 +32,7 @@ impl DirectionConfig {
         DirectionConfig {
             cooldown: HumanDuration::secs(60),
             stabilization: HumanDuration::secs(0),
+            tolerance: None,
             rate_limits: RateLimits {
                 select: SelectPolicy::Max,
                 policies: vec![
@@ -49,6 +55,7 @@ impl DirectionConfig {
         DirectionConfig {
             cooldown: HumanDuration::secs(0),
             stabilization: HumanDuration::secs(0),
+            tolerance: None,
             rate_limits: RateLimits {
                 select: SelectPolicy::Max,
                 policies: vec![
@@ -79,6 +86,7 @@ impl DirectionConfig {
         DirectionConfig {
             cooldown: HumanDuration::secs(300),
             stabilization: HumanDuration::secs(300),
+            tolerance: None,
             rate_limits: RateLimits {
                 select: SelectPolicy::Max,
                 policies: vec![RateLimitPolicy::Percent {
@@ -107,6 +115,10 @@ pub(super) struct DirectionBlock {
     /// HPA rate-limit policies; an omitted field keeps the direction's default.
     #[serde(default)]
     rate_limits: Option<RateLimitsBlock>,
+    /// HPA tolerance for this direction (KEP-4951), 0 to below 1. Default:
+    /// the policy's `tolerance`.
+    #[serde(default)]
+    tolerance: Option<f64>,
 }
 
 /// `rate_limits` as written: an omitted field keeps the direction's default.
@@ -135,6 +147,7 @@ impl DirectionBlock {
             cooldown: self.cooldown.unwrap_or(defaults.cooldown),
             stabilization: self.stabilization.unwrap_or(defaults.stabilization),
             rate_limits: limits,
+            tolerance: self.tolerance.or(defaults.tolerance),
         }
     }
 }

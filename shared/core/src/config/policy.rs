@@ -36,7 +36,9 @@ pub struct PolicyConfig {
     /// window: one in-flight sample is noisy (about ±√busy). Default 3m.
     #[serde(default = "default_keep_up_window")]
     pub keep_up_window: HumanDuration,
-    /// Relative change below which nothing happens (HPA's tolerance). Default 0.1.
+    /// Relative change below which nothing happens (HPA's tolerance), in
+    /// both directions unless `scale_out.tolerance` / `scale_in.tolerance`
+    /// say otherwise. Default 0.1.
     #[serde(default = "default_tolerance")]
     pub tolerance: f64,
     /// From zero workers, scale out only when total backlog is strictly above this. Default 0.
@@ -86,6 +88,13 @@ impl PolicyConfig {
         let default = self.slo.is_some()
             && self.scale_out.rate_limits == DirectionConfig::default_scale_out().rate_limits;
         (!default).then_some(&self.scale_out.rate_limits)
+    }
+
+    /// The tolerance of a scale-out (`out`) or a scale-in: the direction's
+    /// own, else the policy's.
+    pub fn tolerance_of(&self, out: bool) -> f64 {
+        let direction = if out { &self.scale_out } else { &self.scale_in };
+        direction.tolerance.unwrap_or(self.tolerance)
     }
 
     /// Backlog per worker the policy aims for.

@@ -184,6 +184,12 @@ fn validate_policy(p: &PolicyConfig, at: &str, push: &mut impl FnMut(String, Str
         );
     }
     for (dir, d) in [("scale_out", &p.scale_out), ("scale_in", &p.scale_in)] {
+        if let Some(t) = d.tolerance.filter(|t| !(0.0..1.0).contains(t)) {
+            push(
+                format!("{at}.policy.{dir}.tolerance"),
+                format!("{t} must be at least 0 and below 1"),
+            );
+        }
         for (j, rl) in d.rate_limits.policies.iter().enumerate() {
             let path = format!("{at}.policy.{dir}.rate_limits.policies[{j}]");
             let (value, period) = match rl {

@@ -242,6 +242,24 @@ fn partial_direction_blocks_take_each_directions_documented_defaults() {
     assert_eq!(p.scale_out.rate_limits.policies, out.rate_limits.policies);
     let p = policy(", scale_in: {}").unwrap();
     assert_eq!(p.scale_in, inn);
+    // A direction's tolerance (KEP-4951) leaves the rest of its defaults.
+    let p = policy(", scale_out: { tolerance: 0 }").unwrap();
+    assert_eq!(
+        p.scale_out,
+        DirectionConfig {
+            tolerance: Some(0.0),
+            ..out.clone()
+        }
+    );
+    assert_eq!((p.tolerance_of(true), p.tolerance_of(false)), (0.0, 0.1));
+    let e = policy(", scale_in: { tolerance: 1.5 }")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("targets[0].policy.scale_in.tolerance")
+            && e.contains("1.5 must be at least 0 and below 1"),
+        "{e}"
+    );
     let e = match policy(", scale_in: { cooldwn: 1m }") {
         Err(ConfigError::Invalid(e)) => e[0].to_string(),
         other => panic!("{other:?}"),

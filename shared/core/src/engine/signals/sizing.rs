@@ -19,8 +19,18 @@ pub(super) fn workers_for(backlog: u64, target_per_worker: f64) -> u32 {
 /// backlog and growth terms then lift the need past the band within a tick
 /// or two. That measured cheaper and with fewer flaps than acting on every
 /// small rise (docs/benchmarks.md).
+/// Each direction has its own band (HPA KEP-4951): a rise is held while
+/// within `scale_out`'s tolerance, a fall within `scale_in`'s.
 pub(super) fn within_tolerance(needed: f64, policy: &PolicyConfig, previous: u32) -> bool {
-    previous > 0 && (needed / previous as f64 - 1.0).abs() <= policy.tolerance
+    if previous == 0 {
+        return false;
+    }
+    let ratio = needed / previous as f64;
+    if ratio >= 1.0 {
+        ratio - 1.0 <= policy.tolerance_of(true)
+    } else {
+        1.0 - ratio <= policy.tolerance_of(false)
+    }
 }
 
 /// Load the sizing works from: the backlog, the offered load in busy

@@ -257,6 +257,27 @@ fn tolerance_suppresses_small_changes() {
 }
 
 #[test]
+fn each_direction_has_its_own_tolerance() {
+    // kubernetes #116984, which led to KEP-4951: 10 workers at 4 messages
+    // each, 43 waiting (43 / 40 = 1.075) adds nothing under a 0.1
+    // tolerance, however long it lasts. `scale_out.tolerance: 0` takes the
+    // 11th worker.
+    let mut p = plain(0, 100, 4.0);
+    p.target_utilization = None;
+    let d = decide_sqs(p.clone(), 10, visible(43));
+    assert_eq!(d.desired, 10);
+    assert!(d.bounded_by.contains(&Term::Tolerance), "{:?}", d.steps);
+    p.scale_out.tolerance = Some(0.0);
+    assert_eq!(decide_sqs(p.clone(), 10, visible(43)).desired, 11);
+    // The scale-in band is the policy's 0.1 still: 36 (0.9) is held, 35 is not.
+    assert_eq!(decide_sqs(p.clone(), 10, visible(36)).desired, 10);
+    assert_eq!(decide_sqs(p.clone(), 10, visible(35)).desired, 9);
+    // And a wide scale-in band holds a fall the scale-out band would not.
+    p.scale_in.tolerance = Some(0.5);
+    assert_eq!(decide_sqs(p, 10, visible(24)).desired, 10);
+}
+
+#[test]
 fn float_targets_do_not_add_a_worker() {
     assert_eq!(decide_sqs(plain(0, 100, 0.1), 0, visible(3)).desired, 30);
 }
