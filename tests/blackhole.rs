@@ -14,9 +14,10 @@ use jiff::{SignedDuration, Timestamp};
 use qscale_aws::{AuditTargets, AwsClients, AwsSettings};
 use qscale_core::config::Config;
 use qscale_core::reconcile::{audit_id, AuditKind, ReconcileOptions};
+use qscale_integration::audit_tally::{drain_aws, read_kafka, Received, SoakResources};
 use qscale_integration::blackhole::Blackhole;
 use qscale_integration::chaos_proxy::{Chaos, ChaosProxy};
-use qscale_integration::kafka::{bootstrap, create_topic, read_all};
+use qscale_integration::kafka::bootstrap;
 use qscale_integration::{moto_addr, unique, Moto};
 use qscale_live::env::DEFAULT_TICK_BUDGET_SECONDS;
 use qscale_live::run::run_once;
@@ -31,12 +32,13 @@ const MAX_LIFTED_TICKS: usize = 4;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ticks_finish_within_budget_while_every_audit_destination_is_blackholed() {
     let moto = Moto::connect().await;
-    let table = unique("bh-state");
-    moto.state_table(&table).await;
-    let audit_queue = moto.queue_with(&unique("bh-audit"), 0).await;
-    let (bus, bus_sink) = moto.event_bus_to_queue(&unique("bh-bus")).await;
-    let audit_topic = unique("bh-audit");
-    create_topic(&audit_topic, 1).await;
+    let SoakResources {
+        table,
+        audit_queue,
+        bus,
+        bus_sink,
+        audit_topic,
+    } = SoakResources::create(&moto, "bh").await;
     let dark_kafka = Blackhole::start(bootstrap(), 1_000).await;
     let cluster = unique("bh");
 
@@ -56,16 +58,7 @@ async fn ticks_finish_within_budget_while_every_audit_destination_is_blackholed(
     }
     let config = Arc::new(Config::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}")));
 
-    // No random faults: only the blackholed calls.
-    let quiet = Chaos {
-        seed: 1,
-        throttle: 0.0,
-        server_error: 0.0,
-        reset: 0.0,
-        slow: 0.0,
-        latency: Duration::ZERO,
-    };
-    let proxy = ChaosProxy::start(moto_addr(), quiet, 50_000).await;
+    let proxy = ChaosProxy::start(moto_addr(), Chaos::none(), 50_000).await;
     proxy.set_blackholed(&[
         "x-amz-target: amazonsqs.sendmessage",
         "x-amz-target: awsevents.putevents",
@@ -152,35 +145,9 @@ async fn ticks_finish_within_budget_while_every_audit_destination_is_blackholed(
     );
 
     // Every event, the dark ticks' among them, reached every destination once.
-    let mut received: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
-    for body in moto.drain(&audit_queue).await {
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        *received
-            .entry("sqs")
-            .or_default()
-            .entry(v["id"].as_str().unwrap().into())
-            .or_default() += 1;
-    }
-    for body in moto.drain(&bus_sink).await {
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        *received
-            .entry("eventbridge")
-            .or_default()
-            .entry(v["detail"]["id"].as_str().unwrap().into())
-            .or_default() += 1;
-    }
-    let topic = audit_topic.clone();
-    for (_, payload) in tokio::task::spawn_blocking(move || read_all(&topic))
-        .await
-        .unwrap()
-    {
-        let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
-        *received
-            .entry("kafka")
-            .or_default()
-            .entry(v["id"].as_str().unwrap().into())
-            .or_default() += 1;
-    }
+    let mut received = Received::new();
+    drain_aws(&moto, &audit_queue, &bus_sink, &mut received).await;
+    read_kafka(&audit_topic, &mut received).await;
     let held = proxy.held.load(std::sync::atomic::Ordering::SeqCst)
         + dark_kafka.held.load(std::sync::atomic::Ordering::SeqCst);
     println!(

@@ -29,19 +29,14 @@ fn config_yaml(max: u32, extra: usize) -> String {
 async fn runtime(moto: &Moto, source: &ConfigSource) -> (Runtime, String) {
     let audit = moto.queue_with(&unique("config-audit"), 0).await;
     let rt = Runtime {
-        config: Config::from_yaml(&config_yaml(1, 0)).unwrap(),
-        settings: moto.settings(&unique("unused-table"), &audit),
-        clients: moto.clients.clone(),
-        control_queue: None,
-        fanout_above: 50,
-        dry_run: false,
-        tick_budget: Duration::from_secs(30),
-        schedule_period: Duration::from_secs(60),
         // As if started on an older version: the first refresh loads.
-        config_checked_at: None,
         config_source: Some((source.clone(), ConfigVersion("0".into()))),
-        metrics: Default::default(),
-        max_workers: None,
+        tick_budget: Duration::from_secs(30),
+        ..Runtime::new(
+            Config::from_yaml(&config_yaml(1, 0)).unwrap(),
+            moto.settings(&unique("unused-table"), &audit),
+            moto.clients.clone(),
+        )
     };
     (rt, audit)
 }

@@ -230,28 +230,26 @@ async fn run(function: &str, f: &Fixture, clients: &AwsClients, now: Timestamp) 
             errors.push(e.to_string());
         }
     }
-    let rt = |fanout_above| Runtime {
-        config: Config::from_yaml(&f.yaml).unwrap(),
-        settings: AwsSettings {
-            endpoint_url: None,
-            state_table: f.table.clone(),
-            audit: AuditTargets {
-                event_bus: Some(f.bus.clone()),
-                queue_url: None,
-            },
-            concurrency: 16,
-            target_budget: Duration::from_secs(20),
+    let settings = AwsSettings {
+        endpoint_url: None,
+        state_table: f.table.clone(),
+        audit: AuditTargets {
+            event_bus: Some(f.bus.clone()),
+            queue_url: None,
         },
-        clients: clients.clone(),
+        concurrency: 16,
+        target_budget: Duration::from_secs(20),
+    };
+    let rt = |fanout_above| Runtime {
         control_queue: Some(f.control.clone()),
         fanout_above,
-        dry_run: false,
         tick_budget: Duration::from_secs(30),
-        schedule_period: Duration::from_secs(60),
-        config_checked_at: None,
-        config_source: None,
         metrics: qscale_live::run::MetricsMode::Off,
-        max_workers: None,
+        ..Runtime::new(
+            Config::from_yaml(&f.yaml).unwrap(),
+            settings.clone(),
+            clients.clone(),
+        )
     };
     match function {
         "TickFunction" => {
@@ -335,16 +333,8 @@ async fn each_function_is_granted_every_call_it_makes_and_uses_every_grant() {
         ),
         endpoint: iam_endpoint(),
     };
-    let quiet = Chaos {
-        seed: 1,
-        throttle: 0.0,
-        server_error: 0.0,
-        reset: 0.0,
-        slow: 0.0,
-        latency: Duration::ZERO,
-    };
     let upstream = iam_endpoint().trim_start_matches("http://").to_string();
-    let proxy = ChaosProxy::start(upstream, quiet, 20_000).await;
+    let proxy = ChaosProxy::start(upstream, Chaos::none(), 20_000).await;
 
     let mut now = Timestamp::now();
     let mut problems = Vec::new();

@@ -98,18 +98,14 @@ targets:
         bootstrap()
     );
     let rt = Runtime {
-        config: Config::from_yaml(&yaml).unwrap(),
-        settings: moto.settings(&table, &audit),
-        clients: moto.clients.clone(),
         control_queue: Some(control),
         fanout_above,
-        dry_run: false,
         tick_budget: Duration::from_secs(30),
-        schedule_period: Duration::from_secs(60),
-        config_checked_at: None,
-        config_source: None,
-        metrics: Default::default(),
-        max_workers: None,
+        ..Runtime::new(
+            Config::from_yaml(&yaml).unwrap(),
+            moto.settings(&table, &audit),
+            moto.clients.clone(),
+        )
     };
     Stack {
         moto,

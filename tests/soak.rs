@@ -10,7 +10,7 @@
 //! Over 400 lines on purpose: one soak, its fleet and its invariants;
 //! `chaos_soak` is one long scenario whose phases read in order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +20,9 @@ use qscale_aws::{AuditTargets, AwsClients, AwsSettings};
 use qscale_core::config::Config;
 use qscale_core::engine::Direction;
 use qscale_core::reconcile::{audit_id, AuditKind, Outcome, ReconcileOptions, ReconcileReport};
+use qscale_integration::audit_tally::{drain_aws, read_kafka, Received, SoakResources};
 use qscale_integration::chaos_proxy::{Chaos, ChaosProxy};
-use qscale_integration::kafka::{bootstrap, commit, create_topic, produce, read_all};
+use qscale_integration::kafka::{bootstrap, commit, create_topic, produce};
 use qscale_integration::{moto_addr, unique, Moto};
 use qscale_live::run::{run_once, RunSummary};
 
@@ -107,29 +108,6 @@ fn claimed_event(report: &ReconcileReport, now: Timestamp) -> Option<String> {
     (claimed && worth).then(|| audit_id(&report.target, now, AuditKind::Decision))
 }
 
-/// Takes what the SQS audit queue and the bus's queue hold so far and counts it by id.
-async fn drain_audit(
-    moto: &Moto,
-    audit_queue: &str,
-    bus_sink: &str,
-    received: &mut BTreeMap<&'static str, BTreeMap<String, usize>>,
-) {
-    for body in moto.drain(audit_queue).await {
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let id = v["id"].as_str().unwrap().to_string();
-        *received.entry("sqs").or_default().entry(id).or_default() += 1;
-    }
-    for body in moto.drain(bus_sink).await {
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let id = v["detail"]["id"].as_str().unwrap().to_string();
-        *received
-            .entry("eventbridge")
-            .or_default()
-            .entry(id)
-            .or_default() += 1;
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -142,12 +120,13 @@ async fn chaos_soak() {
         .unwrap_or(10);
     let mut rng = Rng(0x5eed_0000_0001);
     let moto = Moto::connect().await;
-    let table = unique("soak-state");
-    moto.state_table(&table).await;
-    let audit_queue = moto.queue_with(&unique("soak-audit"), 0).await;
-    let (bus, bus_sink) = moto.event_bus_to_queue(&unique("soak-bus")).await;
-    let audit_topic = unique("soak-audit");
-    create_topic(&audit_topic, 1).await;
+    let SoakResources {
+        table,
+        audit_queue,
+        bus,
+        bus_sink,
+        audit_topic,
+    } = SoakResources::create(&moto, "soak").await;
     let cluster = unique("soak");
 
     let mut yaml = format!(
@@ -240,7 +219,7 @@ async fn chaos_soak() {
     // next reconcile publishes them again (at least once, as specified).
     let mut unrecorded: BTreeSet<String> = BTreeSet::new();
     let clean_ticks = 3;
-    let mut received: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut received = Received::new();
     for tick in 0..ticks + clean_ticks {
         let now = start + SignedDuration::from_mins(tick as i64);
         let clean = tick >= ticks;
@@ -324,7 +303,7 @@ async fn chaos_soak() {
         if (tick + 1) % 5 == 0 {
             // moto slows down as messages pile up in its queues (a 500-tick
             // run went from 12 to 22 s per tick): take them out as we go.
-            drain_audit(&moto, &audit_queue, &bus_sink, &mut received).await;
+            drain_aws(&moto, &audit_queue, &bus_sink, &mut received).await;
         }
         if (tick + 1) % 25 == 0 {
             // Progress, so a long run that is stopped still says how far it got.
@@ -369,19 +348,8 @@ async fn chaos_soak() {
     }
 
     // What each destination received, by id (the rest of it).
-    drain_audit(&moto, &audit_queue, &bus_sink, &mut received).await;
-    let topic = audit_topic.clone();
-    for (_, payload) in tokio::task::spawn_blocking(move || read_all(&topic))
-        .await
-        .unwrap()
-    {
-        let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
-        *received
-            .entry("kafka")
-            .or_default()
-            .entry(v["id"].as_str().unwrap().to_string())
-            .or_default() += 1;
-    }
+    drain_aws(&moto, &audit_queue, &bus_sink, &mut received).await;
+    read_kafka(&audit_topic, &mut received).await;
 
     durations.sort();
     let faults: Vec<[u64; 4]> = proxies.iter().map(|p| p.faults.get()).collect();

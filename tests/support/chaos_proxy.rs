@@ -57,6 +57,20 @@ pub struct Chaos {
     pub latency: Duration,
 }
 
+impl Chaos {
+    /// No random faults: only what the test sets (blackholed calls).
+    pub fn none() -> Chaos {
+        Chaos {
+            seed: 1,
+            throttle: 0.0,
+            server_error: 0.0,
+            reset: 0.0,
+            slow: 0.0,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
 /// Injected faults by kind.
 #[derive(Debug, Default)]
 pub struct FaultCounts {

@@ -2,6 +2,7 @@
 //! mocks, only real HTTP to the emulator, with unique resource names so tests
 //! can run in parallel on one server.
 
+pub mod audit_tally;
 pub mod blackhole;
 pub mod chaos_proxy;
 pub mod fault_proxy;

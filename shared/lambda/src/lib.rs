@@ -125,6 +125,26 @@ pub enum ConfigRefresh {
 pub use qscale_live::env;
 
 impl Runtime {
+    /// A runtime over `config`, `settings` and `clients` with every other
+    /// setting at its default: no control queue, no config source, the
+    /// default fan-out threshold, tick budget and schedule period.
+    pub fn new(config: Config, settings: AwsSettings, clients: AwsClients) -> Runtime {
+        Runtime {
+            config,
+            settings,
+            clients,
+            control_queue: None,
+            fanout_above: env::DEFAULT_FANOUT_ABOVE as usize,
+            dry_run: false,
+            tick_budget: Duration::from_secs(env::DEFAULT_TICK_BUDGET_SECONDS),
+            schedule_period: Duration::from_secs(env::DEFAULT_SCHEDULE_PERIOD_SECONDS),
+            config_source: None,
+            config_checked_at: None,
+            metrics: MetricsMode::default(),
+            max_workers: None,
+        }
+    }
+
     /// From the environment (see [`env`]); every problem names the variable and value.
     pub async fn from_env() -> Result<Runtime, HandlerError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());

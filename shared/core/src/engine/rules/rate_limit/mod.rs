@@ -71,6 +71,33 @@ fn period_start(
     (i64::from(current).saturating_sub(net)).clamp(0, i64::from(u32::MAX)) as u32
 }
 
+/// Picks one of two limits.
+type Pick = fn(u32, u32) -> u32;
+
+/// Each policy's proposal from the count at its period's start, combined by
+/// `select`: `max` keeps the one allowing the most change (`permissive`),
+/// `min` the least (`restrictive`). `None` without policies.
+fn combine(
+    current: u32,
+    actions: &[ScalingAction],
+    now: Timestamp,
+    limits: &RateLimits,
+    propose: impl Fn(u32, &RateLimitPolicy) -> u32,
+    (permissive, restrictive): (Pick, Pick),
+) -> Option<u32> {
+    limits
+        .policies
+        .iter()
+        .map(|policy| {
+            let start = period_start(current, actions, now, policy.period().signed());
+            propose(start, policy)
+        })
+        .reduce(|a, b| match limits.select {
+            SelectPolicy::Max => permissive(a, b),
+            _ => restrictive(a, b),
+        })
+}
+
 /// Highest count a scale-out may reach now: never below the current count
 /// (a scale-out limit does not scale in; HPA's
 /// `convertDesiredReplicasWithBehaviorRate`), and from zero at least one
@@ -85,24 +112,18 @@ pub(crate) fn scale_out_limit(
     if limits.select == SelectPolicy::Disabled {
         return current;
     }
-    let mut result: Option<u32> = None;
-    for policy in &limits.policies {
-        let start = period_start(current, actions, now, policy.period().signed());
-        let proposed = match *policy {
-            RateLimitPolicy::Pods { value, .. } => start.saturating_add(value),
-            // Rounded up, or a small fleet could never grow.
-            RateLimitPolicy::Percent { value, .. } => (start as f64 * (1.0 + value as f64 / 100.0))
-                .ceil()
-                .min(u32::MAX as f64) as u32,
-        };
-        result = Some(match (result, limits.select) {
-            (None, _) => proposed,
-            (Some(r), SelectPolicy::Max) => r.max(proposed),
-            (Some(r), _) => r.min(proposed),
-        });
-    }
+    let propose = |start: u32, policy: &RateLimitPolicy| match *policy {
+        RateLimitPolicy::Pods { value, .. } => start.saturating_add(value),
+        // Rounded up, or a small fleet could never grow.
+        RateLimitPolicy::Percent { value, .. } => (start as f64 * (1.0 + value as f64 / 100.0))
+            .ceil()
+            .min(u32::MAX as f64) as u32,
+    };
     // No policy: no limit.
-    result.unwrap_or(u32::MAX).max(current).max(1)
+    combine(current, actions, now, limits, propose, (u32::max, u32::min))
+        .unwrap_or(u32::MAX)
+        .max(current)
+        .max(1)
 }
 
 /// Lowest count a scale-in may reach now: never above the current count (a
@@ -116,24 +137,17 @@ pub(crate) fn scale_in_limit(
     if limits.select == SelectPolicy::Disabled {
         return current;
     }
-    let mut result: Option<u32> = None;
-    for policy in &limits.policies {
-        let start = period_start(current, actions, now, policy.period().signed());
-        let proposed = match *policy {
-            RateLimitPolicy::Pods { value, .. } => start.saturating_sub(value),
-            // HPA truncates toward zero here.
-            RateLimitPolicy::Percent { value, .. } => {
-                (start as f64 * (1.0 - value as f64 / 100.0)).max(0.0) as u32
-            }
-        };
-        result = Some(match (result, limits.select) {
-            (None, _) => proposed,
-            // For scale-in the most permissive policy is the lowest limit.
-            (Some(r), SelectPolicy::Max) => r.min(proposed),
-            (Some(r), _) => r.max(proposed),
-        });
-    }
-    result.unwrap_or(0).min(current)
+    let propose = |start: u32, policy: &RateLimitPolicy| match *policy {
+        RateLimitPolicy::Pods { value, .. } => start.saturating_sub(value),
+        // HPA truncates toward zero here.
+        RateLimitPolicy::Percent { value, .. } => {
+            (start as f64 * (1.0 - value as f64 / 100.0)).max(0.0) as u32
+        }
+    };
+    // For scale-in the most permissive policy is the lowest limit.
+    combine(current, actions, now, limits, propose, (u32::min, u32::max))
+        .unwrap_or(0)
+        .min(current)
 }
 
 #[cfg(test)]
