@@ -64,7 +64,7 @@ impl Drop for Blackhole {
 
 /// Reads and drops whatever comes, answers nothing, until the peer closes
 /// (at most 2 minutes).
-async fn hold(mut client: TcpStream) {
+pub(crate) async fn hold(mut client: TcpStream) {
     let mut buf = [0u8; 4096];
     let _ = tokio::time::timeout(Duration::from_secs(120), async {
         while matches!(client.read(&mut buf).await, Ok(n) if n > 0) {}

@@ -335,13 +335,7 @@ async fn handle(
     let lower = head.to_ascii_lowercase();
     if blackholed.iter().any(|n| lower.contains(n.as_str())) {
         held.fetch_add(1, Ordering::SeqCst);
-        // Silent until the caller gives up and closes (bounded: 2 min).
-        let mut sink = [0u8; 1];
-        let _ = tokio::time::timeout(
-            Duration::from_secs(120),
-            tokio::io::AsyncReadExt::read(&mut client, &mut sink),
-        )
-        .await;
+        super::blackhole::hold(client).await;
         return Ok(());
     }
     let injected = |status: &str, code: &str| {

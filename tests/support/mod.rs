@@ -59,21 +59,26 @@ impl Moto {
     /// Clients for `via` (the emulator itself, or a fault proxy in front of it).
     pub async fn connect_via(via: &str) -> Moto {
         let moto = endpoint();
-        let endpoint = via.to_string();
         let addr = moto.trim_start_matches("http://").to_string();
         if std::net::TcpStream::connect(&addr).is_err() {
             panic!("moto is not running at {moto}: start it with `scripts/services.sh start` (scripts/test.sh does)");
         }
+        Moto::connect_as(via, "testing", "testing").await
+    }
+
+    /// Clients for `via` signing with this access key (for a moto that
+    /// enforces IAM, where the key names a user and its policies).
+    pub async fn connect_as(via: &str, key: &str, secret: &str) -> Moto {
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
+            .endpoint_url(via)
             // The same retry policy as production: 3 attempts with backoff.
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
             .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .credentials_provider(Credentials::new(key, secret, None, None, "tests"))
             .load()
             .await;
         Moto {
-            endpoint,
+            endpoint: via.to_string(),
             clients: AwsClients::from_sdk_config(&config),
             iam: aws_sdk_iam::Client::new(&config),
         }

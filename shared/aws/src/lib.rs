@@ -11,6 +11,7 @@ mod workers;
 
 /// The raw answer every SDK client's errors carry.
 pub(crate) use aws_sdk_sqs::config::http::HttpResponse;
+use aws_sdk_sqs::config::retry::RetryPartition;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -43,11 +44,7 @@ pub struct AwsSettings {
 }
 
 /// The retry partition (token bucket) of [`AwsClients::audit_sqs`].
-pub static AUDIT_SQS_RETRY_PARTITION: std::sync::LazyLock<
-    aws_sdk_sqs::config::retry::RetryPartition,
-> = std::sync::LazyLock::new(|| {
-    aws_sdk_sqs::config::retry::RetryPartition::new("qscale-audit-sqs")
-});
+pub const AUDIT_SQS_RETRY_PARTITION: &str = "qscale-audit-sqs";
 
 /// The SDK clients of one invocation.
 #[derive(Clone, Debug)]
@@ -119,7 +116,7 @@ impl AwsClients {
             sqs: aws_sdk_sqs::Client::new(config),
             audit_sqs: aws_sdk_sqs::Client::from_conf(
                 aws_sdk_sqs::config::Builder::from(config)
-                    .retry_partition(AUDIT_SQS_RETRY_PARTITION.clone())
+                    .retry_partition(RetryPartition::new(AUDIT_SQS_RETRY_PARTITION))
                     .build(),
             ),
             ecs: aws_sdk_ecs::Client::new(config),
@@ -205,8 +202,8 @@ mod tests {
             .region(Region::new("us-east-1"))
             .build();
         let c = AwsClients::from_sdk_config(&config);
-        let audit = Some(&*AUDIT_SQS_RETRY_PARTITION);
-        assert_eq!(c.audit_sqs.config().retry_partition(), audit);
-        assert_ne!(c.sqs.config().retry_partition(), audit);
+        let audit = RetryPartition::new(AUDIT_SQS_RETRY_PARTITION);
+        assert_eq!(c.audit_sqs.config().retry_partition(), Some(&audit));
+        assert_ne!(c.sqs.config().retry_partition(), Some(&audit));
     }
 }

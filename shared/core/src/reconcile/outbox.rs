@@ -23,7 +23,9 @@ pub const OUTBOX_MAX_EVENTS: usize = 50;
 pub const OUTBOX_MAX_AGE: SignedDuration = SignedDuration::from_hours(24);
 
 /// Attempts per destination and event in one reconcile (the SDKs retry
-/// inside each attempt too).
+/// inside each attempt too). Under a [`super::breaker::DestinationBreaker`]
+/// (every run of the Lambdas and the CLI) a failed first attempt opens it,
+/// so the second fails at once and the event waits for the next run.
 const ATTEMPTS: usize = 2;
 
 /// Reads a stored outbox, naming the path of what does not parse.

@@ -53,11 +53,22 @@ pub fn partition_lag(
 ) -> u64 {
     let from = match (committed, on_missing) {
         (Some(c), _) => c.max(low),
-        (None, MissingOffsetPolicy::Latest) if high > low => high.saturating_sub(1),
+        _ if awaits_first_consumer(low, high, committed, on_missing) => high.saturating_sub(1),
         (None, MissingOffsetPolicy::Latest) => high,
         (None, MissingOffsetPolicy::Earliest) => low,
     };
     high.saturating_sub(from).max(0) as u64
+}
+
+/// A partition holding messages its group never committed, under `latest`:
+/// it counts lag 1 ([`partition_lag`]) and the explanation says so.
+fn awaits_first_consumer(
+    low: i64,
+    high: i64,
+    committed: Option<i64>,
+    on_missing: MissingOffsetPolicy,
+) -> bool {
+    committed.is_none() && on_missing == MissingOffsetPolicy::Latest && high > low
 }
 
 /// Assesses a Kafka signal in four stages: each partition's progress and
@@ -171,10 +182,12 @@ fn scan_partitions(
             p.committed_offset,
             cfg.on_missing_offset,
         );
-        if p.committed_offset.is_none()
-            && cfg.on_missing_offset == MissingOffsetPolicy::Latest
-            && p.high_watermark > p.low_watermark
-        {
+        if awaits_first_consumer(
+            p.low_watermark,
+            p.high_watermark,
+            p.committed_offset,
+            cfg.on_missing_offset,
+        ) {
             never_committed += 1;
         }
         let sample = OffsetSample {
