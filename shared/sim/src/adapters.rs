@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use jiff::{SignedDuration, Timestamp};
 
 use super::world::World;
-use qscale_core::config::{SignalConfig, TargetConfig};
-use qscale_core::engine::{Measurement, SignalReading, WorkerObservation};
+use qscale_core::config::TargetConfig;
+use qscale_core::engine::{SignalReading, WorkerObservation};
 use qscale_core::reconcile::{AuditEvent, AuditSink, MetricSource, PortError, WorkerActuator};
 
 /// How a metric source sees the world.
@@ -42,16 +42,13 @@ impl MetricSource for SimMetrics<'_> {
         target
             .signals
             .iter()
-            .map(|s| {
-                let measurement = match s {
-                    SignalConfig::Sqs(_) => Measurement::Sqs(snap.sqs()),
-                    SignalConfig::Kafka(_) => Measurement::Kafka(snap.kafka()),
-                };
+            .enumerate()
+            .map(|(i, s)| {
                 (
                     s.name().to_string(),
                     SignalReading::Ok {
                         observed_at,
-                        measurement,
+                        measurement: snap.reading(i, s),
                     },
                 )
             })

@@ -159,6 +159,7 @@ pub fn from_audit(
         trace: Trace {
             name: format!("{target}-from-audit"),
             rates,
+            queues: Vec::new(),
         },
         start,
         points: minutes.len().max(points.len()),
@@ -197,6 +198,7 @@ pub fn from_period_counts(
     Ok(Derived {
         trace: Trace {
             name: name.to_string(),
+            queues: Vec::new(),
             rates,
         },
         start,

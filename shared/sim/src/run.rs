@@ -68,6 +68,10 @@ impl SimSpec {
                 ),
                 "demo-kafka",
             ),
+            "two_queues" => (
+                SimSpec::new(trace, QueueModel::SqsQueues { queues: 2 }),
+                "demo-two-queues",
+            ),
             "known_event" => {
                 let mut s = SimSpec::new(trace, QueueModel::Sqs);
                 // The demo config announces an event at 01:00 on this day.
@@ -78,13 +82,17 @@ impl SimSpec {
         })
     }
 
-    /// The queue model a target's signals imply (Kafka partitions default 12).
+    /// The queue model a target's signals imply (Kafka partitions default
+    /// 12; one queue per SQS signal, sharing one stream's traffic evenly).
     pub fn queue_for(target: &TargetConfig) -> QueueModel {
         match target.signals.first() {
             Some(SignalConfig::Kafka(_)) => QueueModel::Kafka {
                 partitions: 12,
                 hot_share: 1.0 / 12.0,
                 rebalance_pause_s: 5,
+            },
+            _ if target.signals.len() > 1 => QueueModel::SqsQueues {
+                queues: target.signals.len(),
             },
             _ => QueueModel::Sqs,
         }
@@ -162,9 +170,17 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
     ));
     let interval = scaler.interval_s().max(1);
     let mut samples = Vec::with_capacity(spec.trace.rates.len() / 30 + 1);
+    let mut by_queue = vec![0.0; spec.trace.queues.len()];
     for (i, &rate) in spec.trace.rates.iter().enumerate() {
         let t = i as u32 + 1;
-        world.lock().unwrap().step(rate);
+        if by_queue.is_empty() {
+            world.lock().unwrap().step(rate);
+        } else {
+            for (r, queue) in by_queue.iter_mut().zip(&spec.trace.queues) {
+                *r = queue.get(i).copied().unwrap_or(0.0);
+            }
+            world.lock().unwrap().step_queues(&by_queue);
+        }
         if t % interval == 0 {
             let now = spec.start + SignedDuration::from_secs(t as i64);
             scaler.tick(&world, now, t);

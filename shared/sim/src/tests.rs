@@ -138,3 +138,65 @@ fn qscale_ticks_at_the_configs_sub_minute_interval() {
     .unwrap();
     assert_eq!(p[0].interval_s(), 30);
 }
+
+#[test]
+fn workers_poll_several_queues_in_turn_and_each_reads_its_own() {
+    // 30 msg/s on the first queue, 10 on the second; 12 workers (6 busy).
+    let mut w = World::new(
+        QueueModel::SqsQueues { queues: 2 },
+        SimSpec::new(Trace::bundled("steady").unwrap(), QueueModel::Sqs).workers,
+        ChaCha8Rng::seed_from_u64(3),
+        12,
+        60,
+        10,
+    );
+    let (mut first, mut second) = (0u64, 0u64);
+    for _ in 0..600 {
+        w.step_queues(&[30.0, 10.0]);
+        let s = w.snapshot(0);
+        first += s.queues[0].1;
+        second += s.queues[1].1;
+    }
+    // In flight follows each queue's load (6 and 2 busy), not an even split.
+    let (first, second) = (first as f64 / 600.0, second as f64 / 600.0);
+    assert!((5.0..7.0).contains(&first), "{first}");
+    assert!((1.5..2.5).contains(&second), "{second}");
+    assert_eq!(w.backlog(), 0, "12 workers keep up with 8 busy");
+    let signals = demo().target("demo-two-queues").unwrap().signals.clone();
+    let s = w.snapshot(0);
+    for (i, signal) in signals.iter().enumerate() {
+        let qscale_core::engine::Measurement::Sqs(depth) = s.reading(i, signal) else {
+            panic!("an SQS reading");
+        };
+        assert_eq!((depth.visible, depth.in_flight), s.queues[i]);
+    }
+}
+
+#[test]
+fn one_pool_on_two_queues_meets_the_slo_where_their_max_does_not() {
+    // The `two_queues` family: sized as one pool (the default) no violation;
+    // sized for the busier queue only (`aggregate: max`) the pool runs short
+    // whenever the retry burst meets the orders' peak.
+    let run = |config: &Config| {
+        let (spec, target) = SimSpec::bundled("two_queues").unwrap();
+        compare(
+            &spec,
+            config,
+            config.target(target).unwrap(),
+            &["qscale".to_string()],
+        )
+        .unwrap()
+        .remove(0)
+    };
+    let pooled = run(&demo());
+    assert_eq!(pooled.slo_violation_s, 0, "{pooled:?}");
+    let mut max = demo();
+    let t = max
+        .targets
+        .iter_mut()
+        .find(|t| t.name == "demo-two-queues")
+        .unwrap();
+    t.policy.aggregate = qscale_core::config::Aggregate::Max;
+    let max = run(&max);
+    assert!(max.slo_violation_s > 60, "{max:?}");
+}

@@ -14,8 +14,11 @@ use rand_distr::{Distribution, LogNormal, Normal, Pareto};
 pub struct Trace {
     /// Name shown in reports.
     pub name: String,
-    /// Rate for second i.
+    /// Rate for second i (over all queues).
     pub rates: Vec<f64>,
+    /// When several queues feed one pool: each queue's rates (the i-th for
+    /// the target's i-th signal), adding up to `rates`; empty for one stream.
+    pub queues: Vec<Vec<f64>>,
 }
 
 /// Names of the bundled traces, in report order.
@@ -32,6 +35,7 @@ pub const BUNDLED: &[&str] = &[
     "sawtooth",
     "retry_storm",
     "weekly",
+    "two_queues",
 ];
 
 /// Seed of the random trace families' shapes (not of the run).
@@ -50,6 +54,9 @@ impl Trace {
 
     /// A bundled trace by name.
     pub fn bundled(name: &str) -> Option<Trace> {
+        if name == "two_queues" {
+            return Some(two_queues());
+        }
         let h = 3600.0;
         let gen =
             |secs: f64, f: &dyn Fn(f64) -> f64| (0..secs as u32).map(|s| f(s as f64)).collect();
@@ -122,7 +129,31 @@ impl Trace {
         Some(Trace {
             name: name.to_string(),
             rates,
+            queues: Vec::new(),
         })
+    }
+}
+
+/// One pool fed by two queues for 3 h: `orders` at 40 msg/s ± 20 (an
+/// hourly wave) and its retry queue at 3 msg/s, with a burst of 100 msg/s
+/// for 3 minutes every 20 minutes from minute 10 (a downstream recovering
+/// and its clients retrying). Each queue alone needs at most about 22
+/// workers; together they need up to 33.
+fn two_queues() -> Trace {
+    let secs = 3 * 3600;
+    let orders: Vec<f64> = (0..secs)
+        .map(|s| 40.0 + 20.0 * (s as f64 * 2.0 * PI / 3600.0).sin())
+        .collect();
+    let retries: Vec<f64> = (0..secs)
+        .map(|s| {
+            let burst = s >= 600 && (s - 600) % 1200 < 180;
+            3.0 + if burst { 100.0 } else { 0.0 }
+        })
+        .collect();
+    Trace {
+        name: "two_queues".to_string(),
+        rates: orders.iter().zip(&retries).map(|(a, b)| a + b).collect(),
+        queues: vec![orders, retries],
     }
 }
 
@@ -212,6 +243,10 @@ mod tests {
         let bursts = Trace::bundled("heavy_tailed_bursts").unwrap();
         let on = bursts.rates.iter().filter(|r| **r > 0.0).count();
         assert!(on > 600 && on < bursts.rates.len() / 2, "on {on} s");
+        let two = Trace::bundled("two_queues").unwrap();
+        assert_eq!(two.queues.len(), 2);
+        assert!((two.rates[600] - two.queues[0][600] - 103.0).abs() < 1e-9);
+        assert_eq!(two.queues[1][600 + 180], 3.0, "a burst lasts 3 minutes");
         let f = Trace::bundled("flash_crowd").unwrap();
         assert!(
             (f.rates[1860] / f.rates[1799] - 20.0).abs() < 1e-6,

@@ -152,6 +152,7 @@ pub fn read(name: &str, text: &str) -> Result<TraceFile, TraceError> {
         trace: Trace {
             name: name.to_string(),
             rates,
+            queues: Vec::new(),
         },
         start,
     })
@@ -177,6 +178,7 @@ mod tests {
     fn a_written_file_reads_back_with_its_start() {
         let trace = Trace {
             name: "x".into(),
+            queues: Vec::new(),
             rates: vec![5.0, 5.0, 5.0, 60.0, 60.0, 0.0],
         };
         let start: Timestamp = "2026-11-24T00:00:00Z".parse().unwrap();

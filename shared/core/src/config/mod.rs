@@ -20,7 +20,7 @@ pub use direction::{DirectionConfig, RateLimitPolicy, RateLimits, SelectPolicy};
 pub use error::FieldError;
 pub use load::ConfigError;
 pub use policy::{
-    Fallback, ForecastConfig, ForecastMode, LatencyTarget, PolicyConfig, SloConfig,
+    Aggregate, Fallback, ForecastConfig, ForecastMode, LatencyTarget, PolicyConfig, SloConfig,
     UntrustedDataConfig,
 };
 pub use schedule::ScheduleConfig;

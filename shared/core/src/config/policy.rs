@@ -41,6 +41,11 @@ pub struct PolicyConfig {
     /// say otherwise. Default 0.1.
     #[serde(default = "default_tolerance")]
     pub tolerance: f64,
+    /// How the signals' needs combine: `sum` (default) sizes one pool that
+    /// serves every signal's load at once; `max` takes the signal that needs
+    /// most, for signals that measure the same work (as HPA combines metrics).
+    #[serde(default)]
+    pub aggregate: Aggregate,
     /// From zero workers, scale out only when total backlog is strictly above this. Default 0.
     #[serde(default)]
     pub activation_backlog: u64,
@@ -119,12 +124,38 @@ impl PolicyConfig {
             target_utilization: default_target_utilization(),
             keep_up_window: default_keep_up_window(),
             tolerance: default_tolerance(),
+            aggregate: Aggregate::Sum,
             activation_backlog: 0,
             scale_out: DirectionConfig::default_scale_out(),
             scale_in: DirectionConfig::default_scale_in(),
             untrusted_data: UntrustedDataConfig::default(),
             stuck_partition_observations: default_stuck_observations(),
             prewarm_lead: default_prewarm_lead(),
+        }
+    }
+}
+
+/// How the needs of several signals combine into one count.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// One fleet serves every signal: size one pool for the summed backlog
+    /// and load (one Erlang C under `slo`), never less than any signal alone.
+    #[default]
+    Sum,
+    /// The signals measure the same work: the most any one needs.
+    Max,
+}
+
+impl Aggregate {
+    /// Combines per-signal quantities (backlogs, loads, rates) the same way.
+    pub fn combine(self, values: impl IntoIterator<Item = f64>) -> f64 {
+        let values = values.into_iter();
+        match self {
+            Aggregate::Sum => values.sum(),
+            Aggregate::Max => values.fold(0.0, f64::max),
         }
     }
 }

@@ -51,13 +51,15 @@ impl Chain {
     }
 }
 
-/// One line for humans: the verb, what each signal wanted, and the binding terms.
+/// One line for humans: the verb, what each signal wanted (and the pool
+/// they make, when sized as one), and the binding terms.
 pub(super) fn explanation(
     target: &str,
     previous: u32,
     desired: u32,
     direction: Direction,
     assessed: &[AssessedSignal],
+    pooled: Option<u32>,
     bounded_by: &[Term],
 ) -> String {
     let verb = match direction {
@@ -73,6 +75,10 @@ pub(super) fn explanation(
         })
         .collect::<Vec<_>>()
         .join(", ");
+    let signals = match pooled {
+        Some(n) => format!("{signals}; pooled they want {n}"),
+        None => signals,
+    };
     let terms = if bounded_by.is_empty() {
         "nothing".to_string()
     } else {

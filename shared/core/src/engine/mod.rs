@@ -91,8 +91,8 @@ pub fn decide(
         now,
         &mut next,
     );
-    let signals = Signals::of(&assessed, policy);
-    record_arrivals(&mut next, state, &signals, now);
+    let signals = Signals::of(&assessed, policy, previous);
+    record_arrivals(&mut next, state, policy, &signals, now);
     let outlook = forecast_outlook(&mut next, policy, &signals, now);
     // Every decision claims its tick, whatever its signals said: a tick
     // decided on failed reads can still act (the fallback) and audits, and
@@ -141,16 +141,23 @@ pub fn decide(
     let (provisioned, owned) =
         rules::floor::keep_floor_warm(target, worker, state.provisioned, floor.as_ref());
     next.provisioned = owned;
+    let pooled = signals.pooled.as_ref().map(|p| p.wanted);
     Decision {
         provisioned,
         notices,
-        ..finish(target, observations, now, chain, assessed, next)
+        ..finish(target, observations, now, chain, assessed, pooled, next)
     }
 }
 
 /// The traffic on record (audit events carry it): only when every signal
 /// was read and shows its rate.
-fn record_arrivals(next: &mut TargetState, state: &TargetState, signals: &Signals, now: Timestamp) {
+fn record_arrivals(
+    next: &mut TargetState,
+    state: &TargetState,
+    policy: &PolicyConfig,
+    signals: &Signals,
+    now: Timestamp,
+) {
     let rates: Option<Vec<f64>> = signals
         .assessed
         .iter()
@@ -165,7 +172,8 @@ fn record_arrivals(next: &mut TargetState, state: &TargetState, signals: &Signal
             .map(|t| now.duration_since(t).as_secs().clamp(0, 120))
             .unwrap_or(0);
         let middle = time::minus(now, jiff::SignedDuration::from_secs(since / 2));
-        next.arrivals.record(now, middle, rates.iter().sum());
+        next.arrivals
+            .record(now, middle, policy.aggregate.combine(rates.iter().copied()));
     }
 }
 
@@ -184,7 +192,10 @@ fn forecast_outlook(
     {
         return None;
     }
-    let load: f64 = signals.trusted.iter().filter_map(|a| a.offered_load).sum();
+    // As the reactive sizing combines them: one pool's load, or the largest.
+    let load = policy
+        .aggregate
+        .combine(signals.trusted.iter().filter_map(|a| a.offered_load));
     next.load_history.record(now, load);
     Some(forecast::outlook_keeping(
         &next.load_history,
@@ -203,6 +214,7 @@ fn finish(
     now: Timestamp,
     chain: Chain,
     assessed: Vec<AssessedSignal>,
+    pooled: Option<u32>,
     mut next: TargetState,
 ) -> Decision {
     let previous = observations.worker.desired;
@@ -232,6 +244,7 @@ fn finish(
         desired,
         direction,
         &assessed,
+        pooled,
         &bounded_by,
     );
     Decision {

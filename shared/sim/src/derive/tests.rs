@@ -55,6 +55,7 @@ fn round_trip(name: &str) -> RoundTrip {
         s.trace = Trace {
             name: label.to_string(),
             rates: rates.to_vec(),
+            queues: Vec::new(),
         };
         s.start = start;
         s
@@ -202,6 +203,7 @@ fn period_counts_become_rates_and_missing_periods_zero() {
 fn to_csv_is_read_back_exactly() {
     let trace = Trace {
         name: "steps".into(),
+        queues: Vec::new(),
         rates: vec![1.0, 1.0, 1.0, 2.5, 2.5, 0.0, 7.0, 7.0],
     };
     let back = Trace::from_csv("steps", &trace.to_csv()).unwrap();

@@ -6,8 +6,8 @@ use jiff::Timestamp;
 
 use super::autoscaler::Autoscaler;
 use crate::world::World;
-use qscale_core::config::{DirectionConfig, PolicyConfig, TargetConfig};
-use qscale_core::engine::{decide, Measurement, Observations, SignalReading, TargetState};
+use qscale_core::config::{Aggregate, DirectionConfig, PolicyConfig, TargetConfig};
+use qscale_core::engine::{decide, Observations, SignalReading, TargetState};
 
 /// KEDA feeding the Kubernetes HPA, with their documented defaults.
 ///
@@ -18,6 +18,10 @@ use qscale_core::engine::{decide, Measurement, Observations, SignalReading, Targ
 /// activation threshold 0; HPA defaults (kubernetes.io, "Horizontal Pod
 /// Autoscaling"): 15 s sync period, tolerance 0.1, scale-down stabilization
 /// 300 s, scale-up `100% or 4 pods per 15 s, select max`, scale-down `100% per 15 s`.
+/// Several triggers (one per queue) are several HPA metrics, and the HPA
+/// "will calculate proposed replica counts for each metric, and then the
+/// one with the highest replica count will be chosen" (same page, "Support
+/// for multiple metrics"): `aggregate: max`.
 /// HPA's own replica arithmetic is our engine's, which is pinned to the HPA
 /// documentation's examples in `engine::rate_limit` tests.
 pub struct KedaHpa {
@@ -38,6 +42,7 @@ impl KedaHpa {
     pub fn hpa_policy(target: &PolicyConfig) -> PolicyConfig {
         let mut p = PolicyConfig::with_target(1, target.max, target.target_per_worker());
         p.tolerance = 0.1;
+        p.aggregate = Aggregate::Max;
         // KEDA's formula is backlog only: no keep-up term.
         p.target_utilization = None;
         p.scale_out = DirectionConfig::hpa_scale_out();
@@ -87,16 +92,13 @@ impl Autoscaler for KedaHpa {
             .hpa
             .signals
             .iter()
-            .map(|s| {
-                let m = match s {
-                    qscale_core::config::SignalConfig::Sqs(_) => Measurement::Sqs(snap.sqs()),
-                    qscale_core::config::SignalConfig::Kafka(_) => Measurement::Kafka(snap.kafka()),
-                };
+            .enumerate()
+            .map(|(i, s)| {
                 (
                     s.name().to_string(),
                     SignalReading::Ok {
                         observed_at: now,
-                        measurement: m,
+                        measurement: snap.reading(i, s),
                     },
                 )
             })
@@ -134,5 +136,10 @@ mod tests {
         assert_eq!(p.scale_out, DirectionConfig::hpa_scale_out());
         assert_eq!(p.target_utilization, None);
         assert_eq!(p.min, 1);
+        assert_eq!(
+            p.aggregate,
+            Aggregate::Max,
+            "HPA takes the max over metrics"
+        );
     }
 }

@@ -123,7 +123,10 @@ fn workers_for(queue: &QueueModel, rate: f64, s: f64, slo_s: f64) -> u32 {
         return 0;
     }
     match queue {
-        QueueModel::Sqs => workers_for_wait(rate * s, s, slo_s, TAIL),
+        // Several queues into one pool: any worker takes any message.
+        QueueModel::Sqs | QueueModel::SqsQueues { .. } => {
+            workers_for_wait(rate * s, s, slo_s, TAIL)
+        }
         QueueModel::Kafka {
             partitions,
             hot_share,

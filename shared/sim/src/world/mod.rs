@@ -31,6 +31,14 @@ const SERVICE_TABLE: usize = 1 << 16;
 pub enum QueueModel {
     /// One SQS-like queue: any worker takes the oldest visible message.
     Sqs,
+    /// Several SQS-like queues feeding one pool (a queue and its retry
+    /// queue): each worker polls them in turn, taking the oldest visible
+    /// message of the next queue that has one. The i-th queue is the
+    /// target's i-th signal.
+    SqsQueues {
+        /// Queue count.
+        queues: usize,
+    },
     /// A topic with partitions; one consumer per partition at most.
     Kafka {
         /// Partition count.
@@ -105,6 +113,8 @@ pub struct World {
     /// need no extra pass.
     in_flight: u64,
     in_flight_by_backlog: Vec<u64>,
+    /// The snapshot's in-flight count per queue (several SQS queues only).
+    in_flight_sampled: Vec<u64>,
     /// Snapshots per second, newest last, for delayed metric reads.
     history: VecDeque<Snapshot>,
     history_len: usize,
@@ -130,6 +140,7 @@ impl World {
         let mu = model.service_mean_s.ln() - sigma * sigma / 2.0;
         let (n, hot_share) = match &queue {
             QueueModel::Sqs => (1, 1.0),
+            QueueModel::SqsQueues { queues } => ((*queues).max(1), 1.0),
             QueueModel::Kafka {
                 partitions,
                 hot_share,
@@ -152,6 +163,7 @@ impl World {
             backlogs: vec![Backlog::default(); n],
             in_flight: 0,
             in_flight_by_backlog: vec![0; n],
+            in_flight_sampled: vec![0; n],
             hot_share,
             workers: Vec::new(),
             next_ready: u32::MAX,
@@ -209,8 +221,14 @@ impl World {
         self.paused_until = self.t + rebalance_pause_s;
     }
 
-    /// Advances one second with `arrivals_rate` messages/s expected.
+    /// Advances one second with `rate` messages/s expected (spread evenly
+    /// over several queues).
     pub fn step(&mut self, rate: f64) {
+        if let QueueModel::SqsQueues { .. } = self.queue {
+            let each = rate / self.backlogs.len() as f64;
+            let rates = vec![each; self.backlogs.len()];
+            return self.step_queues(&rates);
+        }
         self.t += 1;
         let t = self.t;
         // Arrivals.
@@ -228,6 +246,27 @@ impl World {
                 }
             }
         }
+        self.advance(t);
+    }
+
+    /// Advances one second with `rates[i]` messages/s expected on queue `i`
+    /// (several SQS queues; queues beyond `rates` get none).
+    pub fn step_queues(&mut self, rates: &[f64]) {
+        self.t += 1;
+        let t = self.t;
+        for q in 0..self.backlogs.len() {
+            let rate = rates.get(q).copied().unwrap_or(0.0);
+            if rate > 0.0 {
+                let n = self.poisson(rate);
+                self.backlogs[q].push(t, n);
+            }
+        }
+        self.advance(t);
+    }
+
+    /// The rest of second `t` once its messages have arrived: start-ups,
+    /// work, the tally and the snapshot.
+    fn advance(&mut self, t: u32) {
         // Starting workers become running.
         let mut joined = false;
         if t >= self.next_ready {
@@ -286,15 +325,21 @@ impl World {
             workers,
             in_flight,
             in_flight_by_backlog,
+            in_flight_sampled,
             tally,
             ..
         } = self;
         let sqs = matches!(queue, QueueModel::Sqs);
+        let queues = match queue {
+            QueueModel::SqsQueues { .. } => backlogs.len(),
+            _ => 0,
+        };
         // Summed per second, then added: the tally's totals are not a
         // dependency of every message.
         let (mut busy_s, mut completed, mut running) = (0.0f64, 0u64, 0u32);
         *in_flight = 0;
         in_flight_by_backlog.iter_mut().for_each(|c| *c = 0);
+        in_flight_sampled.iter_mut().for_each(|c| *c = 0);
         let mut i = 0;
         while i < workers.len() {
             let w = &mut workers[i];
@@ -330,6 +375,12 @@ impl World {
                 // Take the next message.
                 let source = if sqs {
                     Some(0)
+                } else if queues > 0 {
+                    // The next queue after the last one served that has a message.
+                    let start = partition.map_or(0, |p| p + 1);
+                    (0..queues)
+                        .map(|k| (start + k) % queues)
+                        .find(|&q| backlogs[q].len > 0)
                 } else {
                     w.assigned
                         .iter()
@@ -354,6 +405,9 @@ impl World {
             // of it, with that probability.
             if busy >= 1.0 - 1e-9 || (busy > 0.0 && snapshot_rng.random::<f64>() < busy) {
                 *in_flight += 1;
+                if queues > 0 {
+                    in_flight_sampled[partition.unwrap_or(0)] += 1;
+                }
             }
             if exit {
                 workers.swap_remove(i);
@@ -381,6 +435,15 @@ impl World {
                 // A message in progress is not committed yet.
                 .map(|(b, &f)| (b.produced, b.taken - f))
                 .collect(),
+            queues: match self.queue {
+                QueueModel::SqsQueues { .. } => self
+                    .backlogs
+                    .iter()
+                    .zip(&self.in_flight_sampled)
+                    .map(|(b, &f)| (b.len, f))
+                    .collect(),
+                _ => Vec::new(),
+            },
             running,
         };
         self.history.push_back(snap);
@@ -408,12 +471,24 @@ impl World {
                 n += 1;
             }
         }
+        let mut queues = vec![(0u64, 0u64); self.backlogs.len()];
+        for ago in 60..120usize {
+            if let Some(s) = len.checked_sub(1 + ago).map(|i| &self.history[i]) {
+                for (sum, q) in queues.iter_mut().zip(&s.queues) {
+                    sum.0 += q.0;
+                    sum.1 += q.1;
+                }
+            }
+        }
         let mut snap = self.snapshot(60).clone();
         let mean = |sum: u64| (sum + n / 2).checked_div(n);
         if let (Some(v), Some(f), Some(r)) = (mean(visible), mean(in_flight), mean(running)) {
             snap.visible = v;
             snap.in_flight = f;
             snap.running = r as u32;
+            for (q, sum) in snap.queues.iter_mut().zip(&queues) {
+                *q = (mean(sum.0).unwrap_or(0), mean(sum.1).unwrap_or(0));
+            }
         }
         snap
     }

@@ -1,7 +1,8 @@
 //! What the metric sources can see of the world at one second, and its
 //! readings in the engine's terms.
 
-use qscale_core::engine::{KafkaOffsets, PartitionOffsets, SqsDepth};
+use qscale_core::config::SignalConfig;
+use qscale_core::engine::{KafkaOffsets, Measurement, PartitionOffsets, SqsDepth};
 
 /// What the metric sources can see at one second.
 #[derive(Debug, Clone, Default)]
@@ -12,6 +13,8 @@ pub struct Snapshot {
     pub in_flight: u64,
     /// Kafka: (produced, committed) per partition.
     pub partitions: Vec<(u64, u64)>,
+    /// Several SQS queues: (visible, in flight) per queue; empty otherwise.
+    pub queues: Vec<(u64, u64)>,
     /// Workers running.
     pub running: u32,
 }
@@ -25,6 +28,24 @@ impl Snapshot {
             delayed: 0,
         }
     }
+    /// What the target's `index`-th signal reads: its own queue's depth
+    /// when several queues feed the pool, else the one queue or topic.
+    pub fn reading(&self, index: usize, signal: &SignalConfig) -> Measurement {
+        match signal {
+            SignalConfig::Kafka(_) => Measurement::Kafka(self.kafka()),
+            SignalConfig::Sqs(_) => Measurement::Sqs(match self.queues.get(index) {
+                Some(&(visible, in_flight)) => SqsDepth {
+                    visible,
+                    in_flight,
+                    delayed: 0,
+                },
+                // Signals beyond the world's queues see an empty one.
+                None if !self.queues.is_empty() => SqsDepth::default(),
+                None => self.sqs(),
+            }),
+        }
+    }
+
     /// The Kafka reading.
     pub fn kafka(&self) -> KafkaOffsets {
         KafkaOffsets {

@@ -12,7 +12,11 @@ pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) {
         return;
     }
     let threshold = ctx.policy.activation_backlog;
-    let total_backlog: u64 = trusted.iter().map(|a| a.backlog).sum();
+    // The pool's backlog under `sum`, the largest signal's under `max`.
+    let total_backlog = ctx
+        .policy
+        .aggregate
+        .combine(trusted.iter().map(|a| a.backlog as f64)) as u64;
     if ctx.previous == 0 && chain.value > 0 && total_backlog <= threshold {
         chain.set(
             Term::Activation,

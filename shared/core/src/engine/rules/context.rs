@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use crate::config::{PolicyConfig, TargetConfig};
 use crate::engine::forecast::Outlook;
 use crate::engine::observation::WorkerObservation;
-use crate::engine::signals::{AssessedSignal, Stages};
+use crate::engine::signals::{pool, AssessedSignal, Pooled, Stages};
 use crate::engine::state::TargetState;
 
 /// The inputs of one decision's rules.
@@ -37,13 +37,37 @@ pub(in crate::engine) struct Signals<'a> {
     pub fallback_due: bool,
     /// Some trusted Kafka signal has stuck partitions with lag.
     pub any_stuck: bool,
+    /// The trusted signals sized as one pool (`aggregate: sum`, two or more).
+    pub pooled: Option<Pooled>,
 }
 
 impl<'a> Signals<'a> {
-    /// Summarizes an assessment under `policy`.
-    pub fn of(assessed: &'a [AssessedSignal], policy: &PolicyConfig) -> Self {
+    /// After the partition cap: the pool's, else the most any signal wants.
+    pub fn wanted(&self) -> u32 {
+        match &self.pooled {
+            Some(pooled) => pooled.wanted,
+            None => self
+                .trusted
+                .iter()
+                .filter_map(|a| a.wanted)
+                .max()
+                .unwrap_or(0),
+        }
+    }
+
+    /// Some cap bound the count: the pool's, or a signal's.
+    pub fn capped(&self) -> bool {
+        match &self.pooled {
+            Some(pooled) => pooled.capped,
+            None => self.trusted.iter().any(|a| a.capped),
+        }
+    }
+
+    /// Summarizes an assessment under `policy` from the current count `previous`.
+    pub fn of(assessed: &'a [AssessedSignal], policy: &PolicyConfig, previous: u32) -> Self {
         let trusted: Vec<_> = assessed.iter().filter(|a| a.wanted.is_some()).collect();
         Signals {
+            pooled: pool(&trusted, policy, previous),
             assessed,
             any_untrusted: trusted.len() < assessed.len(),
             fallback_due: assessed.iter().any(|a| {
@@ -54,8 +78,12 @@ impl<'a> Signals<'a> {
         }
     }
 
-    /// The most any trusted signal's sizing stage `stage` wants (0 with none).
+    /// What the trusted signals want at sizing stage `stage`: the pool's,
+    /// else the most any one wants (0 with none).
     pub fn stage(&self, stage: impl Fn(&Stages) -> u32) -> u32 {
+        if let Some(pooled) = &self.pooled {
+            return stage(&pooled.stages);
+        }
         self.trusted
             .iter()
             .filter_map(|a| a.stages.as_ref().map(&stage))
@@ -82,7 +110,7 @@ pub(in crate::engine) fn with_test_context<R>(
         deployment_in_progress: false,
         provisioned: None,
     };
-    let signals = Signals::of(&[], policy);
+    let signals = Signals::of(&[], policy, 0);
     f(&Context {
         target: &target,
         policy,

@@ -1,21 +1,24 @@
 //! Kafka's partition cap: no more consumers than partitions can use (or
 //! growth of the topic, up to `max_partitions`), per signal in
-//! `signals::kafka`; here the max of what the signals want after it.
+//! `signals::kafka` (for a pool, `signals::pool`); here what the signals
+//! want after it.
 
 use super::context::Context;
 use crate::engine::chain::Chain;
 use crate::engine::decision::Term;
 
-/// The most any trusted signal wants after its cap.
+/// What the trusted signals want after their caps.
 pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) {
-    let trusted = &ctx.signals.trusted;
-    if trusted.is_empty() {
+    let signals = ctx.signals;
+    if signals.trusted.is_empty() {
         return;
     }
-    let wanted = trusted.iter().filter_map(|a| a.wanted).max().unwrap_or(0);
-    if trusted
-        .iter()
-        .any(|a| a.capped || a.partition_request.is_some())
+    let wanted = signals.wanted();
+    if signals.capped()
+        || signals
+            .trusted
+            .iter()
+            .any(|a| a.partition_request.is_some())
         || wanted != chain.value
     {
         chain.set(

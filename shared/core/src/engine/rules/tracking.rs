@@ -1,5 +1,6 @@
-//! Target tracking over the trusted signals: the max of what each sized
-//! (backlog per worker and keep-up, or the SLO's queueing model; see
+//! Target tracking over the trusted signals: one pool sized for all of
+//! them (`aggregate: sum`, `signals::pool`) or the max of what each sized
+//! (`max`; backlog per worker and keep-up, or the SLO's queueing model, see
 //! `signals::sizing`), then HPA's tolerance band.
 
 use super::context::Context;
@@ -19,12 +20,13 @@ pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) {
         .map(|a| format!("{} {}", a.assessment.signal, a.backlog))
         .collect::<Vec<_>>()
         .join(", ");
-    let sizing = match &policy.slo {
-        Some(slo) => format!(
+    let sizing = match (&signals.pooled, &policy.slo) {
+        (Some(pooled), _) => pooled.detail.clone(),
+        (None, Some(slo)) => format!(
             "backlog ({backlogs}) and load sized for a p{} wait <= {} (see signals)",
             slo.percentile, slo.wait
         ),
-        None => format!(
+        (None, None) => format!(
             "backlog ({backlogs}) at {} per worker",
             policy.target_per_worker()
         ),

@@ -1,6 +1,7 @@
 //! What assessing one signal yields: the public record, and what the rules
 //! of `decide` read beyond it.
 
+use super::sizing::Load;
 use crate::engine::decision::{PartitionRequest, SignalAssessment};
 
 /// A signal after assessment, with what the pipeline needs beyond the public record.
@@ -22,6 +23,15 @@ pub(crate) struct AssessedSignal {
     /// Busy workers the load in progress needs (the forecast's history),
     /// when the signal shows it.
     pub offered_load: Option<f64>,
+    /// What the sizing read (backlog, busy, falling behind), for pooling
+    /// several signals into one fleet; `None` when untrusted.
+    pub load: Option<Load>,
+    /// The workers the stuck-partition rule keeps (at least one), when this
+    /// signal has stuck partitions with lag.
+    pub stuck_floor: Option<u32>,
+    /// The most consumers this signal's partitions can use (after growth
+    /// asked for); `None` without a cap (SQS, `allow_idle_consumers`).
+    pub cap: Option<u32>,
 }
 
 /// One signal's count after each sizing stage (the partition cap gives

@@ -101,7 +101,7 @@ pub(super) fn assess_kafka(
     if let Some(rate) = sizing.rate {
         detail.push_str(&format!("; produced {rate:.1} msg/s"));
     }
-    let (after_tolerance, after_stuck) =
+    let (after_tolerance, after_stuck, stuck_floor) =
         tolerance_and_stuck(policy, previous, &scan, &sizing, &mut detail);
     let cap = cap_or_grow(cfg, partitions, scan.with_lag, after_stuck, &mut detail);
 
@@ -130,6 +130,9 @@ pub(super) fn assess_kafka(
         stuck_with_lag: scan.stuck_lag > 0,
         partition_request: cap.request,
         offered_load: sizing.busy,
+        load: Some(sizing.load),
+        stuck_floor,
+        cap: cap.cap,
     }
 }
 
@@ -297,6 +300,8 @@ struct Sizing {
     rate: Option<f64>,
     /// Busy workers the production needs.
     busy: Option<f64>,
+    /// What the sizing read, for pooling with other signals.
+    load: Load,
 }
 
 /// Sizes from the lag that is not stuck and the production rate; then the
@@ -358,28 +363,33 @@ fn size(
         need,
         rate,
         busy,
+        load,
     }
 }
 
 /// Stage 3: the tolerance band, then the stuck-partition rule: more workers
 /// cannot help a stuck partition, but the workers that hold it stay, and
-/// never zero while it has lag. Returns the count after each.
+/// never zero while it has lag. Returns the count after each, and the
+/// workers the stuck rule keeps when it applies.
 fn tolerance_and_stuck(
     policy: &PolicyConfig,
     previous: u32,
     scan: &PartitionScan,
     sizing: &Sizing,
     detail: &mut String,
-) -> (u32, u32) {
+) -> (u32, u32, Option<u32>) {
     let after_tolerance = if within_tolerance(sizing.exact, policy, previous) {
         previous
     } else {
         sizing.raw
     };
     let mut wanted = after_tolerance;
+    let mut floor = None;
     if scan.stuck_lag > 0 {
         let with_stuck = workers_for(scan.total, policy.target_per_worker());
-        wanted = wanted.max(with_stuck.min(previous)).max(1);
+        let keep = with_stuck.min(previous).max(1);
+        floor = Some(keep);
+        wanted = wanted.max(keep);
         detail.push_str(&format!(
             "; {} stuck partition(s) {:?} with lag {} do not drive scale-out",
             scan.stuck.len(),
@@ -387,7 +397,7 @@ fn tolerance_and_stuck(
             scan.stuck_lag
         ));
     }
-    (after_tolerance, wanted)
+    (after_tolerance, wanted, floor)
 }
 
 /// Stage 4: what the partition cap leaves of `wanted`.
@@ -397,6 +407,9 @@ struct Capped {
     capped: bool,
     /// Growth asked for instead (`max_partitions`).
     request: Option<PartitionRequest>,
+    /// The most consumers the partitions (after growth) can use; `None`
+    /// with `allow_idle_consumers`.
+    cap: Option<u32>,
 }
 
 /// No more consumers than partitions (or partitions with lag) can use,
@@ -409,13 +422,13 @@ fn cap_or_grow(
     wanted: u32,
     detail: &mut String,
 ) -> Capped {
-    let uncapped = Capped {
-        wanted,
-        capped: false,
-        request: None,
-    };
     if cfg.allow_idle_consumers {
-        return uncapped;
+        return Capped {
+            wanted,
+            capped: false,
+            request: None,
+            cap: None,
+        };
     }
     let cap = match cfg.partition_cap {
         PartitionCapMode::Partitions => partitions,
@@ -423,7 +436,12 @@ fn cap_or_grow(
     };
     // Exact comparison: lag > cap × target, i.e. ceil(lag/target) > cap.
     if wanted <= cap {
-        return uncapped;
+        return Capped {
+            wanted,
+            capped: false,
+            request: None,
+            cap: Some(cap),
+        };
     }
     match cfg.max_partitions {
         Some(max_p) if max_p > partitions => {
@@ -440,6 +458,7 @@ fn cap_or_grow(
                     from: partitions,
                     to,
                 }),
+                cap: Some(new_cap),
             }
         }
         _ => {
@@ -454,6 +473,7 @@ fn cap_or_grow(
                 wanted: cap,
                 capped: true,
                 request: None,
+                cap: Some(cap),
             }
         }
     }

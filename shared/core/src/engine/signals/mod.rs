@@ -1,14 +1,17 @@
 //! From one signal's reading to the workers it alone wants: whether the
 //! reading can be trusted (here), then sizing by kind: [`sqs`] depth or
-//! [`kafka`] lag (stuck partitions, partition caps), both through [`sizing`].
+//! [`kafka`] lag (stuck partitions, partition caps), both through [`sizing`];
+//! several signals one fleet serves sized together in [`pool`].
 
 mod assessed;
 mod kafka;
+mod pool;
 pub(crate) mod sizing;
 mod sqs;
 
 pub(crate) use assessed::{AssessedSignal, Stages};
 pub use kafka::partition_lag;
+pub(crate) use pool::{pool, Pooled};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -173,5 +176,8 @@ fn untrusted(signal: &SignalConfig, why: String) -> AssessedSignal {
         stuck_with_lag: false,
         partition_request: None,
         offered_load: None,
+        load: None,
+        stuck_floor: None,
+        cap: None,
     }
 }

@@ -37,7 +37,8 @@ pub(super) fn within_tolerance(needed: f64, policy: &PolicyConfig, previous: u32
 /// workers (SQS in-flight, Kafka production rate × processing time), and
 /// how fast messages arrive beyond what the current fleet takes (msg/s: SQS
 /// queue growth, Kafka production above the fleet's capacity).
-pub(super) struct Load {
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Load {
     pub backlog: u64,
     pub busy: Option<f64>,
     pub falling_behind: f64,

@@ -175,5 +175,8 @@ pub(super) fn assess_sqs(inputs: SqsInputs<'_>) -> AssessedSignal {
                 + growth.unwrap_or(0.0) * per_message)
                 .max(0.0),
         ),
+        load: Some(load),
+        stuck_floor: None,
+        cap: None,
     }
 }

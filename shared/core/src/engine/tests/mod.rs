@@ -116,6 +116,7 @@ fn cooled(out: u64, inn: u64) -> PolicyConfig {
 
 mod extreme_times;
 mod limits;
+mod pool;
 mod properties;
 mod safety;
 mod signals;

@@ -211,7 +211,7 @@ fn aws_backlog_per_instance_example_1500_messages_10_workers_target_100_gives_15
 }
 
 #[test]
-fn target_from_latency_and_max_over_signals() {
+fn target_from_latency_over_two_signals_summed_or_max() {
     let mut p = plain(0, 100, 1.0);
     p.target_per_worker = None;
     p.latency = Some(LatencyTarget {
@@ -219,7 +219,6 @@ fn target_from_latency_and_max_over_signals() {
         processing_time_per_message: HumanDuration(std::time::Duration::from_millis(100)),
     });
     // 10s / 0.1s = 100 per worker.
-    let tg = target(p, vec![sqs_signal("q"), sqs_signal("r")]);
     let mut obs = sqs_obs(0, t(0), visible(250));
     obs.signals.insert(
         "r".into(),
@@ -228,9 +227,16 @@ fn target_from_latency_and_max_over_signals() {
             measurement: Measurement::Sqs(visible(710)),
         },
     );
+    // One fleet drains both: ceil(960 / 100) = 10 (aggregate: sum, the default).
+    let tg = target(p.clone(), vec![sqs_signal("q"), sqs_signal("r")]);
+    let d = decide(&tg, &TargetState::default(), &obs, t(0));
+    assert_eq!(d.desired, 10, "{}", d.explain());
+    assert_eq!(d.signals[0].recommendation, Some(3));
+    // Signals of the same work: the busiest, ceil(710 / 100) = 8.
+    p.aggregate = crate::config::Aggregate::Max;
+    let tg = target(p, vec![sqs_signal("q"), sqs_signal("r")]);
     let d = decide(&tg, &TargetState::default(), &obs, t(0));
     assert_eq!(d.desired, 8);
-    assert_eq!(d.signals[0].recommendation, Some(3));
 }
 
 #[test]
