@@ -8,6 +8,8 @@
 mod api_calls;
 #[path = "aws/faults.rs"]
 mod faults;
+#[path = "aws/queue_shapes.rs"]
+mod queue_shapes;
 
 use jiff::{SignedDuration, Timestamp};
 use qscale_aws::DynamoStateStore;

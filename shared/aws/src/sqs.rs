@@ -1,5 +1,7 @@
 //! SQS queue depth: one `GetQueueAttributes(All)` per
-//! queue per tick (asking for `All` is one call and cheaper than naming three).
+//! queue per tick (asking for `All` is one call and cheaper than naming three),
+//! and one more for the depth of its dead-letter queue when its
+//! `RedrivePolicy` names one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -98,12 +100,66 @@ impl SqsDepthSource {
                 )
             })
         };
+        let fifo = attrs
+            .get(&QueueAttributeName::FifoQueue)
+            .is_some_and(|v| v == "true");
+        let dead_lettered = match attrs.get(&QueueAttributeName::RedrivePolicy) {
+            Some(policy) => self.dead_lettered(queue, policy).await,
+            None => None,
+        };
         Ok(SqsDepth {
             visible: count(QueueAttributeName::ApproximateNumberOfMessages)?,
             in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?,
             delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed)?,
+            fifo,
+            dead_lettered,
         })
     }
+
+    /// Messages in the dead-letter queue `redrive_policy` names. Only the
+    /// poison check reads it: when it cannot be read the queue's depth
+    /// still counts, without that check, and a warning names why.
+    async fn dead_lettered(&self, queue: &str, redrive_policy: &str) -> Option<u64> {
+        let read = async {
+            let arn = dead_letter_arn(redrive_policy)?;
+            let url = self.url(&arn).await.map_err(|e| e.to_string())?;
+            self.calls.count("sqs:GetQueueAttributes");
+            let out = self
+                .client
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .send()
+                .await
+                .map_err(|e| format!("dead-letter queue {arn}: {}", queue_error(&e)))?;
+            let raw = out
+                .attributes()
+                .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+                .ok_or_else(|| {
+                    format!("dead-letter queue {arn}: no ApproximateNumberOfMessages")
+                })?;
+            raw.parse::<u64>()
+                .map_err(|_| format!("dead-letter queue {arn}: {raw:?} is not a count"))
+        };
+        match read.await {
+            Ok(n) => Some(n),
+            Err(why) => {
+                tracing::warn!(queue, %why, "dead-letter depth unread: no poison check");
+                None
+            }
+        }
+    }
+}
+
+/// The dead-letter queue's ARN in a `RedrivePolicy` attribute (JSON).
+fn dead_letter_arn(redrive_policy: &str) -> Result<String, String> {
+    let policy: serde_json::Value = serde_json::from_str(redrive_policy)
+        .map_err(|e| format!("RedrivePolicy {redrive_policy:?} is not JSON: {e}"))?;
+    policy
+        .get("deadLetterTargetArn")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| format!("RedrivePolicy {redrive_policy:?} names no deadLetterTargetArn"))
 }
 
 fn queue_error<E>(e: &aws_sdk_sqs::error::SdkError<E, crate::HttpResponse>) -> String
@@ -134,5 +190,21 @@ impl SqsDepthSource {
                 error: e.to_string(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dead_letter_arn;
+
+    #[test]
+    fn the_dead_letter_queue_comes_from_the_redrive_policy() {
+        let arn = "arn:aws:sqs:eu-west-1:123456789012:orders-dlq";
+        let policy = format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"5"}}"#);
+        assert_eq!(dead_letter_arn(&policy).unwrap(), arn);
+        let e = dead_letter_arn(r#"{"maxReceiveCount":5}"#).unwrap_err();
+        assert!(e.contains("names no deadLetterTargetArn"), "{e}");
+        let e = dead_letter_arn("not json").unwrap_err();
+        assert!(e.contains("is not JSON"), "{e}");
     }
 }

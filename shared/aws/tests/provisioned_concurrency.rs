@@ -127,6 +127,7 @@ fn empty_queue(metrics: &StaticMetrics, now: Timestamp) {
             visible: 0,
             in_flight: 0,
             delayed: 0,
+            ..SqsDepth::default()
         }),
     };
     metrics.set("fn", BTreeMap::from([("q".to_string(), reading)]));

@@ -9,13 +9,19 @@ use crate::config::{
 
 /// An SQS signal on queue `{name}-url`, counting in-flight messages, one per worker.
 pub fn sqs_signal(name: &str) -> SignalConfig {
-    SignalConfig::Sqs(SqsSignal {
+    SignalConfig::Sqs(sqs_config(name))
+}
+
+/// [`sqs_signal`]'s configuration.
+pub fn sqs_config(name: &str) -> SqsSignal {
+    SqsSignal {
         name: name.into(),
         queue: format!("{name}-url"),
         include_in_flight: true,
         include_delayed: false,
         in_flight_per_worker: 1,
-    })
+        max_active_groups: None,
+    }
 }
 
 /// A Kafka signal: group `g` on topic `t` of cluster `main`, capped at the

@@ -75,6 +75,12 @@ pub struct SqsSignal {
     /// concurrency). In-flight / this = busy workers. Default 1.
     #[serde(default = "one")]
     pub in_flight_per_worker: u32,
+    /// FIFO queues: at most this many message groups have messages at once.
+    /// SQS hands out one group's messages to one receiver at a time, so
+    /// workers beyond the groups idle. Without it, qscale infers the groups
+    /// when workers stay idle while messages wait (docs/decisions.md).
+    #[serde(default)]
+    pub max_active_groups: Option<u32>,
 }
 
 /// What a partition without a committed offset counts as.

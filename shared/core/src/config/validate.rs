@@ -262,6 +262,21 @@ fn validate_signals(
                         "0 must be at least 1".into(),
                     );
                 }
+                match q.max_active_groups {
+                    Some(0) => push(
+                        format!("{path}.max_active_groups"),
+                        "0 must be at least 1".into(),
+                    ),
+                    // Message groups exist on FIFO queues only, whose names end in `.fifo`.
+                    Some(_) if !q.queue.trim_end_matches('/').ends_with(".fifo") => push(
+                        format!("{path}.max_active_groups"),
+                        format!(
+                            "is set but queue {:?} is not a FIFO queue (its name does not end in .fifo)",
+                            q.queue
+                        ),
+                    ),
+                    _ => {}
+                }
             }
             SignalConfig::Kafka(k) => {
                 if !config.kafka_clusters.contains_key(&k.cluster) {

@@ -79,6 +79,10 @@ pub enum Term {
     Activation,
     /// Kafka workers capped at the partition count.
     PartitionCap,
+    /// FIFO queue workers capped at the message groups that can be worked at once.
+    FifoGroups,
+    /// Dead-lettering while the queue does not drain: scale-out held.
+    PoisonSuspected,
     /// Stuck partitions: they do not drive scale-out, and keep at least one worker.
     StuckPartitions,
     /// Scale-out stabilization window (min over window).
@@ -120,6 +124,8 @@ impl Term {
             Term::Tolerance => "tolerance",
             Term::Activation => "activation",
             Term::PartitionCap => "partition_cap",
+            Term::FifoGroups => "fifo_groups",
+            Term::PoisonSuspected => "poison_suspected",
             Term::StuckPartitions => "stuck_partitions",
             Term::ScaleOutStabilization => "scale_out_stabilization",
             Term::ScaleInStabilization => "scale_in_stabilization",

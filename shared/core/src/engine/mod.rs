@@ -54,8 +54,9 @@ use signals::AssessedSignal;
 ///    signal holds the count (`untrusted`);
 /// 2. target tracking and tolerance (`tracking`);
 /// 3. stuck partitions do not drive scale-out (`stuck`);
-/// 4. the partition cap (`partition_cap`);
-/// 5. activation from zero (`activation`);
+/// 4. the caps: Kafka partitions, FIFO message groups (`caps`);
+/// 5. activation from zero (`activation`); no scale-out on suspected
+///    poison messages (`poison`);
 /// 6. stabilization windows, with safe adoption (`adoption`,
 ///    `stabilization`), and the forecast's release of the scale-in window
 ///    (`forecast`);
@@ -87,7 +88,7 @@ pub fn decide(
         &target.signals,
         policy,
         &observations.signals,
-        previous,
+        (previous, worker.running),
         now,
         &mut next,
     );
@@ -116,8 +117,9 @@ pub fn decide(
     rules::untrusted::no_trusted_signal(&ctx, &mut chain);
     rules::tracking::apply(&ctx, &mut chain);
     rules::stuck::exclude_from_scale_out(&ctx, &mut chain);
-    rules::partition_cap::apply(&ctx, &mut chain);
+    rules::caps::apply(&ctx, &mut chain);
     rules::activation::apply(&ctx, &mut chain);
+    rules::poison::hold_scale_out(&ctx, &mut chain);
     chain.recommend(!signals.trusted.is_empty());
     rules::stabilization::apply(&ctx, &mut chain);
     rules::forecast::release_scale_in_window(&ctx, &mut chain);

@@ -88,6 +88,16 @@ pub struct SqsDepth {
     /// Delayed.
     #[serde(default)]
     pub delayed: u64,
+    /// A FIFO queue (`FifoQueue`): one message per message group in flight.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fifo: bool,
+    /// Messages in the queue's dead-letter queue (its `RedrivePolicy`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_lettered: Option<u64>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A consumer group's position on every partition of a topic.

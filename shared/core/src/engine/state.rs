@@ -40,6 +40,11 @@ pub struct TargetState {
     /// tells how far arrivals exceed what the fleet completes (`slo` sizing).
     #[serde(default)]
     pub depth_samples: BTreeMap<String, Vec<TimedValue>>,
+    /// The last two dead-letter queue depths per SQS signal whose queue has
+    /// one: a growing dead-letter queue while the queue does not drain
+    /// suspects poison messages.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dead_letter_samples: BTreeMap<String, Vec<TimedValue>>,
     /// Per-minute offered load, kept only with `policy.forecast`.
     #[serde(default, skip_serializing_if = "LoadHistory::is_empty")]
     pub load_history: LoadHistory,

@@ -7,7 +7,7 @@ use super::audit::{AuditKind, Outcome};
 use super::ports::SaveError;
 use crate::config::TargetConfig;
 use crate::engine::time::minus;
-use crate::engine::{Decision, Direction};
+use crate::engine::{Decision, Direction, Term};
 
 /// How far ahead of this invocation's clock a claimed tick is believed:
 /// beyond it, the claim is a skewed clock's or a hand's, and is not honoured.
@@ -79,10 +79,12 @@ impl Triage {
         };
         // Besides changes and distrust: the traffic on record, before the
         // state's window drops minutes no event carried, and the policy's own
-        // mode changes (the forecast switching itself off).
+        // mode changes (the forecast switching itself off), and a scale-out
+        // held back by suspected poison messages (with its numbers).
         let arrivals_due = decision.next_state.arrivals.audit_due(now);
+        let poison = decision.bounded_by.contains(&Term::PoisonSuspected);
         let worth_auditing =
-            wants_change || untrusted || arrivals_due || !decision.notices.is_empty();
+            wants_change || untrusted || arrivals_due || poison || !decision.notices.is_empty();
         Triage {
             wants_change,
             unchanged,

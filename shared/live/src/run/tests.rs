@@ -45,6 +45,7 @@ fn fleet(
                             visible: 120,
                             in_flight: 0,
                             delayed: 0,
+                            ..SqsDepth::default()
                         }),
                     },
                 )]),

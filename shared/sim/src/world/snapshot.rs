@@ -25,7 +25,7 @@ impl Snapshot {
         SqsDepth {
             visible: self.visible,
             in_flight: self.in_flight,
-            delayed: 0,
+            ..SqsDepth::default()
         }
     }
     /// What the target's `index`-th signal reads: its own queue's depth
@@ -37,7 +37,7 @@ impl Snapshot {
                 Some(&(visible, in_flight)) => SqsDepth {
                     visible,
                     in_flight,
-                    delayed: 0,
+                    ..SqsDepth::default()
                 },
                 // Signals beyond the world's queues see an empty one.
                 None if !self.queues.is_empty() => SqsDepth::default(),

@@ -414,3 +414,33 @@ fn kafka_properties_outside_the_allowlist_are_refused_by_name() {
         ]
     );
 }
+
+#[test]
+fn message_groups_are_configured_on_fifo_queues_only() {
+    let target = |queue: &str, groups: u32| {
+        format!(
+            "targets:{}",
+            GOOD_TARGET.replace(
+                "queue: q1",
+                &format!("queue: \"{queue}\", max_active_groups: {groups}"),
+            )
+        )
+    };
+    let ok = Config::from_yaml(&target(
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo",
+        3,
+    ))
+    .unwrap();
+    let SignalConfig::Sqs(q) = &ok.targets[0].signals[0] else {
+        panic!("an SQS signal");
+    };
+    assert_eq!(q.max_active_groups, Some(3));
+    assert_eq!(
+        errors(&target("orders", 3)),
+        ["targets[0].signals[0].sqs.max_active_groups: is set but queue \"orders\" is not a FIFO queue (its name does not end in .fifo)"]
+    );
+    assert_eq!(
+        errors(&target("orders.fifo", 0)),
+        ["targets[0].signals[0].sqs.max_active_groups: 0 must be at least 1"]
+    );
+}

@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 
 use crate::config::{PolicyConfig, TargetConfig};
+use crate::engine::decision::Term;
 use crate::engine::forecast::Outlook;
 use crate::engine::observation::WorkerObservation;
 use crate::engine::signals::{pool, AssessedSignal, Pooled, Stages};
@@ -55,11 +56,17 @@ impl<'a> Signals<'a> {
         }
     }
 
-    /// Some cap bound the count: the pool's, or a signal's.
-    pub fn capped(&self) -> bool {
+    /// The cap that bound the count, if one did: the pool's, or a signal's
+    /// (Kafka's partitions before a FIFO queue's groups).
+    pub fn capped_by(&self) -> Option<Term> {
         match &self.pooled {
-            Some(pooled) => pooled.capped,
-            None => self.trusted.iter().any(|a| a.capped),
+            Some(pooled) => pooled.capped_by,
+            None => {
+                let capped = || self.trusted.iter().filter_map(|a| a.capped_by);
+                capped()
+                    .find(|t| *t == Term::PartitionCap)
+                    .or_else(|| capped().next())
+            }
         }
     }
 

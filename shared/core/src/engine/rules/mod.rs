@@ -7,13 +7,14 @@
 pub(super) mod activation;
 pub(super) mod adoption;
 pub(super) mod bounds;
+pub(super) mod caps;
 mod context;
 pub(super) mod cooldown;
 pub(super) mod deployment;
 pub(super) mod fallback;
 pub(super) mod floor;
 pub(super) mod forecast;
-pub(super) mod partition_cap;
+pub(super) mod poison;
 pub(super) mod rate_limit;
 pub(super) mod stabilization;
 pub(super) mod stuck;

@@ -2,7 +2,7 @@
 //! of `decide` read beyond it.
 
 use super::sizing::Load;
-use crate::engine::decision::{PartitionRequest, SignalAssessment};
+use crate::engine::decision::{PartitionRequest, SignalAssessment, Term};
 
 /// A signal after assessment, with what the pipeline needs beyond the public record.
 #[derive(Debug)]
@@ -14,8 +14,9 @@ pub(crate) struct AssessedSignal {
     pub backlog: u64,
     /// The count after each stage of the sizing, for the explanation chain.
     pub stages: Option<Stages>,
-    /// The partition cap bound this signal.
-    pub capped: bool,
+    /// The cap that bound this signal: Kafka's partitions or a FIFO
+    /// queue's message groups.
+    pub capped_by: Option<Term>,
     /// Some stuck partition has lag.
     pub stuck_with_lag: bool,
     /// Growth asked for.
@@ -29,9 +30,12 @@ pub(crate) struct AssessedSignal {
     /// The workers the stuck-partition rule keeps (at least one), when this
     /// signal has stuck partitions with lag.
     pub stuck_floor: Option<u32>,
-    /// The most consumers this signal's partitions can use (after growth
-    /// asked for); `None` without a cap (SQS, `allow_idle_consumers`).
+    /// The most workers this signal can keep busy: Kafka's partitions
+    /// (after growth asked for), a FIFO queue's message groups; `None`
+    /// without a cap (a standard queue, `allow_idle_consumers`).
     pub cap: Option<u32>,
+    /// Why poison messages are suspected on this signal's queue, if they are.
+    pub poison: Option<String>,
 }
 
 /// One signal's count after each sizing stage (the partition cap gives

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use super::assessed::{AssessedSignal, Stages};
 use super::sizing::{ceil_robust, within_tolerance, workers_for, workers_needed, Load};
 use crate::config::{KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig, SignalKind};
-use crate::engine::decision::{PartitionLag, PartitionRequest, SignalAssessment};
+use crate::engine::decision::{PartitionLag, PartitionRequest, SignalAssessment, Term};
 use crate::engine::observation::KafkaOffsets;
 use crate::engine::partition_history::{
     classify, lag_seconds, production_rate, OffsetSample, PartitionStatus, HISTORY_LEN,
@@ -126,13 +126,14 @@ pub(super) fn assess_kafka(
             after_tolerance,
             after_stuck,
         }),
-        capped: cap.capped,
+        capped_by: cap.capped.then_some(Term::PartitionCap),
         stuck_with_lag: scan.stuck_lag > 0,
         partition_request: cap.request,
         offered_load: sizing.busy,
         load: Some(sizing.load),
         stuck_floor,
         cap: cap.cap,
+        poison: None,
     }
 }
 

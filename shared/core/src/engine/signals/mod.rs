@@ -4,7 +4,9 @@
 //! several signals one fleet serves sized together in [`pool`].
 
 mod assessed;
+mod fifo;
 mod kafka;
+mod poison;
 mod pool;
 pub(crate) mod sizing;
 mod sqs;
@@ -29,7 +31,7 @@ pub(crate) fn assess_all(
     signals: &[SignalConfig],
     policy: &PolicyConfig,
     readings: &BTreeMap<String, SignalReading>,
-    previous: u32,
+    (previous, running): (u32, u32),
     now: Timestamp,
     next: &mut TargetState,
 ) -> Vec<AssessedSignal> {
@@ -41,6 +43,8 @@ pub(crate) fn assess_all(
     next.busy_samples
         .retain(|name, _| configured.contains(name.as_str()));
     next.depth_samples
+        .retain(|name, _| configured.contains(name.as_str()));
+    next.dead_letter_samples
         .retain(|name, _| configured.contains(name.as_str()));
 
     signals
@@ -61,7 +65,14 @@ pub(crate) fn assess_all(
                     let sizing = (policy.slo.is_some()
                         || policy.forecast.mode != ForecastMode::Off)
                         .then(|| growth.map_or(0.0, |g| g.max(0.0)));
-                    assess_sqs(SqsInputs {
+                    let group_cap = fifo::group_cap(
+                        cfg,
+                        depth,
+                        running,
+                        next.busy_samples.get(&cfg.name).map_or(&[], Vec::as_slice),
+                        next.depth_samples.get(&cfg.name).map_or(&[], Vec::as_slice),
+                    );
+                    let mut assessed = assess_sqs(SqsInputs {
                         cfg,
                         depth,
                         policy,
@@ -69,7 +80,29 @@ pub(crate) fn assess_all(
                         busy,
                         sizing_growth: sizing,
                         signed_growth: growth,
-                    })
+                        group_cap,
+                    });
+                    let samples = next
+                        .dead_letter_samples
+                        .entry(cfg.name.clone())
+                        .or_default();
+                    assessed.poison = poison::suspect(
+                        depth,
+                        observed_at,
+                        samples,
+                        growth,
+                        assessed.assessment.arrival_rate,
+                    );
+                    if samples.is_empty() {
+                        next.dead_letter_samples.remove(&cfg.name);
+                    }
+                    if let Some(why) = &assessed.poison {
+                        assessed
+                            .assessment
+                            .detail
+                            .push_str(&format!("; poison suspected: {why}"));
+                    }
+                    assessed
                 }
                 Ok((observed_at, Measurement::Kafka(offsets))) => {
                     let SignalConfig::Kafka(cfg) = signal else {
@@ -172,12 +205,13 @@ fn untrusted(signal: &SignalConfig, why: String) -> AssessedSignal {
         wanted: None,
         backlog: 0,
         stages: None,
-        capped: false,
+        capped_by: None,
         stuck_with_lag: false,
         partition_request: None,
         offered_load: None,
         load: None,
         stuck_floor: None,
         cap: None,
+        poison: None,
     }
 }

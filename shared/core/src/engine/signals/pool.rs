@@ -8,7 +8,8 @@
 
 use super::assessed::{AssessedSignal, Stages};
 use super::sizing::{within_tolerance, workers_needed, Load};
-use crate::config::{Aggregate, PolicyConfig};
+use crate::config::{Aggregate, PolicyConfig, SignalKind};
+use crate::engine::decision::Term;
 
 /// The pool's count after each stage, and how it was found.
 #[derive(Debug)]
@@ -17,8 +18,8 @@ pub(crate) struct Pooled {
     pub stages: Stages,
     /// After the partition cap.
     pub wanted: u32,
-    /// The partition cap bound the pool.
-    pub capped: bool,
+    /// The cap that bound the pool: that of the signal with the largest cap.
+    pub capped_by: Option<Term>,
     /// How the pooled need was found.
     pub detail: String,
 }
@@ -77,21 +78,28 @@ pub(crate) fn pool(
         .iter()
         .filter_map(|a| a.stuck_floor)
         .fold(after_tolerance, u32::max);
-    // Every worker consumes every signal: workers beyond the most partitions
-    // any signal can use idle, unless some signal (a queue) takes any number.
+    // Every worker consumes every signal: workers beyond the most any one
+    // signal can keep busy (its partitions, a FIFO queue's groups) idle,
+    // unless some signal (a standard queue) takes any number.
     let cap = trusted
         .iter()
-        .map(|a| a.cap)
-        .collect::<Option<Vec<u32>>>()
-        .and_then(|caps| caps.into_iter().max());
-    let (wanted, capped) = match cap {
-        Some(cap) if after_stuck > cap => {
+        .map(|a| a.cap.map(|c| (c, a)))
+        .collect::<Option<Vec<_>>>()
+        .and_then(|caps| caps.into_iter().max_by_key(|(c, _)| *c));
+    let (wanted, capped_by) = match cap {
+        Some((cap, widest)) if after_stuck > cap => {
             detail.push_str(&format!(
-                "; capped at {cap}, the most partitions one signal can use"
+                "; capped at {cap}, the most one signal can keep busy ({})",
+                widest.assessment.signal
             ));
-            (cap, true)
+            // Named by the kind of cap the widest signal has.
+            let term = match widest.assessment.kind {
+                SignalKind::Kafka => Term::PartitionCap,
+                SignalKind::Sqs => Term::FifoGroups,
+            };
+            (cap, Some(term))
         }
-        _ => (after_stuck, false),
+        _ => (after_stuck, None),
     };
     Some(Pooled {
         stages: Stages {
@@ -100,7 +108,7 @@ pub(crate) fn pool(
             after_stuck,
         },
         wanted,
-        capped,
+        capped_by,
         detail,
     })
 }

@@ -5,9 +5,10 @@ use crate::engine::time::minus;
 use jiff::Timestamp;
 
 use super::assessed::{AssessedSignal, Stages};
+use super::fifo::GroupCap;
 use super::sizing::{within_tolerance, workers_needed, Load};
 use crate::config::{PolicyConfig, SignalKind, SqsSignal};
-use crate::engine::decision::SignalAssessment;
+use crate::engine::decision::{SignalAssessment, Term};
 use crate::engine::observation::SqsDepth;
 use crate::engine::state::{TargetState, TimedValue};
 
@@ -65,7 +66,7 @@ pub(super) fn queue_growth(
 
 /// What sizing an SQS signal reads: its config and depth, and what the
 /// target's state made of earlier depths.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(super) struct SqsInputs<'a> {
     pub cfg: &'a SqsSignal,
     pub depth: &'a SqsDepth,
@@ -79,6 +80,8 @@ pub(super) struct SqsInputs<'a> {
     pub sizing_growth: Option<f64>,
     /// The queue's signed growth ([`queue_growth`]), for the arrival rate on record.
     pub signed_growth: Option<f64>,
+    /// A FIFO queue's message groups, when they bound the workers ([`group_cap`]).
+    pub group_cap: Option<GroupCap>,
 }
 
 /// Sizes an SQS signal: backlog from its depth, load from what is in flight
@@ -92,6 +95,7 @@ pub(super) fn assess_sqs(inputs: SqsInputs<'_>) -> AssessedSignal {
         busy,
         sizing_growth: growth,
         signed_growth,
+        group_cap,
     } = inputs;
     let in_flight = if cfg.include_in_flight {
         depth.in_flight
@@ -125,10 +129,15 @@ pub(super) fn assess_sqs(inputs: SqsInputs<'_>) -> AssessedSignal {
             busy + excess_busy
         ));
     }
-    let wanted = if within_tolerance(exact, policy, previous) {
+    let after_tolerance = if within_tolerance(exact, policy, previous) {
         previous
     } else {
         raw
+    };
+    // Workers beyond the message groups that can be worked at once idle.
+    let (wanted, capped_by) = match &group_cap {
+        Some(cap) if after_tolerance > cap.workers => (cap.workers, Some(Term::FifoGroups)),
+        _ => (after_tolerance, None),
     };
     AssessedSignal {
         assessment: SignalAssessment {
@@ -149,7 +158,7 @@ pub(super) fn assess_sqs(inputs: SqsInputs<'_>) -> AssessedSignal {
                 .max(0.0)
             }),
             detail: format!(
-                "backlog {backlog} = visible {}{}{}; {need}",
+                "backlog {backlog} = visible {}{}{}; {need}{}",
                 depth.visible,
                 if cfg.include_in_flight {
                     format!(" + in-flight {}", depth.in_flight)
@@ -161,12 +170,15 @@ pub(super) fn assess_sqs(inputs: SqsInputs<'_>) -> AssessedSignal {
                 } else {
                     String::new()
                 },
+                group_cap
+                    .as_ref()
+                    .map_or(String::new(), |c| format!("; {}", c.detail)),
             ),
         },
         wanted: Some(wanted),
         backlog,
-        stages: Some(Stages::without_stuck(raw, wanted)),
-        capped: false,
+        stages: Some(Stages::without_stuck(raw, after_tolerance)),
+        capped_by,
         stuck_with_lag: false,
         partition_request: None,
         // Arrivals = completions (each in-flight message now) + what piled up.
@@ -177,6 +189,7 @@ pub(super) fn assess_sqs(inputs: SqsInputs<'_>) -> AssessedSignal {
         ),
         load: Some(load),
         stuck_floor: None,
-        cap: None,
+        cap: group_cap.map(|c| c.workers),
+        poison: None,
     }
 }

@@ -58,6 +58,7 @@ fn visible(n: u64) -> SqsDepth {
         visible: n,
         in_flight: 0,
         delayed: 0,
+        ..SqsDepth::default()
     }
 }
 
@@ -115,7 +116,9 @@ fn cooled(out: u64, inn: u64) -> PolicyConfig {
 }
 
 mod extreme_times;
+mod fifo;
 mod limits;
+mod poison;
 mod pool;
 mod properties;
 mod safety;

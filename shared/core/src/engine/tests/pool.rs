@@ -39,6 +39,7 @@ fn in_flight(n: u64) -> SqsDepth {
         visible: 0,
         in_flight: n,
         delayed: 0,
+        ..SqsDepth::default()
     }
 }
 
@@ -93,8 +94,8 @@ proptest! {
         slo in any::<bool>(),
     ) {
         let policy = if slo { slo_plain() } else { plain(0, 10_000, 150.0) };
-        let (q, r) = (SqsDepth { visible: qv, in_flight: qf, delayed: 0 },
-                      SqsDepth { visible: rv, in_flight: rf, delayed: 0 });
+        let (q, r) = (SqsDepth { visible: qv, in_flight: qf, delayed: 0, ..SqsDepth::default() },
+                      SqsDepth { visible: rv, in_flight: rf, delayed: 0, ..SqsDepth::default() });
         let alone = |depth| decide(
             &target(policy.clone(), vec![sqs_signal("q")]),
             &TargetState::default(),

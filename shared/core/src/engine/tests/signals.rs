@@ -15,6 +15,7 @@ fn sqs_backlog_counts_in_flight_but_not_delayed_by_default() {
             visible: 50,
             in_flight: 30,
             delayed: 1000,
+            ..SqsDepth::default()
         },
     );
     assert_eq!(d.signals[0].backlog, Some(80));
@@ -29,6 +30,7 @@ fn in_flight_messages_keep_their_workers_at_the_target_utilization() {
         visible: 2,
         in_flight: 12,
         delayed: 0,
+        ..SqsDepth::default()
     };
     let d = decide_sqs(plain(0, 100, 100.0), 20, depth);
     assert_eq!(d.desired, 15, "{}", d.explain());
@@ -88,6 +90,7 @@ fn sqs_backlog_with_delayed_and_without_in_flight() {
         visible: 50,
         in_flight: 30,
         delayed: 20,
+        ..SqsDepth::default()
     };
     let d = decide(&tg, &TargetState::default(), &sqs_obs(0, t(0), depth), t(0));
     assert_eq!(d.signals[0].backlog, Some(70));

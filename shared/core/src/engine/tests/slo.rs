@@ -25,6 +25,7 @@ fn a_big_busy_fleet_runs_near_full_utilization() {
         visible: 0,
         in_flight: 100,
         delayed: 0,
+        ..SqsDepth::default()
     };
     // From 80, outside the 10% tolerance band around the need.
     let d = decide_sqs(slo_policy(), 80, depth);
@@ -76,6 +77,7 @@ fn a_growing_queue_counts_as_arrivals_the_fleet_does_not_serve() {
         visible,
         in_flight: 10,
         delayed: 0,
+        ..SqsDepth::default()
     };
     let first = decide(
         &tg,
@@ -210,6 +212,7 @@ fn a_periodic_forecast_raises_the_floor_ahead_and_forecast_only_just_says_so() {
         visible: 0,
         in_flight: 2,
         delayed: 0,
+        ..SqsDepth::default()
     };
     // Minute 47: the burst of minute 48 is within the 2-minute lead.
     let d = decide(&tg, &state, &sqs_obs(3, t(47 * 60), quiet), t(47 * 60));
@@ -253,6 +256,7 @@ fn a_known_quiet_stretch_lifts_the_scale_in_cooldown_after_a_burst() {
         visible: 0,
         in_flight: 2,
         delayed: 0,
+        ..SqsDepth::default()
     };
     let mut p = slo_policy();
     p.forecast.mode = ForecastMode::ForecastAndScale;

@@ -295,6 +295,7 @@ fn run_tick(world: &World, target: &TargetConfig, at: Timestamp, plan: &TickPlan
                     visible: plan.backlog,
                     in_flight: 0,
                     delayed: 0,
+                    ..SqsDepth::default()
                 }),
             },
         )]),

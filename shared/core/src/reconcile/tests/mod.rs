@@ -414,6 +414,7 @@ fn set_backlog(w: &World, backlog: u64, now: Timestamp) {
                     visible: backlog,
                     in_flight: 0,
                     delayed: 0,
+                    ..SqsDepth::default()
                 }),
             },
         )]),
