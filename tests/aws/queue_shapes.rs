@@ -163,7 +163,11 @@ async fn a_failing_consumer_feeding_the_dead_letter_queue_holds_scale_out() {
     assert_eq!(first.failures(), 0, "{}", first.table());
     assert_eq!(f.moto.desired(&cluster, &service).await, 2);
     let d = first.reports[0].report.decision.as_ref().unwrap();
-    assert!(!d.signals[0].detail.contains("poison"), "{}", d.signals[0].detail);
+    assert!(
+        !d.signals[0].detail.contains("poison"),
+        "{}",
+        d.signals[0].detail
+    );
     // The reading of a queue with a dead-letter queue costs one more call.
     assert_eq!(first.api_calls.get("sqs:GetQueueAttributes"), Some(&2));
 

@@ -103,16 +103,23 @@ impl SqsDepthSource {
         let fifo = attrs
             .get(&QueueAttributeName::FifoQueue)
             .is_some_and(|v| v == "true");
-        let dead_lettered = match attrs.get(&QueueAttributeName::RedrivePolicy) {
+        let redrive = attrs.get(&QueueAttributeName::RedrivePolicy);
+        let dead_lettered = match redrive {
             Some(policy) => self.dead_lettered(queue, policy).await,
             None => None,
         };
+        let max_receive_count = redrive.and_then(|p| max_receive_count(p));
+        let visibility_timeout_s = attrs
+            .get(&QueueAttributeName::VisibilityTimeout)
+            .and_then(|v| v.parse().ok());
         Ok(SqsDepth {
             visible: count(QueueAttributeName::ApproximateNumberOfMessages)?,
             in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?,
             delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed)?,
             fifo,
             dead_lettered,
+            max_receive_count,
+            visibility_timeout_s,
         })
     }
 
@@ -148,6 +155,16 @@ impl SqsDepthSource {
                 None
             }
         }
+    }
+}
+
+/// `maxReceiveCount` in a `RedrivePolicy` (SQS writes it as a number or a string).
+fn max_receive_count(redrive_policy: &str) -> Option<u32> {
+    let policy: serde_json::Value = serde_json::from_str(redrive_policy).ok()?;
+    match policy.get("maxReceiveCount")? {
+        serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
     }
 }
 
@@ -195,13 +212,16 @@ impl SqsDepthSource {
 
 #[cfg(test)]
 mod tests {
-    use super::dead_letter_arn;
+    use super::{dead_letter_arn, max_receive_count};
 
     #[test]
     fn the_dead_letter_queue_comes_from_the_redrive_policy() {
         let arn = "arn:aws:sqs:eu-west-1:123456789012:orders-dlq";
         let policy = format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"5"}}"#);
         assert_eq!(dead_letter_arn(&policy).unwrap(), arn);
+        assert_eq!(max_receive_count(&policy), Some(5));
+        assert_eq!(max_receive_count(r#"{"maxReceiveCount":3}"#), Some(3));
+        assert_eq!(max_receive_count(r#"{"maxReceiveCount":true}"#), None);
         let e = dead_letter_arn(r#"{"maxReceiveCount":5}"#).unwrap_err();
         assert!(e.contains("names no deadLetterTargetArn"), "{e}");
         let e = dead_letter_arn("not json").unwrap_err();

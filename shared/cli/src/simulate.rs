@@ -181,6 +181,7 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
     );
     print!("{}", sim::report::table(&results));
     print!("{}", sim::report::violation_spans(&results));
+    print!("{}", sim::report::dead_lettered(&results));
     let verdicts: Vec<String> = sim::verdict::verdict(&spec.trace.name, &results)
         .into_iter()
         .collect();
@@ -242,6 +243,7 @@ pub(crate) fn backtest(
         scenarios.push((spec, target));
     }
     print!("{}", sim::report::table(&all));
+    print!("{}", sim::report::dead_lettered(&all));
     let verdicts: Vec<String> = sim::BUNDLED
         .iter()
         .filter_map(|trace| sim::verdict::verdict(trace, &all))

@@ -60,6 +60,20 @@ pub fn table(results: &[RunResult]) -> String {
     out
 }
 
+/// Poison messages each policy's run sent to the dead-letter queue, one
+/// line per run that sent any (traces with poison only).
+pub fn dead_lettered(results: &[RunResult]) -> String {
+    let mut out = String::new();
+    for r in results.iter().filter(|r| r.dead_lettered > 0) {
+        let _ = writeln!(
+            out,
+            "dead-lettered, {} {}: {} messages",
+            r.trace, r.policy, r.dead_lettered
+        );
+    }
+    out
+}
+
 /// Spans listed per policy before the rest is counted.
 const MAX_SPANS: usize = 12;
 
@@ -384,6 +398,7 @@ mod tests {
             peak_backlog: 0,
             completed: 0,
             left_waiting: 0,
+            dead_lettered: 0,
             samples: Vec::new(),
         }
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::adapters::MetricRead;
 use crate::policies::autoscaler::Autoscaler;
 use crate::trace::Trace;
-use crate::world::{QueueModel, WorkerModel, World};
+use crate::world::{PoisonModel, QueueModel, WorkerModel, World};
 use qscale_core::config::{SignalConfig, TargetConfig};
 
 /// Everything about a run except the policy.
@@ -31,6 +31,8 @@ pub struct SimSpec {
     pub seed: u64,
     /// How qscale's metric source sees the world (default: live API read).
     pub metric_read: MetricRead,
+    /// Messages that fail and go to the dead-letter queue (default none).
+    pub poison: Option<PoisonModel>,
 }
 
 impl SimSpec {
@@ -50,6 +52,7 @@ impl SimSpec {
             slo_s: 60,
             seed: 1,
             metric_read: MetricRead::Live { delay_s: 0 },
+            poison: None,
         }
     }
 
@@ -72,6 +75,24 @@ impl SimSpec {
                 SimSpec::new(trace, QueueModel::SqsQueues { queues: 2 }),
                 "demo-two-queues",
             ),
+            "fifo_groups" => (
+                SimSpec::new(trace, QueueModel::SqsFifo { groups: 4 }),
+                "demo-fifo",
+            ),
+            "poison_wave" => {
+                let mut s = SimSpec::new(trace, QueueModel::Sqs);
+                // A bad deploy: 30% fail for 30 minutes; SQS's redrive
+                // policy moves each to the dead-letter queue after 5
+                // receives, each failure in flight for a 30 s visibility timeout.
+                s.poison = Some(PoisonModel {
+                    share: 0.3,
+                    from_s: 3600,
+                    to_s: 5400,
+                    max_receive_count: 5,
+                    visibility_timeout_s: 30,
+                });
+                (s, "demo-sqs")
+            }
             "known_event" => {
                 let mut s = SimSpec::new(trace, QueueModel::Sqs);
                 // The demo config announces an event at 01:00 on this day.
@@ -93,6 +114,10 @@ impl SimSpec {
             },
             _ if target.signals.len() > 1 => QueueModel::SqsQueues {
                 queues: target.signals.len(),
+            },
+            // A FIFO queue: its configured groups, else the bundled family's 4.
+            Some(SignalConfig::Sqs(q)) if q.queue.ends_with(".fifo") => QueueModel::SqsFifo {
+                groups: q.max_active_groups.unwrap_or(4) as usize,
             },
             _ => QueueModel::Sqs,
         }
@@ -144,6 +169,8 @@ pub struct RunResult {
     pub completed: u64,
     /// Messages still waiting at the end.
     pub left_waiting: u64,
+    /// Poison messages dead-lettered (0 without poison).
+    pub dead_lettered: u64,
     /// Time series for plots.
     #[serde(skip)]
     pub samples: Vec<Sample>,
@@ -155,7 +182,7 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
         let first = spec.trace.rates.first().copied().unwrap_or(0.0);
         (first * spec.workers.service_mean_s).ceil().max(1.0) as u32
     });
-    let world = Mutex::new(World::new(
+    let mut world = World::new(
         spec.queue.clone(),
         spec.workers.clone(),
         ChaCha8Rng::seed_from_u64(spec.seed),
@@ -167,7 +194,11 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
             MetricRead::CloudWatchMinute => 0,
         }
         .max(181),
-    ));
+    );
+    if let Some(poison) = &spec.poison {
+        world.set_poison(poison.clone());
+    }
+    let world = Mutex::new(world);
     let interval = scaler.interval_s().max(1);
     let mut samples = Vec::with_capacity(spec.trace.rates.len() / 30 + 1);
     let mut by_queue = vec![0.0; spec.trace.queues.len()];
@@ -218,6 +249,7 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
         peak_backlog: tally.peak_backlog,
         completed: tally.completed,
         left_waiting: w.backlog(),
+        dead_lettered: w.dead_lettered(),
         samples,
     }
 }

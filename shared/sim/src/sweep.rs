@@ -134,7 +134,9 @@ impl Autoscaler for Named {
 /// (baseline, setting, policy).
 fn configurations(spec: &SimSpec, target: &TargetConfig) -> Vec<(String, String, Named)> {
     let knob = match spec.queue {
-        QueueModel::Sqs | QueueModel::SqsQueues { .. } => "queueLength",
+        QueueModel::Sqs | QueueModel::SqsQueues { .. } | QueueModel::SqsFifo { .. } => {
+            "queueLength"
+        }
         QueueModel::Kafka { .. } => "lagThreshold",
     };
     let with_target = |v: f64| {

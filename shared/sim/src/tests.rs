@@ -5,6 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
+use crate::world::PoisonModel;
 use qscale_core::config::Config;
 
 fn demo() -> Config {
@@ -199,4 +200,81 @@ fn one_pool_on_two_queues_meets_the_slo_where_their_max_does_not() {
     t.policy.aggregate = qscale_core::config::Aggregate::Max;
     let max = run(&max);
     assert!(max.slo_violation_s > 60, "{max:?}");
+}
+
+#[test]
+fn a_fifo_queue_keeps_at_most_one_message_per_group_in_flight() {
+    // 4 groups, 40 msg/s (8 busy at 200 ms) on 20 workers: at most 4 busy,
+    // and the backlog grows.
+    let mut w = World::new(
+        QueueModel::SqsFifo { groups: 4 },
+        SimSpec::new(Trace::bundled("steady").unwrap(), QueueModel::Sqs).workers,
+        ChaCha8Rng::seed_from_u64(5),
+        20,
+        60,
+        10,
+    );
+    let mut most = 0;
+    for _ in 0..300 {
+        w.step(40.0);
+        most = most.max(w.snapshot(0).in_flight);
+    }
+    assert!(most <= 4, "{most} in flight");
+    assert!(w.backlog() > 1000, "{}", w.backlog());
+    assert!(w.snapshot(0).sqs().fifo);
+}
+
+#[test]
+fn poison_messages_return_until_their_last_receive_then_go_to_the_dead_letter_queue() {
+    let trace = Trace::from_csv("t", "0,10\n600,10\n601,0\n1200,0\n").unwrap();
+    let mut w = World::new(
+        QueueModel::Sqs,
+        SimSpec::new(trace.clone(), QueueModel::Sqs).workers,
+        ChaCha8Rng::seed_from_u64(9),
+        5,
+        60,
+        10,
+    );
+    w.set_poison(PoisonModel {
+        share: 0.5,
+        from_s: 0,
+        to_s: 600,
+        max_receive_count: 3,
+        visibility_timeout_s: 10,
+    });
+    for &r in &trace.rates {
+        w.step(r);
+    }
+    let s = w.snapshot(0);
+    // Once the queue is quiet every good message is completed and every
+    // poison one dead-lettered (none completes: failures are not counted).
+    let good = s.partitions[0].0;
+    assert_eq!(s.visible + s.in_flight, 0);
+    assert_eq!(w.tally.completed, good);
+    let share = w.dead_lettered() as f64 / (good + w.dead_lettered()) as f64;
+    assert!((0.45..0.55).contains(&share), "{share}");
+    assert_eq!(s.dead_letter.map(|d| (d.1, d.2)), Some((3, 10)));
+}
+
+#[test]
+fn qscale_does_not_scale_out_on_the_failures_it_cannot_help() {
+    // poison_wave: 30% failing for 30 minutes, 5 receives, 30 s visibility.
+    // Every receive takes a worker, so the fleet grows to what the oracle
+    // staffs (about 15); in flight reaches about 1,600, which as busy
+    // workers would have asked the max (100).
+    let config = demo();
+    let (spec, target) = SimSpec::bundled("poison_wave").unwrap();
+    let results = compare(
+        &spec,
+        &config,
+        config.target(target).unwrap(),
+        &["qscale".to_string(), "oracle".to_string()],
+    )
+    .unwrap();
+    let (q, oracle) = (&results[0], &results[1]);
+    assert_eq!(q.slo_violation_s, 0, "{q:?}");
+    let most = q.samples.iter().map(|s| s.workers).max().unwrap();
+    assert!(most <= 20, "{most} workers");
+    assert!(q.worker_seconds < 1.2 * oracle.worker_seconds);
+    assert!(q.dead_lettered > 15_000, "{}", q.dead_lettered);
 }

@@ -36,6 +36,8 @@ pub const BUNDLED: &[&str] = &[
     "retry_storm",
     "weekly",
     "two_queues",
+    "fifo_groups",
+    "poison_wave",
 ];
 
 /// Seed of the random trace families' shapes (not of the run).
@@ -124,6 +126,19 @@ impl Trace {
                 }
             }),
             "weekly" => weekly(),
+            // 3 h on a FIFO queue of 4 message groups: 8 msg/s, and at 00:30,
+            // 01:30 and 02:30 a dump of 3,000 messages over 10 s (750 per
+            // group: 150 s of work for its one worker at a time).
+            "fifo_groups" => gen(3.0 * h, &|t| {
+                if (t - 1800.0).rem_euclid(3600.0) < 10.0 {
+                    8.0 + 300.0
+                } else {
+                    8.0
+                }
+            }),
+            // 3 h at 30 msg/s; from 01:00 to 01:30 30% of the messages fail
+            // (a bad deploy): the scenario's poison model, run.rs.
+            "poison_wave" => gen(3.0 * h, &|_| 30.0),
             _ => return None,
         };
         Some(Trace {

@@ -142,6 +142,7 @@ mod tests {
             peak_backlog: 0,
             completed: 0,
             left_waiting: 0,
+            dead_lettered: 0,
             samples: Vec::new(),
         }
     }

@@ -61,7 +61,8 @@ use signals::AssessedSignal;
 ///    `stabilization`), and the forecast's release of the scale-in window
 ///    (`forecast`);
 /// 7. rate limits (`rate_limit`);
-/// 8. cooldowns, and the forecast's lift of the scale-in cooldown (`cooldown`);
+/// 8. cooldowns, and the forecast's lift of the scale-in cooldown
+///    (`cooldown`); the FIFO groups' ceiling over both (`caps`);
 /// 9. untrusted data: the fallback (`fallback`), else no scale-in (`untrusted`);
 /// 10. no scale-in during a deployment (`deployment`); never zero with
 ///     stuck partitions (`stuck`);
@@ -125,6 +126,7 @@ pub fn decide(
     rules::forecast::release_scale_in_window(&ctx, &mut chain);
     rules::rate_limit::apply(&ctx, &mut chain);
     rules::cooldown::apply(&ctx, &mut chain);
+    rules::caps::fifo_ceiling(&ctx, &mut chain);
     rules::fallback::apply(&ctx, &mut chain);
     rules::untrusted::hold_scale_in(&ctx, &mut chain);
     rules::deployment::apply(&ctx, &mut chain);

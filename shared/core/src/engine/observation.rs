@@ -94,6 +94,13 @@ pub struct SqsDepth {
     /// Messages in the queue's dead-letter queue (its `RedrivePolicy`), when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_lettered: Option<u64>,
+    /// Receives before a message is dead-lettered (`RedrivePolicy.maxReceiveCount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_receive_count: Option<u32>,
+    /// The queue's `VisibilityTimeout`, seconds: a message that failed stays
+    /// in flight this long before it returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility_timeout_s: Option<u32>,
 }
 
 fn is_false(b: &bool) -> bool {

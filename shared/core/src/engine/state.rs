@@ -45,6 +45,11 @@ pub struct TargetState {
     /// suspects poison messages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dead_letter_samples: BTreeMap<String, Vec<TimedValue>>,
+    /// The message groups inferred per FIFO signal, kept until a worker
+    /// beyond them is seen busy: the next burst is capped from its first
+    /// reading.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fifo_groups: BTreeMap<String, u32>,
     /// Per-minute offered load, kept only with `policy.forecast`.
     #[serde(default, skip_serializing_if = "LoadHistory::is_empty")]
     pub load_history: LoadHistory,

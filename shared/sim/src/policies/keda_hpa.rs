@@ -7,7 +7,9 @@ use jiff::Timestamp;
 use super::autoscaler::Autoscaler;
 use crate::world::World;
 use qscale_core::config::{Aggregate, DirectionConfig, PolicyConfig, TargetConfig};
-use qscale_core::engine::{decide, Observations, SignalReading, TargetState};
+use qscale_core::engine::{
+    decide, Measurement, Observations, SignalReading, SqsDepth, TargetState,
+};
 
 /// KEDA feeding the Kubernetes HPA, with their documented defaults.
 ///
@@ -98,7 +100,7 @@ impl Autoscaler for KedaHpa {
                     s.name().to_string(),
                     SignalReading::Ok {
                         observed_at: now,
-                        measurement: snap.reading(i, s),
+                        measurement: keda_sees(snap.reading(i, s)),
                     },
                 )
             })
@@ -114,6 +116,20 @@ impl Autoscaler for KedaHpa {
         );
         self.state = d.next_state;
         w.set_desired(d.desired);
+    }
+}
+
+/// KEDA's SQS scaler reads the three depth counts only: it knows nothing
+/// of FIFO message groups or dead-letter queues.
+fn keda_sees(m: Measurement) -> Measurement {
+    match m {
+        Measurement::Sqs(d) => Measurement::Sqs(SqsDepth {
+            visible: d.visible,
+            in_flight: d.in_flight,
+            delayed: d.delayed,
+            ..SqsDepth::default()
+        }),
+        kafka => kafka,
     }
 }
 

@@ -18,7 +18,9 @@
 //! is pessimistic for the simulated CV 0.5, and the rate within a window is
 //! taken at its mean, so the oracle is a near-bound, not a proof: it pays the
 //! world's real start-up jitter, rebalance pauses and Poisson noise, and its
-//! own SLO-violation seconds are reported like everyone else's.
+//! own SLO-violation seconds are reported like everyone else's. On a FIFO
+//! queue it never asks more workers than message groups; with poison
+//! messages it staffs every receive of them.
 
 use std::sync::Mutex;
 
@@ -49,7 +51,7 @@ impl Oracle {
     pub fn new(spec: &SimSpec, max: u32) -> Oracle {
         let window_s = spec.slo_s.max(1);
         let s = spec.workers.service_mean_s;
-        let rates = &spec.trace.rates;
+        let rates = &work_rates(spec);
         let w = window_s as usize;
         // Mean rate of the SLO-long span starting at each second (prefix sums).
         let mut prefix = Vec::with_capacity(rates.len() + 1);
@@ -77,7 +79,10 @@ impl Oracle {
             lead_s: (spec.workers.startup_s + spec.workers.startup_jitter_s).ceil() as u32,
             service_s: s,
             slo_s: spec.slo_s.max(1) as f64,
-            max,
+            max: match spec.queue {
+                QueueModel::SqsFifo { groups } => max.min(groups as u32),
+                _ => max,
+            },
         }
     }
 
@@ -116,6 +121,20 @@ impl Autoscaler for Oracle {
     }
 }
 
+/// Messages/s of work per second: the trace's rates, and for poison each
+/// failing message received `max_receive_count` times (it knows which fail).
+fn work_rates(spec: &SimSpec) -> Vec<f64> {
+    let mut rates = spec.trace.rates.clone();
+    if let Some(p) = &spec.poison {
+        let extra = p.share * f64::from(p.max_receive_count.saturating_sub(1));
+        let (from, to) = (p.from_s as usize, (p.to_s as usize).min(rates.len()));
+        for r in rates.iter_mut().take(to).skip(from) {
+            *r *= 1.0 + extra;
+        }
+    }
+    rates
+}
+
 /// Fewest workers meeting the SLO tail at `rate` messages/s of mean service
 /// time `s` seconds.
 fn workers_for(queue: &QueueModel, rate: f64, s: f64, slo_s: f64) -> u32 {
@@ -126,6 +145,10 @@ fn workers_for(queue: &QueueModel, rate: f64, s: f64, slo_s: f64) -> u32 {
         // Several queues into one pool: any worker takes any message.
         QueueModel::Sqs | QueueModel::SqsQueues { .. } => {
             workers_for_wait(rate * s, s, slo_s, TAIL)
+        }
+        // Workers beyond the groups idle: it counts them.
+        QueueModel::SqsFifo { groups } => {
+            workers_for_wait(rate * s, s, slo_s, TAIL).min(*groups as u32)
         }
         QueueModel::Kafka {
             partitions,

@@ -39,6 +39,13 @@ pub enum QueueModel {
         /// Queue count.
         queues: usize,
     },
+    /// One SQS FIFO queue: each message belongs to one of `groups` message
+    /// groups (uniformly), and a group's next message is handed out only
+    /// once the one in flight is done, so at most `groups` workers are busy.
+    SqsFifo {
+        /// Message groups.
+        groups: usize,
+    },
     /// A topic with partitions; one consumer per partition at most.
     Kafka {
         /// Partition count.
@@ -48,6 +55,36 @@ pub enum QueueModel {
         /// Pause of every consumer whenever group membership changes, seconds.
         rebalance_pause_s: u32,
     },
+}
+
+/// Messages that fail: from `from_s` to `to_s` a share of arrivals is
+/// poison. A poison message is processed like any other, then not deleted:
+/// it stays in flight for the visibility timeout, returns, and after
+/// `max_receive_count` receives goes to the dead-letter queue, as SQS's
+/// redrive policy does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoisonModel {
+    /// Share of arrivals that fail, 0 to 1.
+    pub share: f64,
+    /// First second with poison arrivals.
+    pub from_s: u32,
+    /// First second without.
+    pub to_s: u32,
+    /// Receives before dead-lettering (`maxReceiveCount`).
+    pub max_receive_count: u32,
+    /// Seconds a failed message stays in flight (`VisibilityTimeout`).
+    pub visibility_timeout_s: u32,
+}
+
+/// Poison messages on their way to the dead-letter queue.
+#[derive(Debug, Clone)]
+struct PoisonQueue {
+    model: PoisonModel,
+    /// Visible, each with the receives it has had.
+    waiting: VecDeque<u32>,
+    /// Failed, in flight until the second they return: (second, receives).
+    returning: VecDeque<(u32, u32)>,
+    dead_lettered: u64,
 }
 
 /// Worker and message parameters.
@@ -79,6 +116,8 @@ struct Worker {
     partition: Option<usize>,
     /// Assigned partitions (Kafka).
     assigned: Vec<usize>,
+    /// The message in hand is poison (with its receives so far).
+    failing: Option<u32>,
 }
 
 /// The simulated system.
@@ -93,8 +132,15 @@ pub struct World {
     /// Service times pre-drawn from the log-normal; each message picks one at
     /// random (drawing a log-normal per message was most of a day's run time).
     service_table: Vec<f64>,
-    /// One backlog (SQS) or one per partition (Kafka).
+    /// One backlog (SQS), one per queue (several SQS queues), per message
+    /// group (FIFO) or per partition (Kafka).
     backlogs: Vec<Backlog>,
+    /// FIFO: the groups with a message in flight.
+    group_busy: Vec<bool>,
+    /// Poison messages, when the scenario has them, and their own random
+    /// stream (runs without poison draw nothing from it).
+    poison: Option<PoisonQueue>,
+    poison_rng: ChaCha8Rng,
     hot_share: f64,
     workers: Vec<Worker>,
     /// No starting worker is ready before this second (a lower bound), so
@@ -141,6 +187,7 @@ impl World {
         let (n, hot_share) = match &queue {
             QueueModel::Sqs => (1, 1.0),
             QueueModel::SqsQueues { queues } => ((*queues).max(1), 1.0),
+            QueueModel::SqsFifo { groups } => ((*groups).max(1), 1.0 / (*groups).max(1) as f64),
             QueueModel::Kafka {
                 partitions,
                 hot_share,
@@ -150,6 +197,8 @@ impl World {
         let mut rng = rng;
         let mut snapshot_rng = rng.clone();
         snapshot_rng.set_stream(1);
+        let mut poison_rng = rng.clone();
+        poison_rng.set_stream(2);
         let service = LogNormal::new(mu, sigma.max(1e-9)).expect("valid log-normal");
         let service_table = (0..SERVICE_TABLE)
             .map(|_| service.sample(&mut rng))
@@ -161,6 +210,9 @@ impl World {
             snapshot_rng,
             service_table,
             backlogs: vec![Backlog::default(); n],
+            group_busy: vec![false; n],
+            poison: None,
+            poison_rng,
             in_flight: 0,
             in_flight_by_backlog: vec![0; n],
             in_flight_sampled: vec![0; n],
@@ -193,6 +245,17 @@ impl World {
             remaining: 0.0,
             partition: None,
             assigned: Vec::new(),
+            failing: None,
+        });
+    }
+
+    /// Adds poison messages to the scenario.
+    pub fn set_poison(&mut self, model: PoisonModel) {
+        self.poison = Some(PoisonQueue {
+            model,
+            waiting: VecDeque::new(),
+            returning: VecDeque::new(),
+            dead_lettered: 0,
         });
     }
 
@@ -235,7 +298,8 @@ impl World {
         if rate > 0.0 {
             if self.backlogs.len() == 1 {
                 let n = self.poisson(rate);
-                self.backlogs[0].push(t, n);
+                let failing = self.poison_arrivals(t, n);
+                self.backlogs[0].push(t, n - failing);
             } else {
                 let parts = self.backlogs.len();
                 let cold = (1.0 - self.hot_share) / (parts - 1) as f64;
@@ -247,6 +311,22 @@ impl World {
             }
         }
         self.advance(t);
+    }
+
+    /// How many of `n` arrivals at `t` are poison (joining the poison queue).
+    fn poison_arrivals(&mut self, t: u32, n: u32) -> u32 {
+        let Some(pq) = self.poison.as_mut() else {
+            return 0;
+        };
+        let m = &pq.model;
+        if n == 0 || !(m.from_s..m.to_s).contains(&t) || m.share <= 0.0 {
+            return 0;
+        }
+        let failing = rand_distr::Binomial::new(u64::from(n), m.share.min(1.0))
+            .map(|b| b.sample(&mut self.poison_rng) as u32)
+            .unwrap_or(0);
+        pq.waiting.extend(std::iter::repeat_n(0, failing as usize));
+        failing
     }
 
     /// Advances one second with `rates[i]` messages/s expected on queue `i`
@@ -267,6 +347,18 @@ impl World {
     /// The rest of second `t` once its messages have arrived: start-ups,
     /// work, the tally and the snapshot.
     fn advance(&mut self, t: u32) {
+        // Failed poison messages whose visibility timeout ended return, or
+        // go to the dead-letter queue after their last receive.
+        if let Some(pq) = self.poison.as_mut() {
+            while pq.returning.front().is_some_and(|&(at, _)| at <= t) {
+                let (_, receives) = pq.returning.pop_front().expect("checked");
+                if receives >= pq.model.max_receive_count {
+                    pq.dead_lettered += 1;
+                } else {
+                    pq.waiting.push_back(receives);
+                }
+            }
+        }
         // Starting workers become running.
         let mut joined = false;
         if t >= self.next_ready {
@@ -327,8 +419,12 @@ impl World {
             in_flight_by_backlog,
             in_flight_sampled,
             tally,
+            group_busy,
+            poison,
+            poison_rng,
             ..
         } = self;
+        let fifo = matches!(queue, QueueModel::SqsFifo { .. });
         let sqs = matches!(queue, QueueModel::Sqs);
         let queues = match queue {
             QueueModel::SqsQueues { .. } => backlogs.len(),
@@ -350,6 +446,7 @@ impl World {
             let draining = w.phase == Phase::Draining;
             let mut remaining = w.remaining;
             let mut partition = w.partition;
+            let mut failing = w.failing;
             let mut budget = 1.0f64;
             let mut busy = 0.0f64;
             let mut exit = false;
@@ -363,7 +460,16 @@ impl World {
                         break;
                     }
                     remaining = 0.0;
-                    completed += 1;
+                    match (failing.take(), poison.as_mut()) {
+                        // Not deleted: in flight until the visibility timeout ends.
+                        (Some(receives), Some(pq)) => pq
+                            .returning
+                            .push_back((t + pq.model.visibility_timeout_s, receives + 1)),
+                        _ => completed += 1,
+                    }
+                    if let (true, Some(p)) = (fifo, partition) {
+                        group_busy[p] = false;
+                    }
                 }
                 if draining {
                     exit = true;
@@ -372,9 +478,24 @@ impl World {
                 if budget <= 1e-12 || kafka_paused {
                     break;
                 }
-                // Take the next message.
+                // Take the next message: a poison one as often as poison
+                // messages are among the visible (SQS hands out a sample).
+                if let Some(pq) = poison.as_mut().filter(|pq| !pq.waiting.is_empty()) {
+                    let visible = pq.waiting.len() as u64 + backlogs[0].len;
+                    if poison_rng.random_range(0..visible) < pq.waiting.len() as u64 {
+                        failing = pq.waiting.pop_front();
+                        remaining = service_table[rng.next_u32() as usize & (SERVICE_TABLE - 1)];
+                        partition = None;
+                        continue;
+                    }
+                }
                 let source = if sqs {
                     Some(0)
+                } else if fifo {
+                    // The oldest message of a group with none in flight.
+                    (0..backlogs.len())
+                        .filter(|&g| !group_busy[g] && backlogs[g].len > 0)
+                        .min_by_key(|&g| backlogs[g].oldest())
                 } else if queues > 0 {
                     // The next queue after the last one served that has a message.
                     let start = partition.map_or(0, |p| p + 1);
@@ -397,9 +518,13 @@ impl World {
                 tally.record_wait((wait_s.max(0.001) * 1000.0) as u64);
                 remaining = service_table[rng.next_u32() as usize & (SERVICE_TABLE - 1)];
                 partition = Some(p);
+                if fifo {
+                    group_busy[p] = true;
+                }
             }
             w.remaining = remaining;
             w.partition = partition;
+            w.failing = failing;
             busy_s += busy;
             // A worker busy all second is seen at any instant; one busy part
             // of it, with that probability.
@@ -425,9 +550,14 @@ impl World {
     }
 
     fn record_snapshot(&mut self, running: u32) {
+        // Poison messages are visible while waiting and in flight while they
+        // wait out their visibility timeout, as SQS counts them.
+        let (poison_visible, poison_in_flight) = self.poison.as_ref().map_or((0, 0), |pq| {
+            (pq.waiting.len() as u64, pq.returning.len() as u64)
+        });
         let snap = Snapshot {
-            visible: self.backlogs.iter().map(|b| b.len).sum(),
-            in_flight: self.in_flight,
+            visible: self.backlogs.iter().map(|b| b.len).sum::<u64>() + poison_visible,
+            in_flight: self.in_flight + poison_in_flight,
             partitions: self
                 .backlogs
                 .iter()
@@ -444,6 +574,14 @@ impl World {
                     .collect(),
                 _ => Vec::new(),
             },
+            fifo: matches!(self.queue, QueueModel::SqsFifo { .. }),
+            dead_letter: self.poison.as_ref().map(|pq| {
+                (
+                    pq.dead_lettered,
+                    pq.model.max_receive_count,
+                    pq.model.visibility_timeout_s,
+                )
+            }),
             running,
         };
         self.history.push_back(snap);
@@ -533,7 +671,12 @@ impl World {
         }
     }
 
-    /// Messages waiting now.
+    /// Poison messages dead-lettered so far (0 without poison).
+    pub fn dead_lettered(&self) -> u64 {
+        self.poison.as_ref().map_or(0, |pq| pq.dead_lettered)
+    }
+
+    /// Messages waiting now (poison messages aside).
     pub fn backlog(&self) -> u64 {
         self.backlogs.iter().map(|b| b.len).sum()
     }

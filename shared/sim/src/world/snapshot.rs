@@ -15,6 +15,11 @@ pub struct Snapshot {
     pub partitions: Vec<(u64, u64)>,
     /// Several SQS queues: (visible, in flight) per queue; empty otherwise.
     pub queues: Vec<(u64, u64)>,
+    /// A FIFO queue.
+    pub fifo: bool,
+    /// With poison messages: the dead-letter queue's depth, the redrive
+    /// policy's `maxReceiveCount` and the visibility timeout (s).
+    pub dead_letter: Option<(u64, u32, u32)>,
     /// Workers running.
     pub running: u32,
 }
@@ -25,7 +30,11 @@ impl Snapshot {
         SqsDepth {
             visible: self.visible,
             in_flight: self.in_flight,
-            ..SqsDepth::default()
+            delayed: 0,
+            fifo: self.fifo,
+            dead_lettered: self.dead_letter.map(|d| d.0),
+            max_receive_count: self.dead_letter.map(|d| d.1),
+            visibility_timeout_s: self.dead_letter.map(|d| d.2),
         }
     }
     /// What the target's `index`-th signal reads: its own queue's depth

@@ -7,6 +7,21 @@ use super::context::Context;
 use crate::engine::chain::Chain;
 use crate::engine::decision::Term;
 
+/// FIFO groups again after the windows and cooldowns: groups inferred
+/// after a burst began leave recommendations above them in the scale-in
+/// window, and the workers above them idle whatever the window says.
+pub(in crate::engine) fn fifo_ceiling(ctx: &Context, chain: &mut Chain) {
+    if let Some(ceiling) = ctx.signals.fifo_ceiling().filter(|c| chain.value > *c) {
+        chain.set(
+            Term::FifoGroups,
+            ceiling,
+            format!(
+                "workers above the {ceiling} the FIFO message groups keep busy would idle: not held by the window or cooldown"
+            ),
+        );
+    }
+}
+
 /// What the trusted signals want after their caps.
 pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) {
     let signals = ctx.signals;

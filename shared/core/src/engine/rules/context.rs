@@ -70,6 +70,23 @@ impl<'a> Signals<'a> {
         }
     }
 
+    /// The most workers FIFO message groups can keep busy, when every
+    /// trusted signal is a FIFO queue with a cap: no window, cooldown or
+    /// forecast holds workers above it (they would idle).
+    pub fn fifo_ceiling(&self) -> Option<u32> {
+        if self.trusted.is_empty() {
+            return None;
+        }
+        self.trusted
+            .iter()
+            .map(|a| match a.assessment.kind {
+                crate::config::SignalKind::Sqs => a.cap,
+                crate::config::SignalKind::Kafka => None,
+            })
+            .collect::<Option<Vec<u32>>>()
+            .and_then(|caps| caps.into_iter().max())
+    }
+
     /// Summarizes an assessment under `policy` from the current count `previous`.
     pub fn of(assessed: &'a [AssessedSignal], policy: &PolicyConfig, previous: u32) -> Self {
         let trusted: Vec<_> = assessed.iter().filter(|a| a.wanted.is_some()).collect();

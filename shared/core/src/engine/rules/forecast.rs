@@ -72,7 +72,9 @@ pub(in crate::engine) fn floor(ctx: &Context, chain: &mut Chain) -> Option<Perio
             ratio,
             load,
         } => {
-            let floor = forecast_workers(policy, load);
+            // Workers beyond a FIFO queue's groups would idle.
+            let floor =
+                forecast_workers(policy, load).min(ctx.signals.fifo_ceiling().unwrap_or(u32::MAX));
             if floor > chain.value {
                 let why = format!(
                     "{} period (error {ratio:.2}x persistence's) forecasts \

@@ -46,6 +46,8 @@ pub(crate) fn assess_all(
         .retain(|name, _| configured.contains(name.as_str()));
     next.dead_letter_samples
         .retain(|name, _| configured.contains(name.as_str()));
+    next.fifo_groups
+        .retain(|name, _| configured.contains(name.as_str()));
 
     signals
         .iter()
@@ -57,7 +59,8 @@ pub(crate) fn assess_all(
                     let SignalConfig::Sqs(cfg) = signal else {
                         unreachable!("kind checked")
                     };
-                    let busy = average_busy(cfg, depth, policy, observed_at, now, next);
+                    let fleet = previous.max(running);
+                    let busy = average_busy(cfg, depth, fleet, policy, (observed_at, now), next);
                     let growth = queue_growth(cfg, depth, policy, observed_at, now, next);
                     // Sizing counts only growth (a shrinking queue is already
                     // being served), with `slo` and for the forecast; the
@@ -65,13 +68,21 @@ pub(crate) fn assess_all(
                     let sizing = (policy.slo.is_some()
                         || policy.forecast.mode != ForecastMode::Off)
                         .then(|| growth.map_or(0.0, |g| g.max(0.0)));
-                    let group_cap = fifo::group_cap(
+                    let groups = fifo::groups(
                         cfg,
                         depth,
                         running,
-                        next.busy_samples.get(&cfg.name).map_or(&[], Vec::as_slice),
-                        next.depth_samples.get(&cfg.name).map_or(&[], Vec::as_slice),
+                        (
+                            next.busy_samples.get(&cfg.name).map_or(&[], Vec::as_slice),
+                            next.depth_samples.get(&cfg.name).map_or(&[], Vec::as_slice),
+                        ),
+                        next.fifo_groups.get(&cfg.name).copied(),
                     );
+                    match groups.remember {
+                        Some(n) => next.fifo_groups.insert(cfg.name.clone(), n),
+                        None => next.fifo_groups.remove(&cfg.name),
+                    };
+                    let group_cap = groups.cap;
                     let mut assessed = assess_sqs(SqsInputs {
                         cfg,
                         depth,
@@ -86,13 +97,7 @@ pub(crate) fn assess_all(
                         .dead_letter_samples
                         .entry(cfg.name.clone())
                         .or_default();
-                    assessed.poison = poison::suspect(
-                        depth,
-                        observed_at,
-                        samples,
-                        growth,
-                        assessed.assessment.arrival_rate,
-                    );
+                    assessed.poison = poison::suspect(depth, observed_at, samples, growth);
                     if samples.is_empty() {
                         next.dead_letter_samples.remove(&cfg.name);
                     }

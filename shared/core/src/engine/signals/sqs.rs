@@ -14,17 +14,38 @@ use crate::engine::state::{TargetState, TimedValue};
 
 /// Busy workers behind an SQS signal, averaged over the keep-up window:
 /// each in-flight message occupies a worker (or one of its slots).
+///
+/// In flight beyond what the fleet (`fleet`: the larger of its desired and
+/// running counts) can hold has no worker: messages received and not
+/// deleted (a failure, a crashed worker) waiting out their visibility
+/// timeout. The count then says nothing about how many workers are busy,
+/// and "all of them" would ask one more each tick; the reading keeps the
+/// previous sample instead (the fleet's size without one).
+pub(super) fn busy_now(in_flight: u64, per_worker: u32, fleet: u32, previous: Option<f64>) -> f64 {
+    let busy = in_flight as f64 / per_worker.max(1) as f64;
+    if busy <= f64::from(fleet) {
+        return busy;
+    }
+    previous.unwrap_or(f64::from(fleet)).min(f64::from(fleet))
+}
+
+/// [`busy_now`] recorded and averaged over the keep-up window.
 pub(super) fn average_busy(
     cfg: &SqsSignal,
     depth: &SqsDepth,
+    fleet: u32,
     policy: &PolicyConfig,
-    observed_at: Timestamp,
-    now: Timestamp,
+    (observed_at, now): (Timestamp, Timestamp),
     next: &mut TargetState,
 ) -> f64 {
-    let busy = depth.in_flight as f64 / cfg.in_flight_per_worker.max(1) as f64;
     let samples = next.busy_samples.entry(cfg.name.clone()).or_default();
     samples.retain(|s| s.at != observed_at);
+    let previous = samples
+        .iter()
+        .filter(|s| s.at < observed_at)
+        .max_by_key(|s| s.at)
+        .map(|s| s.value);
+    let busy = busy_now(depth.in_flight, cfg.in_flight_per_worker, fleet, previous);
     samples.push(TimedValue {
         at: observed_at,
         value: busy,

@@ -62,3 +62,75 @@ fn poison_holds_scale_out_at_the_current_count_and_says_why() {
     );
     assert!(d.desired > 5, "{}", d.explain());
 }
+
+#[test]
+fn messages_in_flight_beyond_what_the_fleet_holds_are_not_load() {
+    // 10 workers, 1,350 in flight: failures waiting out their visibility
+    // timeout. They still count as backlog (they come back), but the load
+    // is the 10 busy: 11 + 5 = 16, where 1,350 busy would ask the max.
+    let mut p = PolicyConfig::with_target(0, 100, 150.0);
+    p.slo = Some(crate::config::SloConfig {
+        wait: HumanDuration::secs(60),
+        percentile: 99.0,
+        processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
+        startup: HumanDuration::secs(60),
+    });
+    let tg = target(without(p), vec![sqs_signal("q")]);
+    let depth = SqsDepth {
+        visible: 0,
+        in_flight: 1350,
+        ..SqsDepth::default()
+    };
+    let d = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(10, t(0), depth),
+        t(0),
+    );
+    assert_eq!(d.desired, 16, "{}", d.explain());
+    assert!(
+        d.signals[0].detail.contains("offered load 10.0 busy"),
+        "{}",
+        d.signals[0].detail
+    );
+}
+
+/// `p` without windows, cooldowns or rate limits.
+fn without(p: PolicyConfig) -> PolicyConfig {
+    crate::testing::without_windows(p)
+}
+
+#[test]
+fn in_flight_the_fleet_cannot_hold_keeps_the_busy_count_it_had() {
+    // 6 busy of 8; then 1,600 in flight, far more than 8 workers hold: the
+    // count says nothing about busy workers, and taking "all 8 busy" each
+    // tick would ask one more each tick. The 6 stay.
+    let mut p = PolicyConfig::with_target(0, 100, 1_000_000.0);
+    p.slo = Some(crate::config::SloConfig {
+        wait: HumanDuration::secs(60),
+        percentile: 99.0,
+        processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
+        startup: HumanDuration::secs(60),
+    });
+    let mut signal = crate::testing::sqs_config("q");
+    signal.include_in_flight = false;
+    let tg = target(without(p), vec![SignalConfig::Sqs(signal)]);
+    let depth = |in_flight| SqsDepth {
+        in_flight,
+        ..SqsDepth::default()
+    };
+    let mut state = TargetState::default();
+    let mut desired = 8;
+    for (tick, in_flight) in [6, 1600, 1600, 1600, 1600].into_iter().enumerate() {
+        let at = t(tick as i64 * 15);
+        let d = decide(&tg, &state, &sqs_obs(desired, at, depth(in_flight)), at);
+        assert!(
+            d.signals[0].detail.contains("offered load 6.0 busy"),
+            "tick {tick}: {}",
+            d.signals[0].detail
+        );
+        state = d.next_state;
+        desired = d.desired;
+    }
+    assert!(desired <= 8, "{desired}");
+}

@@ -71,8 +71,11 @@ fn a_pool_on_two_queues_keeps_the_workers_its_load_occupies() {
 
 #[test]
 fn pooling_two_queues_needs_no_more_than_sizing_them_apart() {
-    // Erlang C pools: 10 + 10 busy apart need 12 + 12; together fewer.
-    let d = decide_two(slo_plain(), 0, in_flight(10), in_flight(10));
+    // Erlang C pools: 10 + 10 busy apart need 12 + 12; together fewer
+    // (from the 20 that hold them, with no tolerance band).
+    let mut p = slo_plain();
+    p.tolerance = 0.0;
+    let d = decide_two(p, 20, in_flight(10), in_flight(10));
     assert!((21..24).contains(&d.desired), "{}", d.explain());
     // Without `slo`: backlog per worker over the summed backlog, and the
     // keep-up term over the summed busy workers.
@@ -93,17 +96,21 @@ proptest! {
         qv in 0u64..20_000, qf in 0u64..300, rv in 0u64..20_000, rf in 0u64..300,
         slo in any::<bool>(),
     ) {
-        let policy = if slo { slo_plain() } else { plain(0, 10_000, 150.0) };
+        let mut policy = if slo { slo_plain() } else { plain(0, 10_000, 150.0) };
+        // From the workers holding what is in flight, with no tolerance band
+        // (it would hold that count whatever the sizing).
+        policy.tolerance = 0.0;
+        let fleet = (qf + rf) as u32;
         let (q, r) = (SqsDepth { visible: qv, in_flight: qf, delayed: 0, ..SqsDepth::default() },
                       SqsDepth { visible: rv, in_flight: rf, delayed: 0, ..SqsDepth::default() });
         let alone = |depth| decide(
             &target(policy.clone(), vec![sqs_signal("q")]),
             &TargetState::default(),
-            &sqs_obs(0, t(0), depth),
+            &sqs_obs(fleet, t(0), depth),
             t(0),
         ).desired;
         let (a, b) = (alone(q), alone(r));
-        let pooled = decide_two(policy.clone(), 0, q, r).desired;
+        let pooled = decide_two(policy.clone(), fleet, q, r).desired;
         prop_assert!(pooled >= a.max(b), "pooled {pooled}, alone {a} and {b}");
         prop_assert!(pooled <= a + b, "pooled {pooled}, apart {a} + {b}");
         if slo && qf + rf > 0 {
@@ -111,7 +118,7 @@ proptest! {
         }
         let mut max = policy;
         max.aggregate = Aggregate::Max;
-        prop_assert_eq!(decide_two(max, 0, q, r).desired, a.max(b));
+        prop_assert_eq!(decide_two(max, fleet, q, r).desired, a.max(b));
     }
 }
 

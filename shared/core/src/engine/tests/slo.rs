@@ -27,8 +27,10 @@ fn a_big_busy_fleet_runs_near_full_utilization() {
         delayed: 0,
         ..SqsDepth::default()
     };
-    // From 80, outside the 10% tolerance band around the need.
-    let d = decide_sqs(slo_policy(), 80, depth);
+    // From the 100 that hold them, with no tolerance band.
+    let mut p = slo_policy();
+    p.tolerance = 0.0;
+    let d = decide_sqs(p, 100, depth);
     assert!((101..=103).contains(&d.desired), "{}", d.explain());
     assert!(
         d.signals[0].detail.contains("Erlang C"),
@@ -37,7 +39,7 @@ fn a_big_busy_fleet_runs_near_full_utilization() {
     );
     let mut old = slo_policy();
     old.slo = None;
-    assert_eq!(decide_sqs(old, 80, depth).desired, 125);
+    assert_eq!(decide_sqs(old, 100, depth).desired, 125);
 }
 
 #[test]
