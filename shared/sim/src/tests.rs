@@ -191,6 +191,38 @@ fn one_pool_on_two_queues_meets_the_slo_where_their_max_does_not() {
     };
     let pooled = run(&demo());
     assert_eq!(pooled.slo_violation_s, 0, "{pooled:?}");
+    // Cheaper than two fleets, one per queue, each with the demo policy:
+    // pooled servers need less headroom, and each queue's own period is
+    // forecast (the retry bursts' 20 minutes, not only the sum's 60).
+    let config = demo();
+    let apart: f64 = Trace::bundled("two_queues")
+        .unwrap()
+        .queues
+        .iter()
+        .enumerate()
+        .map(|(i, rates)| {
+            let trace = Trace {
+                name: format!("queue {i}"),
+                rates: rates.clone(),
+                queues: Vec::new(),
+            };
+            let spec = SimSpec::new(trace, QueueModel::Sqs);
+            compare(
+                &spec,
+                &config,
+                config.target("demo-sqs").unwrap(),
+                &["qscale".to_string()],
+            )
+            .unwrap()[0]
+                .worker_seconds
+        })
+        .sum();
+    assert!(
+        pooled.worker_seconds < apart,
+        "pooled {} h, apart {} h",
+        pooled.worker_seconds / 3600.0,
+        apart / 3600.0
+    );
     let mut max = demo();
     let t = max
         .targets

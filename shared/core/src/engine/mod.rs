@@ -37,7 +37,7 @@ pub use state::{
 
 use crate::config::{ForecastMode, PolicyConfig, TargetConfig};
 use chain::{explanation, Chain};
-use forecast::Outlook;
+use forecast::{Outlook, PoolPart};
 use rules::{Context, Signals};
 use signals::AssessedSignal;
 
@@ -95,7 +95,8 @@ pub fn decide(
     );
     let signals = Signals::of(&assessed, policy, previous);
     record_arrivals(&mut next, state, policy, &signals, now);
-    let outlook = forecast_outlook(&mut next, policy, &signals, now);
+    let (outlook, pool_forecast) = forecast_outlook(&mut next, policy, &signals, now)
+        .map_or((None, Vec::new()), |(o, parts)| (Some(o), parts));
     // Every decision claims its tick, whatever its signals said: a tick
     // decided on failed reads can still act (the fallback) and audits, and
     // a rival that saw it unclaimed would do both again.
@@ -112,6 +113,7 @@ pub fn decide(
         worker,
         signals: &signals,
         outlook: outlook.as_ref(),
+        pool_forecast: &pool_forecast,
         state: &next,
     };
     let mut chain = Chain::new(previous);
@@ -183,13 +185,16 @@ fn record_arrivals(
 
 /// Records the offered load into the history and reads the forecast's
 /// outlook, once (the scale-in window, the cooldown lift and the forecast's
-/// floor all read it): with the forecast on and every signal trusted.
+/// floor all read it): with the forecast on and every signal trusted. A
+/// pool of several signals also records each signal's load in its own
+/// history and forecasts the sum of their outlooks (`forecast::pool`); the
+/// parts come back beside the pool's outlook.
 fn forecast_outlook(
     next: &mut TargetState,
     policy: &PolicyConfig,
     signals: &Signals,
     now: Timestamp,
-) -> Option<Outlook> {
+) -> Option<(Outlook, Vec<PoolPart>)> {
     if policy.forecast.mode == ForecastMode::Off
         || signals.trusted.is_empty()
         || signals.any_untrusted
@@ -201,12 +206,50 @@ fn forecast_outlook(
         .aggregate
         .combine(signals.trusted.iter().filter_map(|a| a.offered_load));
     next.load_history.record(now, load);
-    Some(forecast::outlook_keeping(
-        &next.load_history,
-        now,
-        policy.forecast.lead.as_secs_f64(),
-        next.forecast_period,
-    ))
+    let lead = policy.forecast.lead.as_secs_f64();
+    if signals.pooled.is_none() {
+        next.signal_load_history.clear();
+        next.signal_forecast_periods.clear();
+        let outlook =
+            forecast::outlook_keeping(&next.load_history, now, lead, next.forecast_period);
+        return Some((outlook, Vec::new()));
+    }
+    let names: std::collections::BTreeSet<&str> = signals
+        .trusted
+        .iter()
+        .map(|a| a.assessment.signal.as_str())
+        .collect();
+    next.signal_load_history
+        .retain(|name, _| names.contains(name.as_str()));
+    next.signal_forecast_periods
+        .retain(|name, _| names.contains(name.as_str()));
+    let parts: Vec<PoolPart> = signals
+        .trusted
+        .iter()
+        .map(|a| {
+            let name = a.assessment.signal.clone();
+            let load = a.offered_load.unwrap_or(0.0);
+            let history = next.signal_load_history.entry(name.clone()).or_default();
+            history.record(now, load);
+            // Persistence, as the forecast measures it: the last whole minute
+            // (one tick's reading is too noisy to floor on).
+            let current = history.complete(now).last().copied().unwrap_or(load);
+            let in_use = next.signal_forecast_periods.get(&name).copied();
+            let outlook = forecast::outlook_keeping(history, now, lead, in_use);
+            match outlook {
+                Outlook::Forecast { period, .. } => next
+                    .signal_forecast_periods
+                    .insert(name.clone(), period as u32),
+                _ => next.signal_forecast_periods.remove(&name),
+            };
+            PoolPart {
+                signal: name,
+                outlook,
+                current,
+            }
+        })
+        .collect();
+    Some((forecast::combined(&parts), parts))
 }
 
 /// The decision from the finished chain: the direction, the action on

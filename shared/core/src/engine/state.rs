@@ -57,6 +57,13 @@ pub struct TargetState {
     /// switch off or on is noticed once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast_period: Option<u32>,
+    /// Each signal's own load history, for a pool of several
+    /// (`aggregate: sum`) with the forecast on: each finds its own period.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signal_load_history: BTreeMap<String, LoadHistory>,
+    /// The period in use per signal of such a pool (minutes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signal_forecast_periods: BTreeMap<String, u32>,
     /// The last half hour's arrival rate per minute (copied into audit events).
     #[serde(default, skip_serializing_if = "ArrivalHistory::is_empty")]
     pub arrivals: ArrivalHistory,

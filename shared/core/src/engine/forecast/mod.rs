@@ -26,12 +26,15 @@
 //! periods, and hourly on daily and weekly ones.
 
 mod outlook;
+mod pool;
 mod season;
 mod steps;
 #[cfg(test)]
 mod tests;
 
 pub use outlook::{outlook, outlook_keeping, period_name, Outlook};
+pub(in crate::engine) use pool::{combined, sub_hour as pool_sub_hour, PoolPart};
 pub(in crate::engine) use steps::{
     forecast_step, forecast_workers, missed, period_change, sub_hour_forecast, PeriodChange,
+    SubHourForecast,
 };

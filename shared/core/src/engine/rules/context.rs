@@ -6,7 +6,9 @@ use jiff::Timestamp;
 
 use crate::config::{PolicyConfig, TargetConfig};
 use crate::engine::decision::Term;
-use crate::engine::forecast::Outlook;
+use crate::engine::forecast::{
+    pool_sub_hour, sub_hour_forecast, Outlook, PoolPart, SubHourForecast,
+};
 use crate::engine::observation::WorkerObservation;
 use crate::engine::signals::{pool, AssessedSignal, Pooled, Stages};
 use crate::engine::state::TargetState;
@@ -22,9 +24,36 @@ pub(in crate::engine) struct Context<'a> {
     pub signals: &'a Signals<'a>,
     /// The forecast's outlook, when the forecast is on and every signal was trusted.
     pub outlook: Option<&'a Outlook>,
+    /// Each signal's part of a pool's forecast (empty for one signal).
+    pub pool_forecast: &'a [PoolPart],
     /// The next state as the assessment left it (histories recorded,
     /// adoption done); the rules only read it.
     pub state: &'a TargetState,
+}
+
+impl Context<'_> {
+    /// What a sub-hour period forecasts over the next `ahead_s` (the
+    /// scale-in window's release, the cooldown's lift): the target's, or the
+    /// sum of a pool's signals', each from its own history.
+    pub fn sub_hour_forecast(&self, ahead_s: f64) -> Option<SubHourForecast> {
+        let outlook = self.outlook?;
+        if self.pool_forecast.is_empty() {
+            return sub_hour_forecast(
+                &self.state.load_history,
+                self.policy,
+                self.now,
+                outlook,
+                ahead_s,
+            );
+        }
+        pool_sub_hour(
+            self.pool_forecast,
+            &self.state.signal_load_history,
+            self.policy,
+            self.now,
+            ahead_s,
+        )
+    }
 }
 
 /// The signals' assessment as the rules read it.
@@ -143,6 +172,7 @@ pub(in crate::engine) fn with_test_context<R>(
         worker: &worker,
         signals: &signals,
         outlook,
+        pool_forecast: &[],
         state,
     })
 }

@@ -10,7 +10,7 @@ use super::context::Context;
 use crate::config::HumanDuration;
 use crate::engine::chain::Chain;
 use crate::engine::decision::Term;
-use crate::engine::forecast::{forecast_step, sub_hour_forecast};
+use crate::engine::forecast::forecast_step;
 use crate::engine::state::ScalingAction;
 
 /// The cooldown of the direction the count moves in (with trusted signals).
@@ -64,18 +64,9 @@ pub(in crate::engine) fn lift_scale_in_cooldown(
     chain: &mut Chain,
     cooldown_end: Timestamp,
 ) -> bool {
-    let Some(outlook) = ctx.outlook else {
-        return false;
-    };
     let now = ctx.now;
     let remaining_s = cooldown_end.duration_since(now).as_secs_f64().max(0.0);
-    let Some(f) = sub_hour_forecast(
-        &ctx.state.load_history,
-        ctx.policy,
-        now,
-        outlook,
-        remaining_s,
-    ) else {
+    let Some(f) = ctx.sub_hour_forecast(remaining_s) else {
         return false;
     };
     let to = chain.value;

@@ -7,8 +7,7 @@ use super::context::Context;
 use crate::engine::chain::Chain;
 use crate::engine::decision::Term;
 use crate::engine::forecast::{
-    forecast_step, forecast_workers, missed, period_change, period_name, sub_hour_forecast,
-    Outlook, PeriodChange,
+    forecast_step, forecast_workers, missed, period_change, period_name, Outlook, PeriodChange,
 };
 
 /// The scale-in window holds the most any recent decision wanted, in case
@@ -19,19 +18,13 @@ use crate::engine::forecast::{
 /// ahead of it. Daily and weekly periods only say which hours rise, so they
 /// release nothing. With `forecast_only` the decision says what it would do.
 pub(in crate::engine) fn release_scale_in_window(ctx: &Context, chain: &mut Chain) {
-    let (Some(outlook), Some(recommendation)) = (ctx.outlook, chain.recommendation) else {
+    let Some(recommendation) = chain.recommendation else {
         return;
     };
     let policy = ctx.policy;
     let held = chain.value;
     let window = policy.scale_in.stabilization;
-    let Some(f) = sub_hour_forecast(
-        &ctx.state.load_history,
-        policy,
-        ctx.now,
-        outlook,
-        window.as_secs_f64(),
-    ) else {
+    let Some(f) = ctx.sub_hour_forecast(window.as_secs_f64()) else {
         return;
     };
     let release = f.workers.max(recommendation);

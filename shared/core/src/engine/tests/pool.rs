@@ -235,3 +235,18 @@ fn a_pool_falling_behind_on_both_queues_needs_no_more_than_apart() {
         step.detail
     );
 }
+
+#[test]
+fn a_pools_forecast_keeps_one_history_per_signal() {
+    let mut p = slo_plain();
+    p.forecast.mode = crate::config::ForecastMode::ForecastOnly;
+    let d = decide_two(p.clone(), 20, in_flight(10), in_flight(6));
+    let histories = &d.next_state.signal_load_history;
+    assert_eq!(histories.keys().collect::<Vec<_>>(), ["q", "r"]);
+    assert_eq!(histories["q"].minutes.last(), Some(&10.0));
+    assert_eq!(histories["r"].minutes.last(), Some(&6.0));
+    // Signals of the same work are one history, the target's.
+    p.aggregate = Aggregate::Max;
+    let d = decide_two(p, 20, in_flight(10), in_flight(6));
+    assert!(d.next_state.signal_load_history.is_empty());
+}
