@@ -234,16 +234,7 @@ async fn lambda_reserved_concurrency_and_event_source_mapping_follow_decisions()
     ]);
     let summary = f.run(&c, now(), false).await;
     assert_eq!(summary.failures(), 0, "{}", summary.table());
-    let reserved = f
-        .moto
-        .clients
-        .lambda
-        .get_function_concurrency()
-        .function_name(&function)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reserved.reserved_concurrent_executions(), Some(30));
+    assert_eq!(f.moto.reserved_concurrency(&function).await, Some(30));
     let mapping = f
         .moto
         .clients

@@ -78,14 +78,8 @@ async fn desired(moto: &Moto, cluster: &str, fleet: &Fleet) -> i64 {
     match fleet {
         Fleet::Ecs(service) => moto.desired(cluster, service).await as i64,
         Fleet::Lambda(function) => moto
-            .clients
-            .lambda
-            .get_function_concurrency()
-            .function_name(function)
-            .send()
+            .reserved_concurrency(function)
             .await
-            .unwrap()
-            .reserved_concurrent_executions()
             .map_or(-1, i64::from),
     }
 }

@@ -11,19 +11,15 @@ use super::*;
 /// long visibility timeout so received messages stay in flight.
 async fn fifo_queue(moto: &Moto, groups: usize, per_group: usize) -> String {
     let url = moto
-        .clients
-        .sqs
-        .create_queue()
-        .queue_name(format!("{}.fifo", unique("orders")))
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(QueueAttributeName::ContentBasedDeduplication, "true")
-        .attributes(QueueAttributeName::VisibilityTimeout, "3600")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+        .queue_with_attributes(
+            &format!("{}.fifo", unique("orders")),
+            &[
+                (QueueAttributeName::FifoQueue, "true".into()),
+                (QueueAttributeName::ContentBasedDeduplication, "true".into()),
+                (QueueAttributeName::VisibilityTimeout, "3600".into()),
+            ],
+        )
+        .await;
     for g in 0..groups {
         for chunk in (0..per_group).collect::<Vec<_>>().chunks(10) {
             let batch = chunk
@@ -117,16 +113,7 @@ async fn a_fifo_backlog_in_three_groups_stays_at_about_three_workers() {
     // The first readings show nothing yet (max 50); the third shows 3 in
     // flight with 47 idle: 3 groups and a spare.
     assert_eq!(counts, [50, 50, 4, 4], "desired per tick");
-    let reserved = f
-        .moto
-        .clients
-        .lambda
-        .get_function_concurrency()
-        .function_name(&function)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reserved.reserved_concurrent_executions(), Some(4));
+    assert_eq!(f.moto.reserved_concurrency(&function).await, Some(4));
 }
 
 #[tokio::test]
@@ -135,19 +122,16 @@ async fn a_failing_consumer_feeding_the_dead_letter_queue_holds_scale_out() {
     let sqs = &f.moto.clients.sqs;
     let dlq = f.moto.queue_with(&unique("dlq"), 0).await;
     let dlq_arn = f.moto.queue_arn(&dlq).await;
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("q"))
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#),
+    let url = f
+        .moto
+        .queue_with_attributes(
+            &unique("q"),
+            &[(
+                QueueAttributeName::RedrivePolicy,
+                format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#),
+            )],
         )
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+        .await;
     f.moto.send(&url, 20).await;
     let (cluster, service) = (unique("c"), unique("s"));
     f.moto.ecs_service(&cluster, &service, 2).await;

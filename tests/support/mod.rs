@@ -100,19 +100,40 @@ impl Moto {
 
     /// A queue holding `messages` visible messages; returns its URL.
     pub async fn queue_with(&self, name: &str, messages: usize) -> String {
-        let url = self
-            .clients
-            .sqs
-            .create_queue()
-            .queue_name(name)
+        let url = self.queue_with_attributes(name, &[]).await;
+        self.send(&url, messages).await;
+        url
+    }
+
+    /// An empty queue with these attributes (FIFO, redrive policy, ...); returns its URL.
+    pub async fn queue_with_attributes(
+        &self,
+        name: &str,
+        attributes: &[(aws_sdk_sqs::types::QueueAttributeName, String)],
+    ) -> String {
+        let mut create = self.clients.sqs.create_queue().queue_name(name);
+        for (attribute, value) in attributes {
+            create = create.attributes(attribute.clone(), value);
+        }
+        create
             .send()
             .await
             .unwrap()
             .queue_url()
             .unwrap()
-            .to_string();
-        self.send(&url, messages).await;
-        url
+            .to_string()
+    }
+
+    /// A function's reserved concurrency (`None` when it has none).
+    pub async fn reserved_concurrency(&self, function: &str) -> Option<i32> {
+        self.clients
+            .lambda
+            .get_function_concurrency()
+            .function_name(function)
+            .send()
+            .await
+            .unwrap()
+            .reserved_concurrent_executions()
     }
 
     /// A queue's ARN.

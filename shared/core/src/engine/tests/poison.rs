@@ -68,14 +68,7 @@ fn messages_in_flight_beyond_what_the_fleet_holds_are_not_load() {
     // 10 workers, 1,350 in flight: failures waiting out their visibility
     // timeout. They still count as backlog (they come back), but the load
     // is the 10 busy: 11 + 5 = 16, where 1,350 busy would ask the max.
-    let mut p = PolicyConfig::with_target(0, 100, 150.0);
-    p.slo = Some(crate::config::SloConfig {
-        wait: HumanDuration::secs(60),
-        percentile: 99.0,
-        processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
-        startup: HumanDuration::secs(60),
-    });
-    let tg = target(without(p), vec![sqs_signal("q")]);
+    let tg = target(slo_policy(150.0), vec![sqs_signal("q")]);
     let depth = SqsDepth {
         visible: 0,
         in_flight: 1350,
@@ -95,8 +88,16 @@ fn messages_in_flight_beyond_what_the_fleet_holds_are_not_load() {
     );
 }
 
-/// `p` without windows, cooldowns or rate limits.
-fn without(p: PolicyConfig) -> PolicyConfig {
+/// 200 ms messages, 60 s p99 wait, `per_worker` as the backlog target, no
+/// windows, cooldowns or rate limits.
+fn slo_policy(per_worker: f64) -> PolicyConfig {
+    let mut p = PolicyConfig::with_target(0, 100, per_worker);
+    p.slo = Some(crate::config::SloConfig {
+        wait: HumanDuration::secs(60),
+        percentile: 99.0,
+        processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
+        startup: HumanDuration::secs(60),
+    });
     crate::testing::without_windows(p)
 }
 
@@ -105,16 +106,9 @@ fn in_flight_the_fleet_cannot_hold_keeps_the_busy_count_it_had() {
     // 6 busy of 8; then 1,600 in flight, far more than 8 workers hold: the
     // count says nothing about busy workers, and taking "all 8 busy" each
     // tick would ask one more each tick. The 6 stay.
-    let mut p = PolicyConfig::with_target(0, 100, 1_000_000.0);
-    p.slo = Some(crate::config::SloConfig {
-        wait: HumanDuration::secs(60),
-        percentile: 99.0,
-        processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
-        startup: HumanDuration::secs(60),
-    });
     let mut signal = crate::testing::sqs_config("q");
     signal.include_in_flight = false;
-    let tg = target(without(p), vec![SignalConfig::Sqs(signal)]);
+    let tg = target(slo_policy(1_000_000.0), vec![SignalConfig::Sqs(signal)]);
     let depth = |in_flight| SqsDepth {
         in_flight,
         ..SqsDepth::default()

@@ -34,6 +34,14 @@ fn decide_two(policy: PolicyConfig, desired: u32, q: SqsDepth, r: SqsDepth) -> D
     decide(&tg, &TargetState::default(), &obs, t(0))
 }
 
+/// The decision's target-tracking step.
+fn tracking_step(d: &Decision) -> &Step {
+    d.steps
+        .iter()
+        .find(|s| s.term == Term::TargetTracking)
+        .expect("a tracking step")
+}
+
 fn in_flight(n: u64) -> SqsDepth {
     SqsDepth {
         visible: 0,
@@ -53,11 +61,7 @@ fn a_pool_on_two_queues_keeps_the_workers_its_load_occupies() {
     let d = decide_two(p.clone(), 20, in_flight(10), in_flight(10));
     assert!(d.desired >= 20, "{}", d.explain());
     assert_eq!(d.signals[0].recommendation, Some(12));
-    let step = d
-        .steps
-        .iter()
-        .find(|s| s.term == Term::TargetTracking)
-        .expect("a tracking step");
+    let step = tracking_step(&d);
     assert!(
         step.detail.contains("pooled q + r (aggregate: sum)")
             && step.detail.contains("apart they need 12 and 12 (added 24)"),
@@ -224,11 +228,7 @@ fn a_pool_falling_behind_on_both_queues_needs_no_more_than_apart() {
     let d = decide(&tg, &first.next_state, &at(15, 371, 1035), t(15));
     let apart: u32 = d.signals.iter().filter_map(|s| s.recommendation).sum();
     assert_eq!(d.desired, apart, "{}", d.explain());
-    let step = d
-        .steps
-        .iter()
-        .find(|s| s.term == Term::TargetTracking)
-        .expect("a tracking step");
+    let step = tracking_step(&d);
     assert!(
         step.detail.contains("no more than apart"),
         "{}",
