@@ -73,6 +73,11 @@ pub struct PolicyConfig {
     /// Default lead time of schedules and registered events. Default 5m.
     #[serde(default = "default_prewarm_lead")]
     pub prewarm_lead: HumanDuration,
+    /// When the worker's count was changed outside qscale (a person during
+    /// an incident, another scaler), keep that count this long instead of
+    /// undoing it. `0s` undoes it at once, as HPA and AWS do. Default 30m.
+    #[serde(default = "default_manual_override_hold")]
+    pub manual_override_hold: HumanDuration,
 }
 
 impl PolicyConfig {
@@ -131,6 +136,7 @@ impl PolicyConfig {
             untrusted_data: UntrustedDataConfig::default(),
             stuck_partition_observations: default_stuck_observations(),
             prewarm_lead: default_prewarm_lead(),
+            manual_override_hold: default_manual_override_hold(),
         }
     }
 }
@@ -321,6 +327,9 @@ fn default_stuck_observations() -> u32 {
 }
 fn default_prewarm_lead() -> HumanDuration {
     HumanDuration::secs(300)
+}
+fn default_manual_override_hold() -> HumanDuration {
+    HumanDuration::secs(1800)
 }
 fn default_max_signal_age() -> HumanDuration {
     HumanDuration::secs(300)

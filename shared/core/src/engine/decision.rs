@@ -83,6 +83,8 @@ pub enum Term {
     FifoGroups,
     /// Dead-lettering while the queue does not drain: scale-out held.
     PoisonSuspected,
+    /// A count set outside qscale, held for `manual_override_hold`.
+    ManualOverride,
     /// Stuck partitions: they do not drive scale-out, and keep at least one worker.
     StuckPartitions,
     /// Scale-out stabilization window (min over window).
@@ -126,6 +128,7 @@ impl Term {
             Term::PartitionCap => "partition_cap",
             Term::FifoGroups => "fifo_groups",
             Term::PoisonSuspected => "poison_suspected",
+            Term::ManualOverride => "manual_override",
             Term::StuckPartitions => "stuck_partitions",
             Term::ScaleOutStabilization => "scale_out_stabilization",
             Term::ScaleInStabilization => "scale_in_stabilization",

@@ -66,7 +66,8 @@ use signals::AssessedSignal;
 /// 9. untrusted data: the fallback (`fallback`), else no scale-in (`untrusted`);
 /// 10. no scale-in during a deployment (`deployment`); never zero with
 ///     stuck partitions (`stuck`);
-/// 11. floors from schedules and events (`floor`), then the forecast's floor (`forecast`);
+/// 11. a count set outside qscale held (`manual`); floors from schedules
+///     and events (`floor`), then the forecast's floor (`forecast`);
 /// 12. bounds: min, max, the worker's own range (`bounds`).
 pub fn decide(
     target: &TargetConfig,
@@ -79,6 +80,7 @@ pub fn decide(
     let previous = worker.desired;
     let mut next = state.clone();
     next.schema_version = STATE_SCHEMA_VERSION;
+    let manual = rules::manual::detect(policy, state, worker, now, &mut next);
     // An actuation whose answer was lost counts only if the fleet shows it.
     next.confirm_action(worker.desired);
     // A replay of the same tick re-derives its decision from scratch.
@@ -133,12 +135,18 @@ pub fn decide(
     rules::untrusted::hold_scale_in(&ctx, &mut chain);
     rules::deployment::apply(&ctx, &mut chain);
     rules::stuck::never_zero(&ctx, &mut chain);
+    rules::manual::hold(&ctx, &mut chain);
     let floor = rules::floor::apply(&ctx, &mut chain);
     let period = rules::forecast::floor(&ctx, &mut chain);
     rules::bounds::apply(&ctx, &mut chain);
 
     rules::stabilization::remember(&mut next, now, &chain);
-    let mut notices = Vec::new();
+    next.last_decided = Some(ScalingAction {
+        at: now,
+        from: previous,
+        to: chain.value,
+    });
+    let mut notices: Vec<String> = manual.into_iter().collect();
     if let Some(change) = period {
         next.forecast_period = change.period;
         notices.extend(change.notice);

@@ -89,6 +89,15 @@ pub struct TargetState {
     /// kept if the observed count is its target, forgotten otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unconfirmed_action: Option<Timestamp>,
+    /// The last decision: when, the count it found and the count it left.
+    /// A count observed next that is neither was set outside qscale
+    /// (`manual_override_hold`); the one it found means its action did not
+    /// happen (a lost answer, a stop between the claim and the action).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_decided: Option<ScalingAction>,
+    /// A count set outside qscale, held until `until`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_hold: Option<ManualHold>,
 }
 
 impl TargetState {
@@ -132,6 +141,20 @@ pub struct TimedValue {
     pub at: Timestamp,
     /// The value.
     pub value: f64,
+}
+
+/// A worker count set outside qscale and held (`policy.manual_override_hold`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManualHold {
+    /// The count qscale had left.
+    pub from: u32,
+    /// The count found instead, and held.
+    pub to: u32,
+    /// The decision that found it.
+    pub since: Timestamp,
+    /// The end of the hold.
+    pub until: Timestamp,
 }
 
 /// A change of the worker count that qscale decided.

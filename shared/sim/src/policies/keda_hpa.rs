@@ -45,6 +45,8 @@ impl KedaHpa {
         let mut p = PolicyConfig::with_target(1, target.max, target.target_per_worker());
         p.tolerance = 0.1;
         p.aggregate = Aggregate::Max;
+        // The HPA sets the count it computes whatever was set by hand.
+        p.manual_override_hold = qscale_core::config::HumanDuration::secs(0);
         // KEDA's formula is backlog only: no keep-up term.
         p.target_utilization = None;
         p.scale_out = DirectionConfig::hpa_scale_out();

@@ -66,7 +66,10 @@ fn a_scale_out_ends_a_running_scale_in_cooldown() {
 
 #[test]
 fn scale_out_cooldown_only_adds_what_exceeds_the_last_action() {
-    let tg = target(cooled(120, 0), vec![sqs_signal("q")]);
+    // Without a manual-override hold (which would keep the 6 set below).
+    let mut p = cooled(120, 0);
+    p.manual_override_hold = HumanDuration::secs(0);
+    let tg = target(p, vec![sqs_signal("q")]);
     let d1 = decide(
         &tg,
         &TargetState::default(),
@@ -224,4 +227,96 @@ fn a_percent_only_scale_out_limit_lets_the_first_worker_start() {
     );
     // From there the percent applies: 1 -> 2.
     assert_eq!(decide_sqs(p, 1, visible(5)).desired, 2);
+}
+
+// Manual changes ---------------------------------------------------------------
+
+#[test]
+fn a_count_set_outside_qscale_is_held_for_the_window_then_released() {
+    // qscale leaves 8; someone sets 20 during an incident; the queue is empty.
+    let mut p = plain(0, 100, 10.0);
+    p.manual_override_hold = HumanDuration::secs(600);
+    let tg = target(p.clone(), vec![sqs_signal("q")]);
+    let first = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(2, t(0), visible(80)),
+        t(0),
+    );
+    assert_eq!(first.desired, 8);
+    let found = decide(
+        &tg,
+        &first.next_state,
+        &sqs_obs(20, t(60), visible(0)),
+        t(60),
+    );
+    assert_eq!(found.desired, 20, "{}", found.explain());
+    assert!(
+        found.bounded_by.contains(&Term::ManualOverride),
+        "{:?}",
+        found.steps
+    );
+    assert_eq!(found.notices.len(), 1, "audited once when found");
+    assert!(
+        found.notices[0].starts_with("manual_override: the count is 20 where qscale left 8"),
+        "{}",
+        found.notices[0]
+    );
+    // Still held later in the window, without a second notice.
+    let held = decide(
+        &tg,
+        &found.next_state,
+        &sqs_obs(20, t(400), visible(0)),
+        t(400),
+    );
+    assert_eq!(held.desired, 20);
+    assert!(held.notices.is_empty());
+    // After it: sized again (an empty queue at min 0).
+    let after = decide(
+        &tg,
+        &held.next_state,
+        &sqs_obs(20, t(700), visible(0)),
+        t(700),
+    );
+    assert_eq!(after.desired, 0, "{}", after.explain());
+    assert_eq!(after.next_state.manual_hold, None);
+    // 0s undoes it at once.
+    p.manual_override_hold = HumanDuration::secs(0);
+    let tg = target(p, vec![sqs_signal("q")]);
+    let undone = decide(
+        &tg,
+        &first.next_state,
+        &sqs_obs(20, t(60), visible(0)),
+        t(60),
+    );
+    assert_eq!(undone.desired, 0);
+}
+
+#[test]
+fn an_action_that_did_not_happen_is_not_a_manual_change() {
+    // qscale left 8 from 2, and the fleet still shows 2: its action was lost
+    // or never ran (a stop between the claim and UpdateService).
+    let tg = target(plain(0, 100, 10.0), vec![sqs_signal("q")]);
+    let first = decide(
+        &tg,
+        &TargetState::default(),
+        &sqs_obs(2, t(0), visible(80)),
+        t(0),
+    );
+    let again = decide(
+        &tg,
+        &first.next_state,
+        &sqs_obs(2, t(60), visible(80)),
+        t(60),
+    );
+    assert_eq!(again.desired, 8, "{}", again.explain());
+    assert!(again.notices.is_empty());
+    // A replay of the same tick finds nothing either.
+    let replay = decide(
+        &tg,
+        &first.next_state,
+        &sqs_obs(20, t(0), visible(80)),
+        t(0),
+    );
+    assert!(replay.notices.is_empty(), "{:?}", replay.notices);
 }

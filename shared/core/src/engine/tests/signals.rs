@@ -420,6 +420,9 @@ fn a_time_lag_goal_scales_in_proportion_to_how_far_behind() {
 fn stuck_partition_does_not_drive_scale_out_and_keeps_a_worker() {
     let mut p = plain(0, 100, 100.0);
     p.stuck_partition_observations = 2;
+    // The fleet found at zero below stands for one at zero, not for a
+    // person's change (which `manual_override_hold` would keep).
+    p.manual_override_hold = HumanDuration::secs(0);
     let tg = target(p, vec![SignalConfig::Kafka(kafka_signal("k"))]);
     let mut state = TargetState::default();
     let mut last = None;
