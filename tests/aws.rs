@@ -8,8 +8,8 @@
 mod api_calls;
 #[path = "aws/faults.rs"]
 mod faults;
-#[path = "aws/manual_change.rs"]
-mod manual_change;
+#[path = "aws/operator.rs"]
+mod operator;
 #[path = "aws/queue_shapes.rs"]
 mod queue_shapes;
 

@@ -77,6 +77,32 @@ pub(crate) enum StateCommand {
     },
 }
 
+#[derive(Args)]
+pub(crate) struct PauseArgs {
+    /// Target name.
+    target: String,
+    /// When the pause ends by itself, RFC 3339 (at most 30 days ahead).
+    #[arg(long)]
+    until: Timestamp,
+    /// No scale-in.
+    #[arg(long = "in")]
+    scale_in: bool,
+    /// No scale-out.
+    #[arg(long = "out")]
+    scale_out: bool,
+    /// No floors from schedules, registered events or the forecast.
+    #[arg(long)]
+    scheduled: bool,
+    /// All three (the default when none is named).
+    #[arg(long)]
+    all: bool,
+    /// Why: shown in decisions and audit events.
+    #[arg(long)]
+    reason: Option<String>,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
 #[derive(Subcommand)]
 pub(crate) enum EventsCommand {
     /// Register a known event: at least MIN workers from START (minus the lead) to END.
@@ -207,6 +233,58 @@ pub(crate) fn events(command: EventsCommand) -> Result<ExitCode> {
     }
 }
 
+/// Runs `qscale pause`.
+pub(crate) fn pause(args: &PauseArgs) -> Result<ExitCode> {
+    use qscale_core::engine::PauseScope;
+    use qscale_core::reconcile::pause::{pause, PauseRequest};
+    let named = args.scale_in || args.scale_out || args.scheduled;
+    let scope = if args.all || !named {
+        PauseScope::ALL
+    } else {
+        PauseScope {
+            scale_in: args.scale_in,
+            scale_out: args.scale_out,
+            scheduled: args.scheduled,
+        }
+    };
+    let request = PauseRequest {
+        scope,
+        until: args.until,
+        reason: args.reason.clone(),
+    };
+    let checked = request.checked(Timestamp::now())?;
+    runtime()?.block_on(async {
+        let store = state_store(&args.aws).await;
+        let version = pause(&store, &args.target, checked).await?;
+        println!(
+            "paused {} on {} until {} (state version {version})",
+            scope.names(),
+            args.target,
+            args.until
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs `qscale resume`.
+pub(crate) fn resume(target: &str, aws: &AwsArgs) -> Result<ExitCode> {
+    use qscale_core::reconcile::pause::resume;
+    runtime()?.block_on(async {
+        let store = state_store(aws).await;
+        if resume(&store, target, Timestamp::now()).await? {
+            println!("resumed {target}: its next reconcile decides freely");
+        } else {
+            println!("{target} was not paused");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn state_store(aws: &AwsArgs) -> qscale_aws::DynamoStateStore {
+    let clients = qscale_aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
+    qscale_aws::DynamoStateStore::new(clients.dynamodb, &aws.state_table, Default::default())
+}
+
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -307,9 +385,7 @@ async fn events_add(
         }
         None => payload.bounded_event(now)?,
     };
-    let clients = qscale_aws::AwsClients::from_env(aws.endpoint_url.as_deref()).await;
-    let store =
-        qscale_aws::DynamoStateStore::new(clients.dynamodb, &aws.state_table, Default::default());
+    let store = state_store(aws).await;
     let result = register(&store, target, event).await?;
     println!(
         "registered {:?} on {target}: min {min} from {start} to {end} (state version {}{})",

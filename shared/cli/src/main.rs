@@ -61,6 +61,19 @@ enum Command {
         #[command(subcommand)]
         command: cloud::EventsCommand,
     },
+    /// Pause a target until a time: no scale-in (`--in`), no scale-out
+    /// (`--out`), no floors from schedules, events or the forecast
+    /// (`--scheduled`), or all three (`--all`, the default).
+    #[cfg(feature = "cloud")]
+    Pause(cloud::PauseArgs),
+    /// End a target's pause now.
+    #[cfg(feature = "cloud")]
+    Resume {
+        /// Target name.
+        target: String,
+        #[command(flatten)]
+        aws: cloud::AwsArgs,
+    },
     /// The config the deployed functions read (SSM or S3).
     #[cfg(feature = "cloud")]
     Config {
@@ -119,6 +132,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::State { command } => cloud::state(command),
         #[cfg(feature = "cloud")]
         Command::Events { command } => cloud::events(command),
+        #[cfg(feature = "cloud")]
+        Command::Pause(args) => cloud::pause(&args),
+        #[cfg(feature = "cloud")]
+        Command::Resume { target, aws } => cloud::resume(&target, &aws),
         #[cfg(feature = "cloud")]
         Command::Config { command } => cloud::config(command),
         Command::Backtest { out, seed, sweep } => simulate::backtest(out.as_deref(), seed, sweep),

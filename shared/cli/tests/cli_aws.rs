@@ -1,5 +1,6 @@
 //! The `qscale` binary's AWS commands against the moto server:
-//! `events add`, `state show`, `run --once --dry-run` and `config push`.
+//! `events add`, `state show`, `run --once --dry-run`, `pause`, `resume`
+//! and `config push`.
 //! Only with the `cloud` feature (the binary has no AWS commands without it).
 #![cfg(feature = "cloud")]
 
@@ -170,6 +171,66 @@ async fn events_add_state_show_and_a_dry_run() {
     // `run` without --once is refused: qscale is driven by a schedule.
     let o = qscale(&["run", "--config", config]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[tokio::test]
+async fn pause_holds_a_run_and_resume_ends_it() {
+    let Web {
+        moto,
+        table,
+        cluster,
+        service,
+        config,
+    } = web().await;
+    let ep = endpoint();
+    let aws = [
+        "--endpoint-url",
+        ep.as_str(),
+        "--state-table",
+        table.as_str(),
+    ];
+    let until = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600)).to_string();
+    // An expiry is mandatory and must lie ahead.
+    let o = qscale(
+        &[
+            &["pause", "web", "--until", "2020-01-01T00:00:00Z"][..],
+            &aws,
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("until 2020-01-01T00:00:00Z must be after now"),
+        "{}",
+        text(&o)
+    );
+    let o = qscale(
+        &[
+            &[
+                "pause",
+                "web",
+                "--until",
+                &until,
+                "--out",
+                "--reason",
+                "load test",
+            ][..],
+            &aws,
+        ]
+        .concat(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("paused out on web until"), "{}", text(&o));
+    // 30 messages want 3 from 1: the scale-out is paused.
+    let o = qscale(&[&["run", "--once", "--config", config.as_str()][..], &aws].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("paused"), "{}", text(&o));
+    assert_eq!(moto.desired(&cluster, &service).await, 1);
+    let o = qscale(&[&["resume", "web"][..], &aws].concat());
+    assert!(text(&o).contains("resumed web"), "{}", text(&o));
+    let o = qscale(&[&["run", "--once", "--config", config.as_str()][..], &aws].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(moto.desired(&cluster, &service).await, 3);
 }
 
 #[tokio::test]

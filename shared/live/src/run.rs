@@ -169,7 +169,8 @@ impl RunSummary {
                                 {"Name": "DesiredWorkers", "Unit": "Count"},
                                 {"Name": "ActualWorkers", "Unit": "Count"},
                                 {"Name": "DecisionLatency", "Unit": "Milliseconds"},
-                                {"Name": "Errors", "Unit": "Count"}
+                                {"Name": "Errors", "Unit": "Count"},
+                                {"Name": "Paused", "Unit": "Count"}
                             ]
                         }, {
                             "Namespace": "qscale",
@@ -184,6 +185,12 @@ impl RunSummary {
                     "ActualWorkers": actual,
                     "DecisionLatency": r.elapsed.as_secs_f64() * 1000.0,
                     "Errors": u32::from(rep.outcome == Outcome::Failed),
+                    // 1 while an operator's pause is in force.
+                    "Paused": u32::from(rep.decision.as_ref().is_some_and(|d| d
+                        .next_state
+                        .pause
+                        .as_ref()
+                        .is_some_and(|p| p.active(at)))),
                     "Decisions": 1,
                     "Outcome": format!("{:?}", rep.outcome).to_lowercase(),
                 })

@@ -85,6 +85,8 @@ pub enum Term {
     PoisonSuspected,
     /// A count set outside qscale, held for `manual_override_hold`.
     ManualOverride,
+    /// An operator's pause of this direction (or of the floors).
+    Paused,
     /// Stuck partitions: they do not drive scale-out, and keep at least one worker.
     StuckPartitions,
     /// Scale-out stabilization window (min over window).
@@ -129,6 +131,7 @@ impl Term {
             Term::FifoGroups => "fifo_groups",
             Term::PoisonSuspected => "poison_suspected",
             Term::ManualOverride => "manual_override",
+            Term::Paused => "paused",
             Term::StuckPartitions => "stuck_partitions",
             Term::ScaleOutStabilization => "scale_out_stabilization",
             Term::ScaleInStabilization => "scale_in_stabilization",

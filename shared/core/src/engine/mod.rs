@@ -31,8 +31,8 @@ pub use observation::{
 pub use provisioned::ProvisionedChange;
 pub use signals::partition_lag;
 pub use state::{
-    PartitionProgress, RegisteredEvent, ScalingAction, SignalHealth, TargetState, TimedCount,
-    TimedValue, STATE_SCHEMA_VERSION,
+    ManualHold, PartitionProgress, Pause, PauseScope, RegisteredEvent, ScalingAction, SignalHealth,
+    TargetState, TimedCount, TimedValue, STATE_SCHEMA_VERSION,
 };
 
 use crate::config::{ForecastMode, PolicyConfig, TargetConfig};
@@ -67,7 +67,8 @@ use signals::AssessedSignal;
 /// 10. no scale-in during a deployment (`deployment`); never zero with
 ///     stuck partitions (`stuck`);
 /// 11. a count set outside qscale held (`manual`); floors from schedules
-///     and events (`floor`), then the forecast's floor (`forecast`);
+///     and events (`floor`), then the forecast's floor (`forecast`), unless
+///     paused; no move in a paused direction (`pause`);
 /// 12. bounds: min, max, the worker's own range (`bounds`).
 pub fn decide(
     target: &TargetConfig,
@@ -81,6 +82,7 @@ pub fn decide(
     let mut next = state.clone();
     next.schema_version = STATE_SCHEMA_VERSION;
     let manual = rules::manual::detect(policy, state, worker, now, &mut next);
+    let paused = rules::pause::notice(&mut next, now);
     // An actuation whose answer was lost counts only if the fleet shows it.
     next.confirm_action(worker.desired);
     // A replay of the same tick re-derives its decision from scratch.
@@ -138,6 +140,7 @@ pub fn decide(
     rules::manual::hold(&ctx, &mut chain);
     let floor = rules::floor::apply(&ctx, &mut chain);
     let period = rules::forecast::floor(&ctx, &mut chain);
+    rules::pause::hold(&ctx, &mut chain);
     rules::bounds::apply(&ctx, &mut chain);
 
     rules::stabilization::remember(&mut next, now, &chain);
@@ -146,7 +149,7 @@ pub fn decide(
         from: previous,
         to: chain.value,
     });
-    let mut notices: Vec<String> = manual.into_iter().collect();
+    let mut notices: Vec<String> = manual.into_iter().chain(paused).collect();
     if let Some(change) = period {
         next.forecast_period = change.period;
         notices.extend(change.notice);

@@ -98,6 +98,9 @@ pub struct TargetState {
     /// A count set outside qscale, held until `until`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manual_hold: Option<ManualHold>,
+    /// An operator's pause of some directions, until it expires or is resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Pause>,
 }
 
 impl TargetState {
@@ -141,6 +144,75 @@ pub struct TimedValue {
     pub at: Timestamp,
     /// The value.
     pub value: f64,
+}
+
+/// What a pause stops (AWS Application Auto Scaling's `SuspendedState`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PauseScope {
+    /// No scale-in.
+    #[serde(rename = "in")]
+    pub scale_in: bool,
+    /// No scale-out.
+    #[serde(rename = "out")]
+    pub scale_out: bool,
+    /// Schedules, registered events and the forecast raise no floor.
+    pub scheduled: bool,
+}
+
+impl PauseScope {
+    /// Everything.
+    pub const ALL: PauseScope = PauseScope {
+        scale_in: true,
+        scale_out: true,
+        scheduled: true,
+    };
+
+    /// `in, out, scheduled` as far as paused.
+    pub fn names(&self) -> String {
+        [
+            (self.scale_in, "in"),
+            (self.scale_out, "out"),
+            (self.scheduled, "scheduled"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+/// An operator's pause: what, until when, why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pause {
+    /// What is paused.
+    pub scope: PauseScope,
+    /// When it was asked.
+    pub since: Timestamp,
+    /// When it ends by itself (mandatory); a resume moves it to then.
+    pub until: Timestamp,
+    /// Why, as the operator said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Ended by `qscale resume` (else by its expiry).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub resumed: bool,
+    /// A decision has audited its start.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub noticed: bool,
+}
+
+impl Pause {
+    /// In force at `now`.
+    pub fn active(&self, now: Timestamp) -> bool {
+        now < self.until
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A worker count set outside qscale and held (`policy.manual_override_hold`).

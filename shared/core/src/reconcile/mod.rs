@@ -9,6 +9,7 @@ mod claim;
 mod join;
 pub mod memory;
 pub mod outbox;
+pub mod pause;
 mod ports;
 pub mod register;
 mod unwind;

@@ -16,6 +16,18 @@ use crate::engine::state::TargetState;
 /// (Lambda workers with a qualifier keep it warm as provisioned concurrency).
 pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) -> Option<ActiveFloor> {
     let floor = active_floor(ctx.target, ctx.state, ctx.now)?;
+    if super::pause::floors_paused(ctx) {
+        // Said, not applied; the window's provisioned concurrency is kept.
+        chain.set(
+            Term::Paused,
+            chain.value,
+            format!(
+                "floor {} from {} paused (scheduled)",
+                floor.min, floor.source
+            ),
+        );
+        return Some(floor);
+    }
     let v = chain.value.max(floor.min);
     chain.set(
         Term::Floor,

@@ -68,7 +68,7 @@ pub(in crate::engine) fn floor(ctx: &Context, chain: &mut Chain) -> Option<Perio
             // Workers beyond a FIFO queue's groups would idle.
             let floor =
                 forecast_workers(policy, load).min(ctx.signals.fifo_ceiling().unwrap_or(u32::MAX));
-            if floor > chain.value {
+            if floor > chain.value && !super::pause::floors_paused(ctx) {
                 let why = format!(
                     "{} period (error {ratio:.2}x persistence's) forecasts \
                      {load:.1} busy within {}: {floor} workers",

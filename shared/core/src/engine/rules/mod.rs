@@ -15,6 +15,7 @@ pub(super) mod fallback;
 pub(super) mod floor;
 pub(super) mod forecast;
 pub(super) mod manual;
+pub(super) mod pause;
 pub(super) mod poison;
 pub(super) mod rate_limit;
 pub(super) mod stabilization;
