@@ -95,8 +95,8 @@ fn fewer_metrics_on_request_keep_what_the_alarms_read() {
     );
     assert_eq!(
         all.len(),
-        7,
-        "6 over all targets + Decisions by outcome: {all:?}"
+        8,
+        "7 over all targets (Paused among them) + Decisions by outcome: {all:?}"
     );
     assert!(all.contains(&("Errors".to_string(), vec![])));
     assert!(summary()
