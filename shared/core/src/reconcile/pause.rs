@@ -6,12 +6,10 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::ports::{PortError, SaveError, StateStore};
-use super::register::RegisterError;
+use super::ports::StateStore;
+use super::register::{update_state, RegisterError};
 use crate::engine::{Pause, PauseScope};
 
-/// Conditional-save attempts before giving up on a state that keeps changing.
-const ATTEMPTS: usize = 5;
 /// The longest pause: an expiry is mandatory, and a forgotten one ends.
 pub const MAX_PAUSE: SignedDuration = SignedDuration::from_hours(30 * 24);
 /// The longest reason, in characters.
@@ -74,11 +72,12 @@ pub async fn pause<S: StateStore>(
     target: &str,
     pause: Pause,
 ) -> Result<u64, RegisterError> {
-    update(store, target, |state| {
+    let (version, _) = update_state(store, target, |state| {
         state.pause = Some(pause.clone());
-        true
+        Ok(true)
     })
-    .await
+    .await?;
+    Ok(version)
 }
 
 /// Ends `target`'s pause at `now`; whether it had one in force.
@@ -87,46 +86,18 @@ pub async fn resume<S: StateStore>(
     target: &str,
     now: Timestamp,
 ) -> Result<bool, RegisterError> {
-    let mut ended = false;
-    update(store, target, |state| {
-        ended = false;
-        match state.pause.as_mut().filter(|p| p.active(now)) {
+    let (_, ended) = update_state(store, target, |state| {
+        Ok(match state.pause.as_mut().filter(|p| p.active(now)) {
             Some(p) => {
                 p.until = now;
                 p.resumed = true;
-                ended = true;
                 true
             }
             None => false,
-        }
+        })
     })
     .await?;
     Ok(ended)
-}
-
-/// Applies `change` to the stored state and saves it if it says it
-/// changed something, reading again when another writer came between.
-async fn update<S: StateStore>(
-    store: &S,
-    target: &str,
-    mut change: impl FnMut(&mut crate::engine::TargetState) -> bool,
-) -> Result<u64, RegisterError> {
-    for _ in 0..ATTEMPTS {
-        let mut v = store.load(target).await?;
-        if !change(&mut v.state) {
-            return Ok(v.version);
-        }
-        match store.save(target, &v.state, &v.outbox, v.version).await {
-            Ok(version) => return Ok(version),
-            Err(SaveError::Conflict { .. }) => continue,
-            Err(SaveError::Store(e)) => return Err(e.into()),
-        }
-    }
-    Err(PortError::new(
-        format!("state of {target}"),
-        format!("kept changing during {ATTEMPTS} attempts"),
-    )
-    .into())
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ports::{PortError, SaveError, StateStore};
 use crate::config::{Config, WARM_QUALIFIER_REASON};
-use crate::engine::RegisteredEvent;
+use crate::engine::{RegisteredEvent, TargetState};
 
 /// Conditional-save attempts before giving up on a state that keeps changing.
 const ATTEMPTS: usize = 5;
@@ -165,32 +165,46 @@ pub async fn register<S: StateStore>(
     target: &str,
     event: RegisteredEvent,
 ) -> Result<PrewarmResult, RegisterError> {
-    for _ in 0..ATTEMPTS {
-        let mut v = store.load(target).await?;
-        if v.state.events.contains(&event) {
-            return Ok(PrewarmResult {
-                event,
-                version: v.version,
-                changed: false,
-            });
+    let (version, changed) = update_state(store, target, |state| {
+        if state.events.contains(&event) {
+            return Ok(false);
         }
-        let replaces = v.state.events.iter().any(|e| e.name == event.name);
-        if !replaces && v.state.events.len() >= limits::MAX_EVENTS {
+        let replaces = state.events.iter().any(|e| e.name == event.name);
+        if !replaces && state.events.len() >= limits::MAX_EVENTS {
             return Err(RegisterError::Invalid(format!(
                 "target {target} holds {} registered events already, the most it may: \
                  replace one by name or wait for one to end",
-                v.state.events.len()
+                state.events.len()
             )));
         }
-        v.state.register_event(event.clone());
+        state.register_event(event.clone());
+        Ok(true)
+    })
+    .await?;
+    Ok(PrewarmResult {
+        event,
+        version,
+        changed,
+    })
+}
+
+/// Applies `change` to a target's stored state from outside a reconcile
+/// (an event, a pause), saving it when `change` says it changed something,
+/// with the conditional write reconciles claim with: when another writer
+/// came between, it reads again. Returns the version after, and whether it
+/// saved.
+pub(crate) async fn update_state<S: StateStore>(
+    store: &S,
+    target: &str,
+    mut change: impl FnMut(&mut TargetState) -> Result<bool, RegisterError>,
+) -> Result<(u64, bool), RegisterError> {
+    for _ in 0..ATTEMPTS {
+        let mut v = store.load(target).await?;
+        if !change(&mut v.state)? {
+            return Ok((v.version, false));
+        }
         match store.save(target, &v.state, &v.outbox, v.version).await {
-            Ok(version) => {
-                return Ok(PrewarmResult {
-                    event,
-                    version,
-                    changed: true,
-                })
-            }
+            Ok(version) => return Ok((version, true)),
             Err(SaveError::Conflict { .. }) => continue,
             Err(SaveError::Store(e)) => return Err(e.into()),
         }
