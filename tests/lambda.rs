@@ -412,3 +412,62 @@ async fn control_message_floods_and_stale_messages_cost_no_reconcile() {
     );
     assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 1);
 }
+
+/// A batch holding one control message with this body, sent now.
+fn control_batch(body: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "Records": [{
+            "messageId": "m-control",
+            "receiptHandle": "rh",
+            "body": body.to_string(),
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": Timestamp::now().as_millisecond().to_string(),
+                "SenderId": "AIDAEXAMPLE",
+                "ApproximateFirstReceiveTimestamp": Timestamp::now().as_millisecond().to_string()
+            },
+            "messageAttributes": {},
+            "md5OfBody": "0",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:qscale-control",
+            "awsRegion": "us-east-1"
+        }]
+    })
+}
+
+/// Issue 26: a pause and a resume through the control queue, as `qscale
+/// pause` and `qscale resume` write them; a pause without a valid expiry is
+/// refused (retried, then the DLQ) and stores nothing.
+#[tokio::test]
+async fn the_control_queue_pauses_and_resumes_a_target() {
+    let s = stack(120, 50).await;
+    let now = Timestamp::now();
+    let failed = |r: &EvaluateResponse| match r {
+        EvaluateResponse::Batch(b) => b.batch_item_failures.len(),
+        _ => panic!("batch"),
+    };
+    let past = control_batch(serde_json::json!({
+        "target": "orders", "pause": { "until": "2020-01-01T00:00:00Z" }
+    }));
+    assert_eq!(failed(&evaluate(&s.rt, past, now).await.unwrap()), 1);
+    let until = (now + jiff::SignedDuration::from_secs(3600)).to_string();
+    let pause = control_batch(serde_json::json!({
+        "target": "orders", "reason": "load test",
+        "pause": { "until": until, "scope": { "out": true } }
+    }));
+    assert_eq!(failed(&evaluate(&s.rt, pause, now).await.unwrap()), 0);
+    // 120 waiting want 12 from 1: the scale-out is paused.
+    assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 1);
+    let store = DynamoStateStore::new(
+        s.moto.clients.dynamodb.clone(),
+        &s.rt.settings.state_table,
+        Default::default(),
+    );
+    let stored = store.load("orders").await.unwrap().state.pause.unwrap();
+    assert_eq!(stored.reason.as_deref(), Some("load test"));
+    assert!(stored.scope.scale_out && !stored.scope.scale_in);
+    let resume = control_batch(serde_json::json!({ "target": "orders", "resume": true }));
+    let later = now + jiff::SignedDuration::from_secs(10);
+    assert_eq!(failed(&evaluate(&s.rt, resume, later).await.unwrap()), 0);
+    assert_eq!(s.moto.desired(&s.cluster, "orders-worker").await, 12);
+}

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::{parse_control_message, EvaluateEvent};
 use super::{targets_for_alarm, HandlerError, Runtime};
+use qscale_core::engine::PauseScope;
 use qscale_core::reconcile::{Outcome, ReconcileOptions};
 use qscale_live::run::run_once;
 
@@ -18,9 +19,56 @@ use qscale_live::run::run_once;
 pub struct ControlMessage {
     /// Target to reconcile now.
     pub target: String,
-    /// Why (for the logs).
+    /// Why (for the logs, and a pause's reason).
     #[serde(default)]
     pub reason: Option<String>,
+    /// Pause the target before reconciling it (as `qscale pause`).
+    #[serde(default)]
+    pub pause: Option<ControlPause>,
+    /// End the target's pause before reconciling it (as `qscale resume`).
+    #[serde(default)]
+    pub resume: bool,
+}
+
+/// A pause asked for through the control queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlPause {
+    /// When it ends by itself (mandatory, at most 30 days ahead).
+    pub until: Timestamp,
+    /// What it pauses; everything when omitted.
+    #[serde(default)]
+    pub scope: Option<PauseScope>,
+}
+
+/// Applies a message's pause or resume to its target's state; why not, if it cannot.
+async fn apply_control(rt: &Runtime, m: &ControlMessage, now: Timestamp) -> Result<(), String> {
+    use qscale_core::reconcile::pause::{pause, resume, PauseRequest};
+    let store = qscale_aws::DynamoStateStore::new(
+        rt.clients.dynamodb.clone(),
+        &rt.settings.state_table,
+        Default::default(),
+    );
+    match (&m.pause, m.resume) {
+        (Some(_), true) => Err("pause and resume in one message".into()),
+        (Some(p), false) => {
+            let request = PauseRequest {
+                scope: p.scope.unwrap_or(PauseScope::ALL),
+                until: p.until,
+                reason: m.reason.clone(),
+            };
+            let checked = request.checked(now).map_err(|e| format!("pause: {e}"))?;
+            pause(&store, &m.target, checked)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        (None, true) => resume(&store, &m.target, now)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        (None, false) => Ok(()),
+    }
 }
 
 /// What evaluate answers.
@@ -121,7 +169,15 @@ async fn evaluate_batch(rt: &Runtime, batch: &SqsEvent, now: Timestamp) -> SqsBa
             .ok_or_else(|| "no body".to_string())
             .and_then(parse_control_message);
         match parsed {
-            Ok(m) if rt.config.target(&m.target).is_some() => wanted.push((id, m.target)),
+            Ok(m) if rt.config.target(&m.target).is_some() => {
+                match apply_control(rt, &m, now).await {
+                    Ok(()) => wanted.push((id, m.target)),
+                    Err(e) => {
+                        tracing::error!(message_id = %id, target_name = %m.target, error = %e, "control message refused");
+                        failures.push(id);
+                    }
+                }
+            }
             Ok(m) => {
                 tracing::error!(message_id = %id, target_name = %m.target, "no such target in the config");
                 failures.push(id);

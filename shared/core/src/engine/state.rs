@@ -146,9 +146,10 @@ pub struct TimedValue {
     pub value: f64,
 }
 
-/// What a pause stops (AWS Application Auto Scaling's `SuspendedState`).
+/// What a pause stops (AWS Application Auto Scaling's `SuspendedState`);
+/// an omitted direction is not paused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct PauseScope {
     /// No scale-in.
     #[serde(rename = "in")]
