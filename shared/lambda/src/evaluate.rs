@@ -44,6 +44,9 @@ pub struct ControlPause {
 /// Applies a message's pause or resume to its target's state; why not, if it cannot.
 async fn apply_control(rt: &Runtime, m: &ControlMessage, now: Timestamp) -> Result<(), String> {
     use qscale_core::reconcile::pause::{pause, resume, PauseRequest};
+    if m.pause.is_none() && !m.resume {
+        return Ok(());
+    }
     let store = qscale_aws::DynamoStateStore::new(
         rt.clients.dynamodb.clone(),
         &rt.settings.state_table,
@@ -63,11 +66,10 @@ async fn apply_control(rt: &Runtime, m: &ControlMessage, now: Timestamp) -> Resu
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         }
-        (None, true) => resume(&store, &m.target, now)
+        (None, _) => resume(&store, &m.target, now)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),
-        (None, false) => Ok(()),
     }
 }
 

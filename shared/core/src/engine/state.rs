@@ -146,6 +146,25 @@ pub struct TimedValue {
     pub value: f64,
 }
 
+impl TimedValue {
+    /// Records `value` observed at `at` in a series that keeps the previous
+    /// reading beside the newest, and returns that previous reading. A
+    /// replay of `at` drops its own earlier record first, so it compares
+    /// with the same earlier sample.
+    pub fn record_beside_previous(
+        samples: &mut Vec<TimedValue>,
+        at: Timestamp,
+        value: f64,
+    ) -> Option<TimedValue> {
+        samples.retain(|s| s.at < at);
+        let keep = samples.len().saturating_sub(1);
+        samples.drain(..keep);
+        let previous = samples.last().copied();
+        samples.push(TimedValue { at, value });
+        previous
+    }
+}
+
 /// What a pause stops (AWS Application Auto Scaling's `SuspendedState`);
 /// an omitted direction is not paused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

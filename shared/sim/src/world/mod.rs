@@ -600,6 +600,8 @@ impl World {
     /// datapoints arrive about a minute late), offsets as at that minute's end.
     pub fn cloudwatch_minute(&self) -> Snapshot {
         let (mut visible, mut in_flight, mut running, mut n) = (0u64, 0u64, 0u64, 0u64);
+        // Per queue, with several queues (empty otherwise).
+        let mut queues = vec![(0u64, 0u64); self.snapshot(60).queues.len()];
         let len = self.history.len();
         for ago in 60..120usize {
             if let Some(s) = len.checked_sub(1 + ago).map(|i| &self.history[i]) {
@@ -607,11 +609,6 @@ impl World {
                 in_flight += s.in_flight;
                 running += s.running as u64;
                 n += 1;
-            }
-        }
-        let mut queues = vec![(0u64, 0u64); self.backlogs.len()];
-        for ago in 60..120usize {
-            if let Some(s) = len.checked_sub(1 + ago).map(|i| &self.history[i]) {
                 for (sum, q) in queues.iter_mut().zip(&s.queues) {
                     sum.0 += q.0;
                     sum.1 += q.1;

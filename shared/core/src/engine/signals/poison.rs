@@ -35,16 +35,7 @@ pub(super) fn suspect(
         samples.clear();
         return None;
     };
-    // A replay of the same observation compares with the same earlier sample.
-    samples.retain(|s| s.at < observed_at);
-    let keep = samples.len().saturating_sub(1);
-    samples.drain(..keep);
-    let previous = samples.last().copied();
-    samples.push(TimedValue {
-        at: observed_at,
-        value: now as f64,
-    });
-    let previous = previous?;
+    let previous = TimedValue::record_beside_previous(samples, observed_at, now as f64)?;
     let added = now as f64 - previous.value;
     let dt = observed_at.duration_since(previous.at).as_secs_f64();
     let growth = growth.unwrap_or(0.0);

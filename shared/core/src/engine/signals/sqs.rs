@@ -69,20 +69,12 @@ pub(super) fn queue_growth(
     next: &mut TargetState,
 ) -> Option<f64> {
     let samples = next.depth_samples.entry(cfg.name.clone()).or_default();
-    samples.retain(|s| s.at < observed_at);
+    let previous = TimedValue::record_beside_previous(samples, observed_at, depth.visible as f64);
     let cutoff = minus(now, policy.keep_up_window.signed());
-    let signed = samples.last().filter(|s| s.at > cutoff).map(|s| {
+    previous.filter(|s| s.at > cutoff).map(|s| {
         let dt = observed_at.duration_since(s.at).as_secs_f64();
         (depth.visible as f64 - s.value) / dt
-    });
-    // The previous sample stays beside the new one, so a replay finds it.
-    let keep = samples.len().saturating_sub(1);
-    samples.drain(..keep);
-    samples.push(TimedValue {
-        at: observed_at,
-        value: depth.visible as f64,
-    });
-    signed
+    })
 }
 
 /// What sizing an SQS signal reads: its config and depth, and what the

@@ -79,16 +79,8 @@ fn period_start_comes_from_recorded_actions() {
 
 #[test]
 fn select_min_and_disabled() {
-    let p = vec![
-        RateLimitPolicy::Percent {
-            value: 100,
-            period: HumanDuration::secs(15),
-        },
-        RateLimitPolicy::Pods {
-            value: 4,
-            period: HumanDuration::secs(15),
-        },
-    ];
+    // HPA's default scale-up policies: 100% or 4 pods per 15 s.
+    let p = DirectionConfig::hpa_scale_out().rate_limits.policies;
     assert_eq!(
         scale_out_limit(10, &[], now(), &limits(SelectPolicy::Min, p.clone())),
         14
