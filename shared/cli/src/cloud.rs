@@ -103,6 +103,18 @@ pub(crate) struct PauseArgs {
     aws: AwsArgs,
 }
 
+#[derive(Args)]
+pub(crate) struct StatusArgs {
+    /// The YAML config: its targets, in its order.
+    #[arg(long)]
+    config: PathBuf,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// `table` for people; `json` prints one JSON object per target and line.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    output: String,
+}
+
 #[derive(Subcommand)]
 pub(crate) enum EventsCommand {
     /// Register a known event: at least MIN workers from START (minus the lead) to END.
@@ -263,6 +275,34 @@ pub(crate) fn pause(args: &PauseArgs) -> Result<ExitCode> {
             args.until
         );
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Runs `qscale status`: reads the state table only (one BatchGetItem per
+/// 100 targets), so it is safe to run at any time.
+pub(crate) fn status(args: &StatusArgs) -> Result<ExitCode> {
+    use qscale_core::reconcile::status::{status, table};
+    let config = Config::load(&args.config)
+        .with_context(|| format!("config {} is not valid", args.config.display()))?;
+    runtime()?.block_on(async {
+        let store = state_store(&args.aws).await;
+        let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
+        store.prefetch(&names).await;
+        let now = Timestamp::now();
+        let rows = status(&config, &store, now).await;
+        if args.output == "json" {
+            for row in &rows {
+                println!("{}", serde_json::to_string(row)?);
+            }
+        } else {
+            print!("{}", table(&rows, now));
+        }
+        // Unreadable states are the command's failure (the rows still print).
+        Ok(if rows.iter().any(|r| r.state_error.is_some()) {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
     })
 }
 

@@ -66,6 +66,11 @@ enum Command {
     /// (`--scheduled`), or all three (`--all`, the default).
     #[cfg(feature = "cloud")]
     Pause(cloud::PauseArgs),
+    /// Every configured target's standing from the state table: counts,
+    /// the last decision's binding terms, pauses and holds, events ahead,
+    /// the forecast's period, what failed.
+    #[cfg(feature = "cloud")]
+    Status(cloud::StatusArgs),
     /// End a target's pause now.
     #[cfg(feature = "cloud")]
     Resume {
@@ -134,6 +139,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Events { command } => cloud::events(command),
         #[cfg(feature = "cloud")]
         Command::Pause(args) => cloud::pause(&args),
+        #[cfg(feature = "cloud")]
+        Command::Status(args) => cloud::status(&args),
         #[cfg(feature = "cloud")]
         Command::Resume { target, aws } => cloud::resume(&target, &aws),
         #[cfg(feature = "cloud")]

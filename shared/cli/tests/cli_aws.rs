@@ -1,6 +1,6 @@
 //! The `qscale` binary's AWS commands against the moto server:
-//! `events add`, `state show`, `run --once --dry-run`, `pause`, `resume`
-//! and `config push`.
+//! `events add`, `state show`, `run --once --dry-run`, `pause`, `resume`,
+//! `status` and `config push`.
 //! Only with the `cloud` feature (the binary has no AWS commands without it).
 #![cfg(feature = "cloud")]
 
@@ -231,6 +231,115 @@ async fn pause_holds_a_run_and_resume_ends_it() {
     let o = qscale(&[&["run", "--once", "--config", config.as_str()][..], &aws].concat());
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(moto.desired(&cluster, &service).await, 3);
+}
+
+/// The walkthrough: a target paused for scale-in and a target whose
+/// count an operator set by hand, both in one `status` table.
+#[tokio::test]
+async fn status_shows_a_paused_target_and_a_manual_hold() {
+    let moto = Moto::connect().await;
+    let table = unique("state");
+    moto.state_table(&table).await;
+    let (idle, busy) = (
+        moto.queue_with(&unique("q"), 0).await,
+        moto.queue_with(&unique("q"), 80).await,
+    );
+    let cluster = unique("c");
+    let (quiet, orders) = (unique("s"), unique("s"));
+    moto.ecs_service(&cluster, &quiet, 5).await;
+    moto.ecs_service(&cluster, &orders, 1).await;
+    let dir = std::env::temp_dir().join(unique("cli-status"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("qscale.yaml");
+    let target = |name: &str, url: &str, service: &str| {
+        format!(
+            "  - name: {name}\n    signals: [ {{ sqs: {{ name: jobs, queue: \"{url}\" }} }} ]\n    worker: {{ ecs: {{ cluster: {cluster}, service: {service} }} }}\n    policy: {{ min: 0, max: 50, target_per_worker: 10 }}\n"
+        )
+    };
+    std::fs::write(
+        &config,
+        format!(
+            "targets:\n{}{}",
+            target("quiet", &idle, &quiet),
+            target("orders", &busy, &orders)
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let ep = endpoint();
+    let aws = [
+        "--endpoint-url",
+        ep.as_str(),
+        "--state-table",
+        table.as_str(),
+    ];
+    let status =
+        |extra: &[&str]| qscale(&[&["status", "--config", config][..], &aws, extra].concat());
+
+    // Before any tick: both listed, never reconciled.
+    let o = status(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(text(&o).matches("never").count(), 2, "{}", text(&o));
+
+    let until = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600)).to_string();
+    let o = qscale(
+        &[
+            &[
+                "pause",
+                "quiet",
+                "--until",
+                &until,
+                "--in",
+                "--reason",
+                "producers down",
+            ][..],
+            &aws,
+        ]
+        .concat(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = qscale(&[&["run", "--once", "--config", config][..], &aws].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(moto.desired(&cluster, &orders).await, 8);
+    // During an incident someone sets 20 by hand; the next tick holds it.
+    moto.set_desired(&cluster, &orders, 20).await;
+    let o = qscale(&[&["run", "--once", "--config", config][..], &aws].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(moto.desired(&cluster, &orders).await, 20);
+
+    let o = status(&[]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+            .to_string()
+    };
+    let quiet_line = line("quiet");
+    assert!(quiet_line.contains("5 -> 5"), "{quiet_line}");
+    assert!(quiet_line.contains("paused"), "{quiet_line}");
+    assert!(
+        quiet_line.contains(&format!("paused in until {until} (producers down)")),
+        "{quiet_line}"
+    );
+    let orders_line = line("orders");
+    assert!(orders_line.contains("20 -> 20"), "{orders_line}");
+    assert!(orders_line.contains("manual_override"), "{orders_line}");
+    assert!(orders_line.contains("manual 20 until"), "{orders_line}");
+
+    let o = status(&["--output", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["target"], "quiet");
+    assert_eq!(rows[0]["paused"]["scope"]["in"], true);
+    assert_eq!(rows[1]["manual_hold"]["to"], 20);
+    assert_eq!(rows[1]["manual_hold"]["from"], 8);
+    assert_eq!(rows[1]["last"]["outcome"], "unchanged");
 }
 
 #[tokio::test]

@@ -31,8 +31,8 @@ pub use observation::{
 pub use provisioned::ProvisionedChange;
 pub use signals::partition_lag;
 pub use state::{
-    ManualHold, PartitionProgress, Pause, PauseScope, RegisteredEvent, ScalingAction, SignalHealth,
-    TargetState, TimedCount, TimedValue, STATE_SCHEMA_VERSION,
+    LastReconcile, ManualHold, PartitionProgress, Pause, PauseScope, RegisteredEvent,
+    ScalingAction, SignalHealth, TargetState, TimedCount, TimedValue, STATE_SCHEMA_VERSION,
 };
 
 use crate::config::{ForecastMode, PolicyConfig, TargetConfig};

@@ -101,6 +101,10 @@ pub struct TargetState {
     /// An operator's pause of some directions, until it expires or is resumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<Pause>,
+    /// What the last claimed reconcile found, decided and did, for `qscale
+    /// status` (the audit stream has the full record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reconcile: Option<LastReconcile>,
 }
 
 impl TargetState {
@@ -247,6 +251,46 @@ pub struct ManualHold {
     pub since: Timestamp,
     /// The end of the hold.
     pub until: Timestamp,
+}
+
+/// The last claimed reconcile, in brief: what `qscale status` shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LastReconcile {
+    /// The tick.
+    pub at: Timestamp,
+    /// The desired count observed.
+    pub previous: u32,
+    /// Workers running when observed.
+    pub running: u32,
+    /// The count decided.
+    pub desired: u32,
+    /// The terms that bound it (snake_case names).
+    pub bounded_by: Vec<String>,
+    /// The reconcile's outcome (`applied`, `unchanged`, `refused`, `failed`;
+    /// `interrupted` until the action's answer is recorded).
+    pub outcome: String,
+    /// What failed or could not be trusted, at most [`LastReconcile::ERROR_CHARS`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl LastReconcile {
+    /// An error kept in the state is cut here: the state stays small
+    /// (DynamoDB items stop at 400 KB), the audit event has the whole text.
+    pub const ERROR_CHARS: usize = 300;
+
+    /// Cuts an error to [`LastReconcile::ERROR_CHARS`] characters.
+    pub fn bounded_error(error: Option<String>) -> Option<String> {
+        error.map(|e| {
+            if e.chars().count() <= Self::ERROR_CHARS {
+                e
+            } else {
+                let cut: String = e.chars().take(Self::ERROR_CHARS - 1).collect();
+                format!("{cut}…")
+            }
+        })
+    }
 }
 
 /// A change of the worker count that qscale decided.

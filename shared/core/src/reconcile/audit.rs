@@ -151,6 +151,21 @@ pub enum Outcome {
     Interrupted,
 }
 
+impl Outcome {
+    /// The snake_case name used in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Unchanged => "unchanged",
+            Outcome::DryRun => "dry_run",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+            Outcome::Yielded => "yielded",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+}
+
 impl AuditEvent {
     /// A reconcile that failed before any decision (state that cannot be
     /// loaded, a fleet that cannot be observed): no action, and the reason

@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod pause;
 mod ports;
 pub mod register;
+pub mod status;
 mod unwind;
 
 use jiff::Timestamp;
@@ -153,7 +154,8 @@ where
         return report(outcome, None, decision);
     }
 
-    // The claim: next state and outbox (with this tick's event, its outcome
+    // The claim: next state (with what `status` shows of this tick; an
+    // action's outcome is not known yet) and outbox (with this tick's event, its outcome
     // not known yet) in one conditional write.
     let mut pending = loaded.outbox;
     let incoming = usize::from(worth_auditing);
@@ -172,6 +174,13 @@ where
         pending.push(PendingAudit::new(event.clone()));
         decision.next_state.arrivals.mark_audited(now);
     }
+    let claimed_outcome = if wants_change {
+        Outcome::Interrupted
+    } else {
+        unchanged
+    };
+    decision.next_state.last_reconcile =
+        Some(last_reconcile(&decision, claimed_outcome, distrust.clone()));
     let version = match ports
         .store
         .save(&target.name, &decision.next_state, &pending, loaded.version)
@@ -203,9 +212,17 @@ where
             slot.event.error = error.clone().or_else(|| distrust.clone());
         }
     }
+    if wants_change {
+        decision.next_state.last_reconcile = Some(last_reconcile(
+            &decision,
+            outcome,
+            error.clone().or_else(|| distrust.clone()),
+        ));
+    }
     let delivery = outbox::deliver(ports.audit, &mut pending).await;
     let mut unrecorded = Vec::new();
-    if action_failed || delivery.changed {
+    // An action's outcome is recorded even when no event was delivered.
+    if action_failed || delivery.changed || wants_change {
         if let Err(e) = ports
             .store
             .save(&target.name, &decision.next_state, &pending, version)
@@ -301,6 +318,27 @@ impl ReconcileReport {
             error: Some(error),
             unrecorded_deliveries: Vec::new(),
         }
+    }
+}
+
+/// What `qscale status` keeps of a claimed tick.
+fn last_reconcile(
+    decision: &Decision,
+    outcome: Outcome,
+    error: Option<String>,
+) -> crate::engine::LastReconcile {
+    crate::engine::LastReconcile {
+        at: decision.at,
+        previous: decision.previous,
+        running: decision.running,
+        desired: decision.desired,
+        bounded_by: decision
+            .bounded_by
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect(),
+        outcome: outcome.name().to_string(),
+        error: crate::engine::LastReconcile::bounded_error(error),
     }
 }
 

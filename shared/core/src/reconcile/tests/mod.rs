@@ -102,6 +102,17 @@ fn applies_records_state_and_audits() {
         (1, 12, Outcome::Applied)
     );
     assert_eq!(events[0].inputs[0].backlog, Some(120));
+    // What `status` shows: the outcome recorded after the action's answer.
+    let last = stored.state.last_reconcile.unwrap();
+    assert_eq!(
+        (
+            last.previous,
+            last.desired,
+            last.outcome.as_str(),
+            last.error
+        ),
+        (1, 12, "applied", None)
+    );
 }
 
 #[test]
@@ -269,6 +280,12 @@ fn failed_actuation_is_forgotten_and_audited() {
     assert_eq!(stored.actions.len(), 1);
     assert_eq!(stored.unconfirmed_action, Some(now()));
     assert_eq!(w.audit.events()[0].outcome, Outcome::Failed);
+    let last = stored.last_reconcile.unwrap();
+    assert_eq!(last.outcome, "failed");
+    assert!(
+        last.error.unwrap().contains("ecs service s: AccessDenied"),
+        "status names the failure"
+    );
     // ...which still shows the old count: the action never happened, and
     // the next tick may act at once (no cooldown from it).
     w.workers.fail_with(None);
@@ -338,6 +355,9 @@ fn untrusted_signal_is_refused_and_audited() {
     assert!(w.workers.calls().is_empty());
     assert_eq!(w.audit.events()[0].outcome, Outcome::Refused);
     assert!(!w.audit.events()[0].inputs[0].trusted);
+    let last = w.store.get("orders").unwrap().state.last_reconcile.unwrap();
+    assert_eq!(last.outcome, "refused");
+    assert!(last.error.unwrap().contains("queue q: timeout"));
 }
 
 #[test]
