@@ -4,6 +4,8 @@
 //! alone; faults and the API-call budget have their own files under `aws/`.
 
 // The crate root is this file, so its modules are named by path.
+#[path = "aws/accounts.rs"]
+mod accounts;
 #[path = "aws/api_calls.rs"]
 mod api_calls;
 #[path = "aws/faults.rs"]

@@ -29,6 +29,10 @@ const NOT_ENFORCEABLE: &[(&str, &str)] = &[
         "moto's SSM decrypts a SecureString itself: no KMS call is made to check",
     ),
     (
+        "sts:AssumeRole",
+        "the scenario's one target is in qscale's own account; a target reached through its role (`targets[].aws`) runs in tests/aws/accounts.rs against moto without enforcement, and tests/iam.rs checks the grant names only TargetRoleArns",
+    ),
+    (
         "lambda:",
         "moto 5.2 answers signed Lambda GET calls with SignatureDoesNotMatch once IAM is enforced (boto3 too), so Lambda workers cannot run here; tests/aws.rs runs them unauthenticated",
     ),

@@ -86,6 +86,7 @@ fn every_arn_parameter_refuses_wildcards_and_takes_a_named_arn() {
             "EventSourceMappingArns",
             "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:14e0db71-5d35-4eb5-b481-8945cf9d10c2",
         ),
+        ("TargetRoleArns", "arn:aws:iam::123456789012:role/team/qscale-target"),
         ("AlarmTopicArn", "arn:aws:sns:us-east-1:123456789012:ops"),
         (
             "ConfigKmsKeyArn",

@@ -84,6 +84,40 @@ impl Moto {
         }
     }
 
+    /// Clients in the account of `role_arn` (moto keeps one set of
+    /// resources per account and files an assumed role's calls under its
+    /// account): credentials from a plain STS `AssumeRole`, not from
+    /// qscale's own `for_access`, so a fixture never depends on the code
+    /// under test.
+    pub async fn in_account(&self, role_arn: &str) -> Moto {
+        let sts = aws_sdk_sts::Client::new(&self.clients.sdk_config);
+        let out = sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name("qscale-tests")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("assuming {role_arn}: {e:?}"));
+        let c = out.credentials().expect("credentials");
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                Some(c.session_token().to_string()),
+                None,
+                "tests-assumed",
+            ))
+            .load()
+            .await;
+        Moto {
+            endpoint: self.endpoint.clone(),
+            clients: AwsClients::from_sdk_config(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+        }
+    }
+
     /// Settings for qscale against this emulator.
     pub fn settings(&self, state_table: &str, audit_queue: &str) -> AwsSettings {
         AwsSettings {

@@ -2,6 +2,7 @@
 //! workers, DynamoDB state, EventBridge/SQS audit. Clients are built once
 //! per invocation and shared.
 
+mod access;
 mod audit;
 mod config_source;
 pub mod sent_history;
@@ -20,6 +21,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+pub use access::ROLE_SESSION_NAME;
 pub use audit::{AuditTargets, AwsAudit};
 pub use config_source::{ConfigSource, ConfigVersion, Encryption, SSM_PARAMETER_MAX_BYTES};
 pub use sqs::SqsDepthSource;
@@ -70,6 +72,10 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     /// CloudWatch (queue history for `trace from-cloudwatch`).
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// The SDK config these were built from (for clients on an assumed role).
+    pub sdk_config: SdkConfig,
+    /// Clients per target role and region ([`AwsClients::for_access`]).
+    assumed: access::AssumedClients,
 }
 
 /// How long one attempt of an AWS call may take before the SDK gives up on
@@ -131,6 +137,8 @@ impl AwsClients {
                     .force_path_style(config.endpoint_url().is_some())
                     .build(),
             ),
+            sdk_config: config.clone(),
+            assumed: access::AssumedClients::default(),
         }
     }
 }

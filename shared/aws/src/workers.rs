@@ -44,7 +44,7 @@ impl AwsWorkers {
     }
 
     /// Describes every ECS service of these targets, ten per call per cluster.
-    pub async fn prefetch(&self, targets: &[TargetConfig]) {
+    pub async fn prefetch<'t>(&self, targets: impl IntoIterator<Item = &'t TargetConfig>) {
         let mut by_cluster: HashMap<&str, Vec<&str>> = HashMap::new();
         for t in targets {
             if let WorkerConfig::Ecs(e) = &t.worker {
@@ -239,6 +239,15 @@ impl WorkerActuator for AwsWorkers {
                 })
             }
         }
+    }
+
+    async fn grow_partitions(
+        &self,
+        _target: &TargetConfig,
+        request: &qscale_core::engine::PartitionRequest,
+    ) -> Result<(), PortError> {
+        // Kafka's adapter grows partitions (`qscale_live::LiveFleet`).
+        Err(PortError::cannot_grow_partitions(request))
     }
 
     async fn set_provisioned(

@@ -51,6 +51,7 @@ pub fn ecs_target(name: &str, policy: PolicyConfig, signals: Vec<SignalConfig>) 
         }),
         policy,
         schedules: vec![],
+        aws: None,
     }
 }
 

@@ -8,10 +8,8 @@ use futures::StreamExt;
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::{LiveAudit, LiveFleet, LiveSignals};
-use qscale_aws::{
-    ApiCalls, AwsAudit, AwsClients, AwsSettings, AwsWorkers, DynamoStateStore, SqsDepthSource,
-};
+use crate::{ByAccess, LiveAudit, LiveFleet, LiveSignals};
+use qscale_aws::{ApiCalls, AwsAudit, AwsClients, AwsSettings, DynamoStateStore};
 use qscale_core::config::{Config, TargetConfig};
 use qscale_core::reconcile::breaker::DestinationBreaker;
 use qscale_core::reconcile::{
@@ -213,11 +211,11 @@ pub async fn run_once(
     let started = Instant::now();
     let calls = Arc::new(ApiCalls::default());
     let metrics = LiveSignals {
-        sqs: SqsDepthSource::new(clients.sqs.clone(), calls.clone()),
+        sqs: ByAccess::sqs_for(clients, &config.targets, &calls).await,
         kafka: Arc::new(KafkaLagSource::new(config.kafka_clusters.clone())),
     };
     let fleet = LiveFleet {
-        workers: AwsWorkers::new(clients.ecs.clone(), clients.lambda.clone(), calls.clone()),
+        workers: ByAccess::workers_for(clients, &config.targets, &calls).await,
         partitions: KafkaPartitions::new(config.kafka_clusters.clone()),
     };
     let store = DynamoStateStore::new(

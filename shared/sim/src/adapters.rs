@@ -80,6 +80,15 @@ impl WorkerActuator for SimActuator<'_> {
         self.world.lock().unwrap().set_provisioned(count);
         Ok(())
     }
+
+    async fn grow_partitions(
+        &self,
+        _target: &TargetConfig,
+        request: &qscale_core::engine::PartitionRequest,
+    ) -> Result<(), PortError> {
+        // The simulated queue has no partitions.
+        Err(PortError::cannot_grow_partitions(request))
+    }
 }
 
 /// Counts audit events; keeps them only when asked (a day has thousands).

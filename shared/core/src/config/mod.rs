@@ -3,6 +3,7 @@
 //! Loading parses each target separately so that `qscale validate` reports
 //! every broken target, each error with its field path and the bad value.
 
+mod account;
 mod direction;
 mod error;
 pub mod limits;
@@ -16,6 +17,7 @@ mod validate;
 mod values;
 mod worker;
 
+pub use account::TargetAccess;
 pub use direction::{DirectionConfig, RateLimitPolicy, RateLimits, SelectPolicy};
 pub use error::FieldError;
 pub use load::ConfigError;

@@ -135,4 +135,8 @@ pub struct TargetConfig {
     /// Recurring pre-warm floors.
     #[serde(default)]
     pub schedules: Vec<ScheduleConfig>,
+    /// Another account (a role to assume) or region for this target's
+    /// queues and workers; absent: qscale's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<super::account::TargetAccess>,
 }

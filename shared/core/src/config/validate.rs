@@ -75,7 +75,11 @@ pub(super) fn validate(config: &Config) -> Vec<FieldError> {
     // Two targets on one resource would each keep their own state and fight.
     let mut workers = std::collections::BTreeMap::new();
     for (i, target) in config.targets.iter().enumerate() {
-        let identity = target.worker.identity();
+        // One name in two accounts or regions is two resources.
+        let identity = match target.aws.as_ref().map(|a| a.describe()) {
+            Some(place) => format!("{} ({place})", target.worker.identity()),
+            None => target.worker.identity(),
+        };
         // A target written twice under one name is the name's error alone.
         if let Some(first) = workers
             .insert(identity.clone(), target.name.as_str())
@@ -105,6 +109,14 @@ fn validate_target(
     validate_signals(config, t, at, push);
     validate_worker(t, at, push);
     validate_schedules(t, at, push);
+    for (field, message) in t.aws.iter().flat_map(|a| a.problems()) {
+        let path = if field.is_empty() {
+            format!("{at}.aws")
+        } else {
+            format!("{at}.aws.{field}")
+        };
+        push(path, message);
+    }
 }
 
 fn validate_policy(p: &PolicyConfig, at: &str, push: &mut impl FnMut(String, String)) {

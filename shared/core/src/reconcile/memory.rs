@@ -272,4 +272,12 @@ impl super::ports::WorkerActuator for MemoryWorkers {
         workers.entry(target.name.clone()).or_default().provisioned = count;
         Ok(())
     }
+
+    async fn grow_partitions(
+        &self,
+        _target: &crate::config::TargetConfig,
+        request: &crate::engine::PartitionRequest,
+    ) -> Result<(), PortError> {
+        Err(PortError::cannot_grow_partitions(request))
+    }
 }

@@ -56,31 +56,32 @@ pub trait WorkerActuator: Sync {
         desired: u32,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 
-    /// Grows a topic's partitions; adapters without Kafka refuse.
+    /// Grows a topic's partitions; adapters without Kafka refuse
+    /// ([`PortError::cannot_grow_partitions`]). No default: a composed
+    /// adapter that forgot to forward it would refuse in production.
     fn grow_partitions(
         &self,
-        _target: &TargetConfig,
+        target: &TargetConfig,
         request: &PartitionRequest,
-    ) -> impl Future<Output = Result<(), PortError>> + Send {
-        let err = PortError::new(
-            request.signal.clone(),
-            "this actuator cannot grow Kafka partitions",
-        );
-        async move { Err(err) }
-    }
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 
     /// Sets (`Some`) or removes (`None`) provisioned concurrency on the
-    /// worker's qualifier; adapters without Lambda refuse.
+    /// worker's qualifier; adapters without Lambda refuse. No default, for
+    /// the same reason.
     fn set_provisioned(
         &self,
         target: &TargetConfig,
-        _count: Option<u32>,
-    ) -> impl Future<Output = Result<(), PortError>> + Send {
-        let err = PortError::new(
-            target.name.clone(),
-            "this actuator cannot set provisioned concurrency",
-        );
-        async move { Err(err) }
+        count: Option<u32>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+impl PortError {
+    /// What an actuator without Kafka answers a partition request.
+    pub fn cannot_grow_partitions(request: &PartitionRequest) -> PortError {
+        PortError::new(
+            request.signal.clone(),
+            "this actuator cannot grow Kafka partitions",
+        )
     }
 }
 

@@ -395,6 +395,52 @@ targets:
 }
 
 #[test]
+fn one_service_name_in_two_accounts_is_two_resources_and_bad_access_is_named() {
+    let yaml = r#"
+targets:
+  - name: home
+    signals: [ { sqs: { name: q, queue: q1 } } ]
+    worker: { ecs: { cluster: prod, service: orders } }
+    policy: { min: 0, max: 10, target_per_worker: 5 }
+  - name: other
+    aws: { role_arn: "arn:aws:iam::222222222222:role/qscale-target", external_id: qscale-7 }
+    signals: [ { sqs: { name: q, queue: q2 } } ]
+    worker: { ecs: { cluster: prod, service: orders } }
+    policy: { min: 0, max: 10, target_per_worker: 5 }
+  - name: broken
+    aws: { role_arn: "arn:aws:iam::2222:role/x", region: Europe, external_id: "a b" }
+    signals: [ { sqs: { name: q, queue: q3 } } ]
+    worker: { ecs: { cluster: prod, service: payments } }
+    policy: { min: 0, max: 10, target_per_worker: 5 }
+  - name: typo
+    aws: { role: "arn:aws:iam::222222222222:role/x" }
+    signals: [ { sqs: { name: q, queue: q4 } } ]
+    worker: { ecs: { cluster: prod, service: billing } }
+    policy: { min: 0, max: 10, target_per_worker: 5 }
+"#;
+    let errors = errors(yaml);
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+    assert!(
+        errors[1].starts_with(
+            "targets[2].aws.role_arn: \"arn:aws:iam::2222:role/x\" is not an IAM role ARN"
+        ),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[2].starts_with("targets[2].aws.external_id: \"a b\""),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[3].starts_with("targets[2].aws.region: \"Europe\" is not an AWS region name"),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[0].starts_with("targets[3].aws.role: unknown field `role`"),
+        "{errors:#?}"
+    );
+}
+
+#[test]
 fn a_cron_that_never_fires_is_refused_and_a_leap_day_is_not() {
     let never = "0 0 30 2 *".parse::<crate::config::CronExpr>().unwrap_err();
     assert_eq!(never, "\"0 0 30 2 *\" never fires (no date matches it)");

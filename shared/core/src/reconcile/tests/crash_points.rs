@@ -134,6 +134,26 @@ impl WorkerActuator for Invocation<'_> {
             })
             .await
     }
+
+    async fn grow_partitions(
+        &self,
+        target: &TargetConfig,
+        request: &crate::engine::PartitionRequest,
+    ) -> Result<(), PortError> {
+        self.gate
+            .around(self.world.workers.grow_partitions(target, request))
+            .await
+    }
+
+    async fn set_provisioned(
+        &self,
+        target: &TargetConfig,
+        count: Option<u32>,
+    ) -> Result<(), PortError> {
+        self.gate
+            .around(self.world.workers.set_provisioned(target, count))
+            .await
+    }
 }
 
 impl StateStore for Invocation<'_> {

@@ -619,6 +619,7 @@ fn lambda_with_window() -> TargetConfig {
             qualifier: Some("live".into()),
         }),
         schedules: vec![serde_norway::from_str(yaml).unwrap()],
+        aws: None,
         ..target()
     }
 }
