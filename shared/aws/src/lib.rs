@@ -5,6 +5,7 @@
 mod access;
 mod audit;
 mod config_source;
+pub mod preflight;
 pub mod sent_history;
 mod sqs;
 mod state;
@@ -72,6 +73,9 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     /// CloudWatch (queue history for `trace from-cloudwatch`).
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Application Auto Scaling (read only: `validate --check-aws` looks
+    /// for another scaler on a target's worker).
+    pub applicationautoscaling: aws_sdk_applicationautoscaling::Client,
     /// The SDK config these were built from (for clients on an assumed role).
     pub sdk_config: SdkConfig,
     /// Clients per target role and region ([`AwsClients::for_access`]).
@@ -131,6 +135,7 @@ impl AwsClients {
             eventbridge: aws_sdk_eventbridge::Client::new(config),
             ssm: aws_sdk_ssm::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            applicationautoscaling: aws_sdk_applicationautoscaling::Client::new(config),
             // A local endpoint (moto) serves buckets by path, not by host name.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(config)

@@ -32,7 +32,7 @@ impl SqsDepthSource {
     }
 
     /// The queue URL for a URL, name or ARN (resolved once per invocation).
-    async fn url(&self, queue: &str) -> Result<String, PortError> {
+    pub(crate) async fn url(&self, queue: &str) -> Result<String, PortError> {
         if queue.starts_with("https://") || queue.starts_with("http://") {
             return Ok(queue.to_string());
         }

@@ -104,6 +104,67 @@ pub(crate) struct PauseArgs {
 }
 
 #[derive(Args)]
+pub(crate) struct CheckAwsArgs {
+    /// Ask the account, read-only.
+    #[arg(long)]
+    pub(crate) check_aws: bool,
+    /// The deployed stack's parameters, to check the IAM grants against: the
+    /// JSON `aws cloudformation describe-stacks --stack-name S --query
+    /// 'Stacks[0].Parameters'` prints.
+    #[arg(long, requires = "check_aws")]
+    stack_parameters: Option<PathBuf>,
+    /// AWS endpoint override, e.g. a local moto server.
+    #[arg(long, env = qscale_live::env::ENDPOINT_URL, requires = "check_aws")]
+    endpoint_url: Option<String>,
+}
+
+/// Runs `qscale validate --check-aws` on a config that validated: one line
+/// per finding, exit 1 on any.
+pub(crate) fn check_aws(path: &std::path::Path, args: &CheckAwsArgs) -> Result<ExitCode> {
+    use qscale_aws::preflight::{check, StackParameters};
+    let config =
+        Config::load(path).with_context(|| format!("config {} is not valid", path.display()))?;
+    let stack = match &args.stack_parameters {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            Some(
+                StackParameters::from_json(&text)
+                    .map_err(|e| anyhow!("--stack-parameters {}: {e}", file.display()))?,
+            )
+        }
+        None => None,
+    };
+    runtime()?.block_on(async {
+        let clients = qscale_aws::AwsClients::from_env(args.endpoint_url.as_deref()).await;
+        let findings = check(&config, &clients, stack.as_ref()).await;
+        for f in &findings {
+            println!("{f}");
+        }
+        if findings.is_empty() {
+            println!(
+                "{}: the account agrees ({} target(s){})",
+                path.display(),
+                config.targets.len(),
+                if stack.is_some() {
+                    ", every resource granted by the stack"
+                } else {
+                    "; add --stack-parameters to check the IAM grants"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        } else {
+            println!(
+                "{}: {} finding(s) in the account",
+                path.display(),
+                findings.len()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    })
+}
+
+#[derive(Args)]
 pub(crate) struct StatusArgs {
     /// The YAML config: its targets, in its order.
     #[arg(long)]

@@ -29,6 +29,12 @@ enum Command {
     Validate {
         /// The YAML config.
         config: PathBuf,
+        /// Also ask the account (read-only calls): every resource exists,
+        /// no other scaler drives a worker, no reserved concurrency throttles
+        /// an SQS mapping, the stack grants what the config names.
+        #[cfg(feature = "cloud")]
+        #[command(flatten)]
+        aws: cloud::CheckAwsArgs,
     },
     /// Print the config's JSON Schema, for editors (yaml-language-server):
     /// `qscale schema > qscale.schema.json`.
@@ -113,6 +119,15 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        #[cfg(feature = "cloud")]
+        Command::Validate { config, aws } => {
+            let code = decide::validate(&config);
+            if code != ExitCode::SUCCESS || !aws.check_aws {
+                return Ok(code);
+            }
+            cloud::check_aws(&config, &aws)
+        }
+        #[cfg(not(feature = "cloud"))]
         Command::Validate { config } => Ok(decide::validate(&config)),
         Command::Schema => {
             let schema = qscale_core::config::schema::json_schema();

@@ -582,3 +582,180 @@ async fn trace_from_cloudwatch_turns_messages_sent_per_minute_into_rates() {
         text(&o)
     );
 }
+
+/// `validate --check-aws` against moto: each planted conflict found, named
+/// by its field, and nothing on a clean account.
+#[tokio::test]
+async fn check_aws_finds_each_planted_conflict_and_nothing_on_a_clean_account() {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let moto = Moto::connect().await;
+    let ep = endpoint();
+    let dir = std::env::temp_dir().join(unique("cli-check"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cluster = unique("c");
+    let (present, fought) = (unique("s"), unique("s"));
+    moto.ecs_service(&cluster, &present, 1).await;
+    moto.ecs_service(&cluster, &fought, 1).await;
+    let queue = moto.queue_with(&unique("q"), 0).await;
+    let queue_arn = moto.queue_arn(&queue).await;
+    // Another scaler on `fought`: an Application Auto Scaling target.
+    moto.clients
+        .applicationautoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(format!("service/{cluster}/{fought}"))
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .min_capacity(1)
+        .max_capacity(10)
+        .send()
+        .await
+        .unwrap();
+    // A function an SQS mapping triggers, scaled by reserved concurrency;
+    // and a mapping whose function keeps a reservation below policy.max.
+    let (triggered, reserved) = (unique("fn"), unique("fn"));
+    moto.lambda_function(&triggered, 5).await;
+    moto.event_source_mapping(&triggered, &queue, 5).await;
+    moto.lambda_function(&reserved, 2).await;
+    let mapping = moto
+        .event_source_mapping(&reserved, &moto.queue_with(&unique("q"), 0).await, 5)
+        .await;
+    let sqs = |q: &str| format!("signals: [ {{ sqs: {{ name: jobs, queue: \"{q}\" }} }} ]");
+    let target = |name: &str, signals: &str, worker: &str| {
+        format!("  - name: {name}\n    {signals}\n    worker: {worker}\n    policy: {{ min: 0, max: 10, target_per_worker: 10 }}\n")
+    };
+    let planted = dir.join("planted.yaml");
+    std::fs::write(
+        &planted,
+        format!(
+            "targets:\n{}{}{}{}",
+            target(
+                "missing",
+                &sqs(&unique("no-such-queue")),
+                &format!("{{ ecs: {{ cluster: {cluster}, service: no-such-service }} }}")
+            ),
+            target(
+                "fought",
+                &sqs(&queue),
+                &format!("{{ ecs: {{ cluster: {cluster}, service: {fought} }} }}")
+            ),
+            target(
+                "triggered",
+                &sqs(&queue),
+                &format!("{{ lambda_concurrency: {{ function: {triggered} }} }}")
+            ),
+            target(
+                "reserved",
+                &sqs(&queue),
+                &format!("{{ lambda_event_source_mapping: {{ uuid: {mapping} }} }}")
+            ),
+        ),
+    )
+    .unwrap();
+    let o = qscale(&[
+        "validate",
+        planted.to_str().unwrap(),
+        "--check-aws",
+        "--endpoint-url",
+        &ep,
+    ]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    for (field, says) in [
+        ("targets[0].signals[0].sqs.queue", "does not exist"),
+        ("targets[0].worker.ecs.service", "does not exist"),
+        (
+            "targets[1].worker.ecs",
+            "is also a scalable target of Application Auto Scaling (ecs:service:DesiredCount, min 1, max 10)",
+        ),
+        (
+            "targets[2].worker.lambda_concurrency",
+            "is triggered by SQS mapping",
+        ),
+        (
+            "targets[3].worker.lambda_event_source_mapping",
+            "has reserved concurrency 2, below policy.max 10",
+        ),
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(&format!("{field}: ")) && l.contains(says)),
+            "{field}: {says} in\n{out}"
+        );
+    }
+    assert!(out.contains("5 finding(s) in the account"), "{out}");
+
+    // Clean: the one healthy target, with the stack granting its resources.
+    let clean = dir.join("clean.yaml");
+    std::fs::write(
+        &clean,
+        format!(
+            "targets:\n{}",
+            target(
+                "present",
+                &sqs(&queue),
+                &format!("{{ ecs: {{ cluster: {cluster}, service: {present} }} }}")
+            )
+        ),
+    )
+    .unwrap();
+    let service_arn = moto
+        .clients
+        .ecs
+        .describe_services()
+        .cluster(&cluster)
+        .services(&present)
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .service_arn()
+        .unwrap()
+        .to_string();
+    let params = |queues: &str| {
+        let file = dir.join(unique("params"));
+        std::fs::write(
+            &file,
+            serde_json::json!([
+                { "ParameterKey": "QueueArns", "ParameterValue": queues },
+                { "ParameterKey": "EcsServiceArns", "ParameterValue": service_arn },
+            ])
+            .to_string(),
+        )
+        .unwrap();
+        file
+    };
+    let granted = params(&queue_arn);
+    let o = qscale(&[
+        "validate",
+        clean.to_str().unwrap(),
+        "--check-aws",
+        "--endpoint-url",
+        &ep,
+        "--stack-parameters",
+        granted.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("the account agrees (1 target(s), every resource granted by the stack)"),
+        "{}",
+        text(&o)
+    );
+    // The same account, a stack that does not list the queue.
+    let ungranted = params("");
+    let o = qscale(&[
+        "validate",
+        clean.to_str().unwrap(),
+        "--check-aws",
+        "--endpoint-url",
+        &ep,
+        "--stack-parameters",
+        ungranted.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "targets[0].signals[0].sqs.queue: {queue_arn} is not in the stack's QueueArns"
+        )),
+        "{}",
+        text(&o)
+    );
+}
