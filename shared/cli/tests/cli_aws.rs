@@ -281,7 +281,10 @@ async fn status_shows_a_paused_target_and_a_manual_hold() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(text(&o).matches("never").count(), 2, "{}", text(&o));
 
-    let until = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600)).to_string();
+    // To the second: the table shows times to the second.
+    let until = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 3600)
+        .unwrap()
+        .to_string();
     let o = qscale(
         &[
             &[
@@ -723,16 +726,18 @@ async fn check_aws_finds_each_planted_conflict_and_nothing_on_a_clean_account() 
         .unwrap();
         file
     };
-    let granted = params(&queue_arn);
-    let o = qscale(&[
-        "validate",
-        clean.to_str().unwrap(),
-        "--check-aws",
-        "--endpoint-url",
-        &ep,
-        "--stack-parameters",
-        granted.to_str().unwrap(),
-    ]);
+    let check_against = |stack: &std::path::Path| {
+        qscale(&[
+            "validate",
+            clean.to_str().unwrap(),
+            "--check-aws",
+            "--endpoint-url",
+            &ep,
+            "--stack-parameters",
+            stack.to_str().unwrap(),
+        ])
+    };
+    let o = check_against(&params(&queue_arn));
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains("the account agrees (1 target(s), every resource granted by the stack)"),
@@ -740,16 +745,7 @@ async fn check_aws_finds_each_planted_conflict_and_nothing_on_a_clean_account() 
         text(&o)
     );
     // The same account, a stack that does not list the queue.
-    let ungranted = params("");
-    let o = qscale(&[
-        "validate",
-        clean.to_str().unwrap(),
-        "--check-aws",
-        "--endpoint-url",
-        &ep,
-        "--stack-parameters",
-        ungranted.to_str().unwrap(),
-    ]);
+    let o = check_against(&params(""));
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         text(&o).contains(&format!(

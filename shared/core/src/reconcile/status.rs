@@ -153,7 +153,11 @@ fn cells(r: &TargetStatus, now: Timestamp) -> [String; 8] {
             .as_deref()
             .map(|r| format!(" ({r})"))
             .unwrap_or_default();
-        held.push(format!("paused {} until {}{why}", p.scope.names(), p.until));
+        held.push(format!(
+            "paused {} until {}{why}",
+            p.scope.names(),
+            to_second(p.until)
+        ));
     }
     if let Some(h) = &r.manual_hold {
         held.push(format!("manual {} until {}", h.to, to_second(h.until)));
@@ -264,7 +268,8 @@ mod tests {
                     ..PauseScope::default()
                 },
                 since: at,
-                until: now() + SignedDuration::from_mins(60),
+                // Shown to the second.
+                until: now() + SignedDuration::from_mins(60) + SignedDuration::from_millis(250),
                 reason: Some("producers down".into()),
                 resumed: false,
                 noticed: true,
