@@ -29,10 +29,6 @@ const NOT_ENFORCEABLE: &[(&str, &str)] = &[
         "moto's SSM decrypts a SecureString itself: no KMS call is made to check",
     ),
     (
-        "sts:AssumeRole",
-        "the scenario's one target is in qscale's own account; a target reached through its role (`targets[].aws`) runs in tests/aws/accounts.rs against moto without enforcement, and tests/iam.rs checks the grant names only TargetRoleArns",
-    ),
-    (
         "lambda:",
         "moto 5.2 answers signed Lambda GET calls with SignatureDoesNotMatch once IAM is enforced (boto3 too), so Lambda workers cannot run here; tests/aws.rs runs them unauthenticated",
     ),
@@ -132,9 +128,16 @@ async fn fixture() -> Fixture {
     admin.queue_with(&queue, 100).await;
     let (cluster, service) = (unique("iam"), "svc".to_string());
     admin.ecs_service(&cluster, &service, 1).await;
-    // The queue by name: the reading resolves it (GetQueueUrl) first.
+    // A second team's target, reached through its role (`targets[].aws`):
+    // the role grants its queue and service; the functions only assume it.
+    let partner_queue = unique("iam-partner-q");
+    admin.queue_with(&partner_queue, 40).await;
+    admin.ecs_service(&cluster, "partner", 1).await;
+    let role = partner_role(&admin).await;
+    // The queues by name: the reading resolves them (GetQueueUrl) first.
+    let policy = "    policy:\n      min: 0\n      max: 20\n      target_per_worker: 10\n      scale_out: { cooldown: 0s, stabilization: 0s, rate_limits: { policies: [] } }\n      scale_in: { cooldown: 0s, stabilization: 0s, rate_limits: { policies: [] } }\n";
     let yaml = format!(
-        "targets:\n  - name: orders\n    signals: [ {{ sqs: {{ name: q, queue: {queue} }} }} ]\n    worker: {{ ecs: {{ cluster: {cluster}, service: {service} }} }}\n    policy:\n      min: 0\n      max: 20\n      target_per_worker: 10\n      scale_out: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}\n      scale_in: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}\n"
+        "targets:\n  - name: orders\n    signals: [ {{ sqs: {{ name: q, queue: {queue} }} }} ]\n    worker: {{ ecs: {{ cluster: {cluster}, service: {service} }} }}\n{policy}  - name: partner\n    aws: {{ role_arn: \"{role}\" }}\n    signals: [ {{ sqs: {{ name: q, queue: {partner_queue} }} }} ]\n    worker: {{ ecs: {{ cluster: {cluster}, service: partner }} }}\n{policy}"
     );
     // One config in each source kind the template can grant.
     let (parameter, path, bucket) = (
@@ -180,6 +183,45 @@ async fn fixture() -> Fixture {
             },
         ],
     }
+}
+
+/// The partner's role: anyone in the account may assume it (the trust
+/// policy is not what is tested), and it grants the target's reads and
+/// scaling. Returns its ARN.
+async fn partner_role(admin: &Moto) -> String {
+    let name = unique("iam-partner");
+    let arn = admin
+        .iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_string();
+    let grants = [
+        "sqs:GetQueueUrl",
+        "sqs:GetQueueAttributes",
+        "ecs:DescribeServices",
+        "ecs:UpdateService",
+    ];
+    admin
+        .iam
+        .put_role_policy()
+        .role_name(&name)
+        .policy_name("target")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": grants, "Resource": "*"}]}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    arn
 }
 
 /// A user per function, with an access key; returns (user, key id, secret).
@@ -250,13 +292,16 @@ async fn run(function: &str, f: &Fixture, clients: &AwsClients, now: Timestamp) 
             }
         }
         "EvaluateFunction" => {
-            let batch = json!({"Records": [{
-                "messageId": "m1", "receiptHandle": "rh", "body": "{\"target\": \"orders\"}",
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": now.as_millisecond().to_string(),
-                               "SenderId": "x", "ApproximateFirstReceiveTimestamp": now.as_millisecond().to_string()},
-                "messageAttributes": {}, "md5OfBody": "0", "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:qscale-control", "awsRegion": "us-east-1"
-            }]});
+            let record = |id: &str, target: &str| {
+                json!({
+                    "messageId": id, "receiptHandle": "rh", "body": json!({"target": target}).to_string(),
+                    "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": now.as_millisecond().to_string(),
+                                   "SenderId": "x", "ApproximateFirstReceiveTimestamp": now.as_millisecond().to_string()},
+                    "messageAttributes": {}, "md5OfBody": "0", "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:qscale-control", "awsRegion": "us-east-1"
+                })
+            };
+            let batch = json!({"Records": [record("m1", "orders"), record("m2", "partner")]});
             match evaluate(&rt(100), batch, now).await {
                 // The message failed (to be retried): its reconcile did.
                 Ok(EvaluateResponse::Batch(b)) if !b.batch_item_failures.is_empty() => {
@@ -316,12 +361,14 @@ async fn each_function_is_granted_every_call_it_makes_and_uses_every_grant() {
     let mut problems = Vec::new();
     for function in functions {
         let (name, key, secret) = &users[function];
-        let clients = Moto::connect_as(&proxy.endpoint, key, secret).await.clients;
         let all = granted(function);
         let mut attempt = |actions: Vec<String>| {
             now += SignedDuration::from_mins(1);
-            let (admin, f, clients, proxy) = (&admin, &f, &clients, &proxy);
+            let (admin, f, proxy) = (&admin, &f, &proxy);
             async move {
+                // Fresh clients each attempt: an assumed role's credentials
+                // are cached per AwsClients, and would outlive a taken grant.
+                let clients = &Moto::connect_as(&proxy.endpoint, key, secret).await.clients;
                 admin
                     .iam
                     .put_user_policy()
