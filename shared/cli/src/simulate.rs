@@ -54,21 +54,19 @@ pub(crate) struct SimulateArgs {
 /// Runs the sweep for each scenario, prints its frontiers and verdicts, and
 /// writes sweep.csv and the scatter plots into `out`.
 fn sweep(
-    scenarios: &[(sim::SimSpec, &qscale_core::config::TargetConfig)],
+    swept: Vec<(String, Vec<sim::sweep::Point>)>,
     results: &[sim::RunResult],
     out: Option<&std::path::Path>,
 ) -> Result<Vec<PathBuf>> {
-    let started = std::time::Instant::now();
-    let reports = scenarios
-        .iter()
-        .map(|(spec, target)| {
-            sim::sweep::SweepReport::new(spec, target, results).ok_or_else(|| {
+    let reports = swept
+        .into_iter()
+        .map(|(trace, points)| {
+            sim::sweep::SweepReport::of_points(&trace, points, results).ok_or_else(|| {
                 anyhow!("--sweep compares the baselines with qscale: include qscale in --policy")
             })
         })
         .collect::<Result<Vec<_>>>()?;
     print!("{}", sim::report::sweep_table(&reports));
-    println!("sweep ran in {:.1} s", started.elapsed().as_secs_f64());
     let mut written = Vec::new();
     if let Some(dir) = out {
         for p in sim::report::write_sweep(dir, &reports).map_err(|e| anyhow!(e))? {
@@ -169,6 +167,8 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
         },
     };
     let results = sim::compare(&spec, &config, target, &args.policy).map_err(|e| anyhow!(e))?;
+    // Each baseline's best swept setting beside its textbook row.
+    let (results, points) = sim::sweep::beside_best_settings(&spec, target, results);
     println!(
         "trace {} ({} h), target {}, seed {}, SLO {} s, {} ms messages, {} s start-up",
         spec.trace.name,
@@ -209,7 +209,8 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
     }
     let seed = spec.seed;
     if args.sweep {
-        written.extend(sweep(&[(spec, target)], &results, args.out.as_deref())?);
+        let swept = vec![(spec.trace.name.clone(), points)];
+        written.extend(sweep(swept, &results, args.out.as_deref())?);
     }
     if let Some(dir) = &args.out {
         let yaml = config_text(args.config.as_deref())?;
@@ -234,13 +235,16 @@ pub(crate) fn backtest(
     let config = load_sim_config(None)?;
     let names: Vec<String> = sim::policies::names();
     let mut all = Vec::new();
-    let mut scenarios = Vec::new();
+    let mut swept = Vec::new();
     for trace in sim::BUNDLED {
         let (mut spec, target) = sim::SimSpec::bundled(trace).expect("bundled");
         spec.seed = seed;
         let target = config.target(target).expect("demo target");
-        all.extend(sim::compare(&spec, &config, target, &names).map_err(|e| anyhow!(e))?);
-        scenarios.push((spec, target));
+        let results = sim::compare(&spec, &config, target, &names).map_err(|e| anyhow!(e))?;
+        // Each baseline's best swept setting beside its textbook row.
+        let (results, points) = sim::sweep::beside_best_settings(&spec, target, results);
+        all.extend(results);
+        swept.push((spec.trace.name.clone(), points));
     }
     print!("{}", sim::report::table(&all));
     print!("{}", sim::report::dead_lettered(&all));
@@ -259,7 +263,7 @@ pub(crate) fn backtest(
         }
     }
     if with_sweep {
-        written.extend(sweep(&scenarios, &all, out)?);
+        written.extend(sweep(swept, &all, out)?);
     }
     if let Some(dir) = out {
         write_index(

@@ -25,7 +25,7 @@ pub fn table(results: &[RunResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<20} {:<20} {:>9} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8}",
+        "{:<20} {:<30} {:>9} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8}",
         "trace",
         "policy",
         "worker-h",
@@ -42,7 +42,7 @@ pub fn table(results: &[RunResult]) -> String {
     for r in results {
         let _ = writeln!(
             out,
-            "{:<20} {:<20} {:>9.2} {:>8} {:>5.1}% {:>7.1}s {:>7.1}s {:>7.1}s {:>7}s {:>7} {:>5} {:>8}",
+            "{:<20} {:<30} {:>9.2} {:>8} {:>5.1}% {:>7.1}s {:>7.1}s {:>7.1}s {:>7}s {:>7} {:>5} {:>8}",
             r.trace,
             r.policy,
             r.worker_seconds / 3600.0,
@@ -149,7 +149,12 @@ pub fn write(dir: &Path, results: &[RunResult]) -> Result<Vec<std::path::PathBuf
     let mut traces: Vec<&str> = results.iter().map(|r| r.trace.as_str()).collect();
     traces.dedup();
     for trace in traces {
-        let runs: Vec<&RunResult> = results.iter().filter(|r| r.trace == trace).collect();
+        // The figure keeps the textbook rows: a best swept setting
+        // (`baseline@setting`) is in the table and the CSV.
+        let runs: Vec<&RunResult> = results
+            .iter()
+            .filter(|r| r.trace == trace && !r.policy.contains('@'))
+            .collect();
         let path = dir.join(format!("{trace}.svg"));
         plot(&path, trace, &runs).map_err(|e| format!("plotting {}: {e}", path.display()))?;
         written.push(path);

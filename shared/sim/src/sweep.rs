@@ -87,21 +87,97 @@ impl SweepReport {
         target: &TargetConfig,
         results: &[RunResult],
     ) -> Option<SweepReport> {
+        let points = run(spec, target).into_iter().map(|(p, _)| p).collect();
+        SweepReport::of_points(&spec.trace.name, points, results)
+    }
+
+    /// The report of points swept already, read against `results`' qscale
+    /// and oracle rows for `trace`; `None` without a qscale row.
+    pub fn of_points(
+        trace: &str,
+        points: Vec<Point>,
+        results: &[RunResult],
+    ) -> Option<SweepReport> {
         let row = |policy: &str| {
             results
                 .iter()
-                .find(|r| r.trace == spec.trace.name && r.policy == policy)
+                .find(|r| r.trace == trace && r.policy == policy)
         };
         let qscale = Point::of(row("qscale")?, "qscale", "default");
         let oracle = row("oracle").map(|r| Point::of(r, "oracle", "clairvoyant"));
-        let points = run(spec, target).into_iter().map(|(p, _)| p).collect();
         Some(SweepReport {
-            trace: spec.trace.name.clone(),
+            trace: trace.to_string(),
             qscale,
             oracle,
             points,
         })
     }
+}
+
+/// Each swept baseline with the textbook policy its setting stands beside.
+pub const BASELINES: &[(&str, &str)] = &[
+    ("keda-hpa", "keda-hpa"),
+    ("aws-target-tracking", "aws-target-tracking"),
+    ("static", "static-peak"),
+];
+
+/// The setting of `baseline` a user would pick to match qscale: the cheapest
+/// with no more violation seconds than qscale's; if none has so few, the
+/// one with the least violation (the cheapest of those).
+pub fn best_setting<'a>(points: &'a [Point], baseline: &str, qscale: &Point) -> Option<&'a Point> {
+    let mine = points.iter().filter(|p| p.baseline == baseline);
+    let cheapest = |a: &&Point, b: &&Point| a.worker_hours.total_cmp(&b.worker_hours);
+    mine.clone()
+        .filter(|p| p.slo_violation_s <= qscale.slo_violation_s)
+        .min_by(cheapest)
+        .or_else(|| {
+            mine.min_by(|a, b| {
+                a.slo_violation_s
+                    .cmp(&b.slo_violation_s)
+                    .then(a.worker_hours.total_cmp(&b.worker_hours))
+            })
+        })
+}
+
+/// One scenario's `results` with, after each baseline's textbook row, its
+/// best swept setting ([`best_setting`]) as a row of its own named
+/// `baseline@setting`; and every point swept. Without a qscale row the
+/// results come back as they are.
+pub fn beside_best_settings(
+    spec: &SimSpec,
+    target: &TargetConfig,
+    results: Vec<RunResult>,
+) -> (Vec<RunResult>, Vec<Point>) {
+    let Some(qscale) = results
+        .iter()
+        .find(|r| r.policy == "qscale")
+        .map(|r| Point::of(r, "qscale", "default"))
+    else {
+        return (results, Vec::new());
+    };
+    let swept = run(spec, target);
+    let points: Vec<Point> = swept.iter().map(|(p, _)| p.clone()).collect();
+    let mut out = Vec::with_capacity(results.len() + BASELINES.len());
+    for row in results {
+        let textbook = BASELINES.iter().find(|(_, t)| *t == row.policy);
+        out.push(row);
+        let Some((baseline, _)) = textbook else {
+            continue;
+        };
+        if let Some(best) = best_setting(&points, baseline, &qscale) {
+            // Named as its textbook row: `static-peak@workers=10`.
+            let name = label(&out[out.len() - 1].policy, &best.setting);
+            let run = swept
+                .iter()
+                .find(|(p, _)| p == best)
+                .map(|(_, r)| RunResult {
+                    policy: name,
+                    ..r.clone()
+                });
+            out.extend(run);
+        }
+    }
+    (out, points)
 }
 
 /// A run's name in reports: `baseline@setting`.
@@ -282,6 +358,31 @@ mod tests {
                 && !p("q", 2.0, 5).dominates(&p("a", 2.001, 5)),
             "within report precision"
         );
+    }
+
+    #[test]
+    fn the_best_setting_is_the_cheapest_at_no_more_violation_else_the_least_late() {
+        let pts = vec![
+            p("k", 10.0, 100),
+            p("k", 20.0, 10),
+            p("k", 30.0, 0),
+            p("k", 25.0, 0),
+            p("a", 50.0, 40),
+            p("a", 60.0, 30),
+        ];
+        let best = |b: &str, viol: u64| {
+            best_setting(&pts, b, &p("qscale", 22.0, viol))
+                .map(|p| (p.worker_hours, p.slo_violation_s))
+        };
+        assert_eq!(best("k", 0), Some((25.0, 0)), "cheapest of the two at 0 s");
+        assert_eq!(best("k", 10), Some((20.0, 10)));
+        assert_eq!(best("k", 500), Some((10.0, 100)));
+        assert_eq!(
+            best("a", 0),
+            Some((60.0, 30)),
+            "none at 0 s: the least late"
+        );
+        assert_eq!(best("static", 0), None);
     }
 
     #[test]
