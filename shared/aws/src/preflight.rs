@@ -12,9 +12,13 @@ use std::sync::Arc;
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use qscale_core::config::{Config, SignalConfig, TargetConfig, WorkerConfig};
+use qscale_core::config::{
+    function_name, Config, EcsWorker, SignalConfig, TargetConfig, WorkerConfig,
+};
 
-use crate::{describe, error_code, ApiCalls, AwsClients, SqsDepthSource};
+use crate::sqs::{dead_letter_arn, queue_error};
+use crate::workers::lambda_error;
+use crate::{describe, ApiCalls, AwsClients, SqsDepthSource};
 
 /// One thing to fix, about one config field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,12 +162,7 @@ impl TargetCheck<'_> {
             let attributes = match answer {
                 Ok(out) => out.attributes().cloned().unwrap_or_default(),
                 Err(e) => {
-                    let message = match error_code(&e) {
-                        Some("AWS.SimpleQueueService.NonExistentQueue")
-                        | Some("QueueDoesNotExist") => "does not exist".to_string(),
-                        _ => describe(&e),
-                    };
-                    self.push(&field, format!("queue {}: {message}", s.queue));
+                    self.push(&field, format!("queue {}: {}", s.queue, queue_error(&e)));
                     continue;
                 }
             };
@@ -172,8 +171,7 @@ impl TargetCheck<'_> {
             }
             let dead_letter = attributes
                 .get(&QueueAttributeName::RedrivePolicy)
-                .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
-                .and_then(|p| p.get("deadLetterTargetArn")?.as_str().map(str::to_string));
+                .and_then(|p| dead_letter_arn(p).ok());
             if let Some(dlq) = dead_letter {
                 self.granted(
                     &field,
@@ -187,7 +185,7 @@ impl TargetCheck<'_> {
 
     async fn worker(&mut self) {
         match &self.target.worker {
-            WorkerConfig::Ecs(e) => self.ecs(&e.cluster, &e.service).await,
+            WorkerConfig::Ecs(e) => self.ecs(e).await,
             WorkerConfig::LambdaConcurrency(l) => {
                 self.lambda_function(&l.function, l.qualifier.as_deref())
                     .await
@@ -196,7 +194,8 @@ impl TargetCheck<'_> {
         }
     }
 
-    async fn ecs(&mut self, cluster: &str, service: &str) {
+    async fn ecs(&mut self, worker: &EcsWorker) {
+        let (cluster, service) = (worker.cluster.as_str(), worker.service.as_str());
         let field = "worker.ecs.service";
         let out = match self
             .clients
@@ -230,8 +229,8 @@ impl TargetCheck<'_> {
                 "the functions cannot describe or scale it",
             );
         }
-        let tail = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
-        let resource = format!("service/{}/{}", tail(cluster), tail(service));
+        let (cluster_name, service_name) = worker.names();
+        let resource = format!("service/{cluster_name}/{service_name}");
         self.other_scaler(ServiceNamespace::Ecs, "worker.ecs", |id| id == resource)
             .await;
     }
@@ -251,11 +250,8 @@ impl TargetCheck<'_> {
                 .and_then(|c| c.function_arn())
                 .map(|a| unqualified(a).to_string()),
             Err(e) => {
-                let message = match error_code(&e) {
-                    Some("ResourceNotFoundException") => "does not exist".to_string(),
-                    _ => describe(&e),
-                };
-                return self.push(field, format!("lambda function {function}: {message}"));
+                let e = lambda_error(&format!("lambda function {function}"), &e);
+                return self.push(field, e.to_string());
             }
         };
         if let Some(arn) = &arn {
@@ -322,11 +318,8 @@ impl TargetCheck<'_> {
         {
             Ok(out) => out,
             Err(e) => {
-                let message = match error_code(&e) {
-                    Some("ResourceNotFoundException") => "does not exist".to_string(),
-                    _ => describe(&e),
-                };
-                return self.push(field, format!("event-source mapping {uuid}: {message}"));
+                let e = lambda_error(&format!("event-source mapping {uuid}"), &e);
+                return self.push(field, e.to_string());
             }
         };
         let Some(function) = out.function_arn().map(str::to_string) else {
@@ -413,14 +406,6 @@ fn unqualified(arn: &str) -> &str {
             None => arn,
         },
         None => arn,
-    }
-}
-
-/// The function's name from a name or ARN.
-fn function_name(function: &str) -> &str {
-    match function.split_once(":function:") {
-        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
-        None => function,
     }
 }
 

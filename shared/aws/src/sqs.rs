@@ -169,7 +169,7 @@ fn max_receive_count(redrive_policy: &str) -> Option<u32> {
 }
 
 /// The dead-letter queue's ARN in a `RedrivePolicy` attribute (JSON).
-fn dead_letter_arn(redrive_policy: &str) -> Result<String, String> {
+pub(crate) fn dead_letter_arn(redrive_policy: &str) -> Result<String, String> {
     let policy: serde_json::Value = serde_json::from_str(redrive_policy)
         .map_err(|e| format!("RedrivePolicy {redrive_policy:?} is not JSON: {e}"))?;
     policy
@@ -179,7 +179,7 @@ fn dead_letter_arn(redrive_policy: &str) -> Result<String, String> {
         .ok_or_else(|| format!("RedrivePolicy {redrive_policy:?} names no deadLetterTargetArn"))
 }
 
-fn queue_error<E>(e: &aws_sdk_sqs::error::SdkError<E, crate::HttpResponse>) -> String
+pub(crate) fn queue_error<E>(e: &aws_sdk_sqs::error::SdkError<E, crate::HttpResponse>) -> String
 where
     E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
 {

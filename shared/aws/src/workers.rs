@@ -155,7 +155,7 @@ impl AwsWorkers {
     }
 }
 
-fn lambda_error<E>(
+pub(crate) fn lambda_error<E>(
     resource: &str,
     e: &aws_sdk_lambda::error::SdkError<E, crate::HttpResponse>,
 ) -> PortError

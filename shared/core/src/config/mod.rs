@@ -32,7 +32,8 @@ pub use signal::{
 pub use target::{Config, KafkaAuditConfig, KafkaClusterConfig, TargetConfig, KAFKA_PROPERTIES};
 pub use values::{CronExpr, HumanDuration, ZoneName};
 pub use worker::{
-    EcsWorker, EventSourceMappingWorker, LambdaFunctionWorker, WorkerConfig, WARM_QUALIFIER_REASON,
+    function_name, EcsWorker, EventSourceMappingWorker, LambdaFunctionWorker, WorkerConfig,
+    WARM_QUALIFIER_REASON,
 };
 
 #[cfg(test)]

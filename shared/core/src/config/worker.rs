@@ -25,6 +25,26 @@ pub struct EcsWorker {
     pub service: String,
 }
 
+impl EcsWorker {
+    /// The cluster's and the service's names, from names or ARNs
+    /// (`arn:...:service/CLUSTER/NAME`): the last path segment of each.
+    pub fn names(&self) -> (&str, &str) {
+        (last_segment(&self.cluster), last_segment(&self.service))
+    }
+}
+
+fn last_segment(s: &str) -> &str {
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+/// A Lambda function's name, from its name or (possibly qualified) ARN.
+pub fn function_name(function: &str) -> &str {
+    match function.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => function,
+    }
+}
+
 /// A Lambda function.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,19 +79,13 @@ impl WorkerConfig {
     /// same resource are one identity): two targets must never share one.
     pub fn identity(&self) -> String {
         // Names and ARNs both name one resource: compare by the name.
-        let tail = |s: &str, sep: &str| s.rsplit(sep).next().unwrap_or(s).to_string();
         match self {
-            WorkerConfig::Ecs(e) => format!(
-                "ecs service {}/{}",
-                tail(&e.cluster, "/"),
-                tail(&e.service, "/")
-            ),
+            WorkerConfig::Ecs(e) => {
+                let (cluster, service) = e.names();
+                format!("ecs service {cluster}/{service}")
+            }
             WorkerConfig::LambdaConcurrency(l) => {
-                let name = match l.function.split_once(":function:") {
-                    Some((_, rest)) => rest.split(':').next().unwrap_or(rest).to_string(),
-                    None => l.function.clone(),
-                };
-                format!("lambda function {name}")
+                format!("lambda function {}", function_name(&l.function))
             }
             WorkerConfig::LambdaEventSourceMapping(m) => format!("event-source mapping {}", m.uuid),
         }
