@@ -36,6 +36,22 @@ impl<T> ByAccess<T> {
         }
     }
 
+    /// `adapter` on qscale's clients and on each of `targets`' accesses' clients.
+    async fn build(
+        clients: &AwsClients,
+        targets: &[TargetConfig],
+        adapter: impl Fn(&AwsClients) -> T,
+    ) -> Self {
+        let mut by = ByAccess::home(adapter(clients));
+        let accesses: std::collections::BTreeSet<&TargetAccess> =
+            targets.iter().filter_map(|t| t.aws.as_ref()).collect();
+        for access in accesses {
+            let own = clients.for_access(Some(access)).await;
+            by.other.insert(access.clone(), adapter(&own));
+        }
+        by
+    }
+
     /// The adapter of `target`'s account and region.
     pub fn of(&self, target: &TargetConfig) -> Result<&T, PortError> {
         match &target.aws {
@@ -57,13 +73,10 @@ impl ByAccess<SqsDepthSource> {
         targets: &[TargetConfig],
         calls: &Arc<ApiCalls>,
     ) -> Self {
-        let mut by = ByAccess::home(SqsDepthSource::new(clients.sqs.clone(), calls.clone()));
-        for access in accesses(targets) {
-            let c = clients.for_access(Some(access)).await;
-            by.other
-                .insert(access.clone(), SqsDepthSource::new(c.sqs, calls.clone()));
-        }
-        by
+        ByAccess::build(clients, targets, |c| {
+            SqsDepthSource::new(c.sqs.clone(), calls.clone())
+        })
+        .await
     }
 }
 
@@ -74,14 +87,10 @@ impl ByAccess<AwsWorkers> {
         targets: &[TargetConfig],
         calls: &Arc<ApiCalls>,
     ) -> Self {
-        let workers =
-            |c: &AwsClients| AwsWorkers::new(c.ecs.clone(), c.lambda.clone(), calls.clone());
-        let mut by = ByAccess::home(workers(clients));
-        for access in accesses(targets) {
-            let c = clients.for_access(Some(access)).await;
-            by.other.insert(access.clone(), workers(&c));
-        }
-        by
+        ByAccess::build(clients, targets, |c| {
+            AwsWorkers::new(c.ecs.clone(), c.lambda.clone(), calls.clone())
+        })
+        .await
     }
 
     /// Describes every ECS service of `targets`, each in its own account.
@@ -100,17 +109,20 @@ impl ByAccess<AwsWorkers> {
     }
 }
 
-/// The distinct accesses of `targets`.
-fn accesses(targets: &[TargetConfig]) -> std::collections::BTreeSet<&TargetAccess> {
-    targets.iter().filter_map(|t| t.aws.as_ref()).collect()
+/// ` (through role R in region G)` for a target reached through its
+/// access, empty otherwise: a failed `AssumeRole` would read as a bare
+/// credentials error.
+fn through_suffix(target: &TargetConfig) -> String {
+    target
+        .aws
+        .as_ref()
+        .map(|access| format!(" (through {})", access.describe()))
+        .unwrap_or_default()
 }
 
-/// Names the role and region an error of `target` came through: a failed
-/// `AssumeRole` otherwise reads as a bare credentials error.
+/// An error of `target`'s adapters, naming the role and region it came through.
 fn through(target: &TargetConfig, mut e: PortError) -> PortError {
-    if let Some(access) = &target.aws {
-        e.resource = format!("{} (through {})", e.resource, access.describe());
-    }
+    e.resource.push_str(&through_suffix(target));
     e
 }
 
@@ -129,11 +141,8 @@ impl MetricSource for LiveSignals {
         let reads = target.signals.iter().map(|signal| async move {
             let reading = match (signal, sqs) {
                 (SignalConfig::Sqs(s), Ok(sqs)) => match sqs.read_signal(s, now).await {
-                    SignalReading::Failed { error } => match &target.aws {
-                        Some(access) => SignalReading::Failed {
-                            error: format!("{error} (through {})", access.describe()),
-                        },
-                        None => SignalReading::Failed { error },
+                    SignalReading::Failed { error } => SignalReading::Failed {
+                        error: error + &through_suffix(target),
                     },
                     reading => reading,
                 },

@@ -79,18 +79,6 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
-    /// The sweep of `spec` for `target`, read against the qscale and oracle
-    /// rows of `results` (the same scenario's comparison); `None` without a
-    /// qscale row.
-    pub fn new(
-        spec: &SimSpec,
-        target: &TargetConfig,
-        results: &[RunResult],
-    ) -> Option<SweepReport> {
-        let points = run(spec, target).into_iter().map(|(p, _)| p).collect();
-        SweepReport::of_points(&spec.trace.name, points, results)
-    }
-
     /// The report of points swept already, read against `results`' qscale
     /// and oracle rows for `trace`; `None` without a qscale row.
     pub fn of_points(

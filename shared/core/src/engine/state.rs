@@ -265,8 +265,8 @@ pub struct LastReconcile {
     pub running: u32,
     /// The count decided.
     pub desired: u32,
-    /// The terms that bound it (snake_case names).
-    pub bounded_by: Vec<String>,
+    /// The terms that bound it.
+    pub bounded_by: Vec<super::decision::Term>,
     /// The reconcile's outcome (`applied`, `unchanged`, `refused`, `failed`;
     /// `interrupted` until the action's answer is recorded).
     pub outcome: String,

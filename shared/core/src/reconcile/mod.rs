@@ -199,10 +199,10 @@ where
         }
     };
 
-    let (outcome, error, action_failed) = if wants_change {
+    let (outcome, error) = if wants_change {
         act(target, &mut decision, ports, now).await
     } else {
-        (unchanged, None, false)
+        (unchanged, None)
     };
     if let Some(event) = &tick_event {
         // The event now tells what happened, before anyone receives it.
@@ -221,8 +221,9 @@ where
     }
     let delivery = outbox::deliver(ports.audit, &mut pending).await;
     let mut unrecorded = Vec::new();
-    // An action's outcome is recorded even when no event was delivered.
-    if action_failed || delivery.changed || wants_change {
+    // An action's outcome (a failed one too) is recorded even when no
+    // event was delivered.
+    if wants_change || delivery.changed {
         if let Err(e) = ports
             .store
             .save(&target.name, &decision.next_state, &pending, version)
@@ -332,23 +333,20 @@ fn last_reconcile(
         previous: decision.previous,
         running: decision.running,
         desired: decision.desired,
-        bounded_by: decision
-            .bounded_by
-            .iter()
-            .map(|t| t.name().to_string())
-            .collect(),
+        bounded_by: decision.bounded_by.clone(),
         outcome: outcome.name().to_string(),
         error: crate::engine::LastReconcile::bounded_error(error),
     }
 }
 
-/// Acts on a claimed decision: (outcome, error, whether the count could not be set).
+/// Acts on a claimed decision: (outcome, error). What it could not do is in
+/// `decision.next_state`, which the caller records.
 async fn act<M, A, S, U>(
     target: &TargetConfig,
     decision: &mut Decision,
     ports: &Ports<'_, M, A, S, U>,
     now: Timestamp,
-) -> (Outcome, Option<String>, bool)
+) -> (Outcome, Option<String>)
 where
     M: MetricSource,
     A: WorkerActuator,
@@ -361,7 +359,6 @@ where
             errors.push(format!("growing partitions: {e}"));
         }
     }
-    let mut action_failed = false;
     // Provisioned concurrency cannot exceed the reserved concurrency: it is
     // removed before the count drops and set after the count rises.
     let provisioned = decision.provisioned.clone();
@@ -370,7 +367,6 @@ where
             errors.push(format!("removing provisioned concurrency: {e}"));
             // Still ours: removed again next tick.
             decision.next_state.provisioned = Some(count);
-            action_failed = true;
         }
     }
     if decision.direction != Direction::None {
@@ -380,7 +376,6 @@ where
             // cooldowns and rate limits until the next decision sees the
             // fleet (`TargetState::confirm_action`).
             decision.next_state.unconfirmed_action = Some(now);
-            action_failed = true;
         }
     }
     if let Some(ProvisionedChange::Set { count, .. }) = provisioned {
@@ -390,9 +385,9 @@ where
         }
     }
     if errors.is_empty() {
-        (Outcome::Applied, None, action_failed)
+        (Outcome::Applied, None)
     } else {
-        (Outcome::Failed, Some(errors.join("; ")), action_failed)
+        (Outcome::Failed, Some(errors.join("; ")))
     }
 }
 

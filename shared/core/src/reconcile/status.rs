@@ -141,7 +141,8 @@ fn cells(r: &TargetStatus, now: Timestamp) -> [String; 8] {
             if l.bounded_by.is_empty() {
                 dash()
             } else {
-                l.bounded_by.join(", ")
+                let names: Vec<&str> = l.bounded_by.iter().map(|t| t.name()).collect();
+                names.join(", ")
             },
         ),
         None => (dash(), "never".to_string(), dash()),
@@ -252,7 +253,7 @@ mod tests {
                 previous: 8,
                 running: 8,
                 desired: 20,
-                bounded_by: vec!["manual_override".into()],
+                bounded_by: vec![crate::engine::Term::ManualOverride],
                 outcome: "unchanged".into(),
                 error: None,
             }),
