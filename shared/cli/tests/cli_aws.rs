@@ -20,6 +20,11 @@ fn qscale(args: &[&str]) -> Output {
         .expect("run qscale")
 }
 
+/// `--endpoint-url EP --state-table TABLE`, which every state command takes.
+fn aws_flags<'a>(endpoint: &'a str, table: &'a str) -> [&'a str; 4] {
+    ["--endpoint-url", endpoint, "--state-table", table]
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -74,12 +79,7 @@ async fn events_add_state_show_and_a_dry_run() {
     } = web().await;
     let config = config.as_str();
     let ep = endpoint();
-    let aws = [
-        "--endpoint-url",
-        ep.as_str(),
-        "--state-table",
-        table.as_str(),
-    ];
+    let aws = aws_flags(&ep, &table);
     let start = jiff::Timestamp::now().to_string();
     let end = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600)).to_string();
 
@@ -183,12 +183,7 @@ async fn pause_holds_a_run_and_resume_ends_it() {
         config,
     } = web().await;
     let ep = endpoint();
-    let aws = [
-        "--endpoint-url",
-        ep.as_str(),
-        "--state-table",
-        table.as_str(),
-    ];
+    let aws = aws_flags(&ep, &table);
     let until = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600)).to_string();
     // An expiry is mandatory and must lie ahead.
     let o = qscale(
@@ -267,12 +262,7 @@ async fn status_shows_a_paused_target_and_a_manual_hold() {
     .unwrap();
     let config = config.to_str().unwrap();
     let ep = endpoint();
-    let aws = [
-        "--endpoint-url",
-        ep.as_str(),
-        "--state-table",
-        table.as_str(),
-    ];
+    let aws = aws_flags(&ep, &table);
     let status =
         |extra: &[&str]| qscale(&[&["status", "--config", config][..], &aws, extra].concat());
 
@@ -372,12 +362,7 @@ async fn a_corrupted_state_acts_on_nothing_is_audited_and_state_reset_recovers()
         .await
         .unwrap();
     let ep = endpoint();
-    let aws = [
-        "--endpoint-url",
-        ep.as_str(),
-        "--state-table",
-        table.as_str(),
-    ];
+    let aws = aws_flags(&ep, &table);
     let run = || {
         qscale(
             &[
