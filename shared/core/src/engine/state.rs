@@ -265,8 +265,9 @@ pub struct LastReconcile {
     pub running: u32,
     /// The count decided.
     pub desired: u32,
-    /// The terms that bound it.
-    pub bounded_by: Vec<super::decision::Term>,
+    /// The terms that bound it, by their snake_case names (`Term` lives in
+    /// `decision`, which imports this module).
+    pub bounded_by: Vec<String>,
     /// The reconcile's outcome (`applied`, `unchanged`, `refused`, `failed`;
     /// `interrupted` until the action's answer is recorded).
     pub outcome: String,

@@ -333,7 +333,11 @@ fn last_reconcile(
         previous: decision.previous,
         running: decision.running,
         desired: decision.desired,
-        bounded_by: decision.bounded_by.clone(),
+        bounded_by: decision
+            .bounded_by
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect(),
         outcome: outcome.name().to_string(),
         error: crate::engine::LastReconcile::bounded_error(error),
     }

@@ -141,8 +141,7 @@ fn cells(r: &TargetStatus, now: Timestamp) -> [String; 8] {
             if l.bounded_by.is_empty() {
                 dash()
             } else {
-                let names: Vec<&str> = l.bounded_by.iter().map(|t| t.name()).collect();
-                names.join(", ")
+                l.bounded_by.join(", ")
             },
         ),
         None => (dash(), "never".to_string(), dash()),
@@ -253,7 +252,7 @@ mod tests {
                 previous: 8,
                 running: 8,
                 desired: 20,
-                bounded_by: vec![crate::engine::Term::ManualOverride],
+                bounded_by: vec!["manual_override".into()],
                 outcome: "unchanged".into(),
                 error: None,
             }),
