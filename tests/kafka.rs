@@ -359,3 +359,79 @@ async fn audit_events_are_produced_to_a_kafka_topic_and_acknowledged() {
         (1, 2, Outcome::Applied)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1000_partition_target_saves_its_state_tick_after_tick() {
+    // Before the compact state, 1,000 partitions passed DynamoDB's 400 KB
+    // item limit by the fifth tick: every claim failed from then on.
+    let w = world(1).await;
+    let (topic, group) = (unique("wide"), unique("g"));
+    create_topic(&topic, 1000).await;
+    let c = w.config(&bootstrap(), &topic, &group, "", "");
+    let t0 = Timestamp::now();
+    let mut sizes = Vec::new();
+    for i in 0..20i64 {
+        produce(&topic, &[2; 1000]);
+        // Nine partitions in ten consumed to one message short of the end;
+        // every tenth falls behind, at half the production.
+        let high = 2 * (i + 1);
+        let offsets: Vec<(i32, i64)> = (0..1000)
+            .map(|p| (p, if p % 10 == 0 { high / 2 } else { high - 1 }))
+            .collect();
+        commit(&topic, &group, &offsets);
+        let summary = w.run(&c, t0 + SignedDuration::from_secs(60 * i)).await;
+        let report = &summary.reports[0].report;
+        assert!(
+            report.error.is_none() && report.outcome != Outcome::Failed,
+            "tick {i}: {}",
+            summary.table()
+        );
+        let item = w
+            .moto
+            .clients
+            .dynamodb
+            .get_item()
+            .table_name(&w.table)
+            .key(
+                "target",
+                aws_sdk_dynamodb::types::AttributeValue::S("consumers".into()),
+            )
+            .send()
+            .await
+            .unwrap();
+        let state = item.item().unwrap()["state"].as_s().unwrap().clone();
+        let state = qscale_core::engine::TargetState::from_json(&state).unwrap();
+        // The tick was claimed: the stored state is this tick's.
+        assert_eq!(
+            state.last_tick,
+            Some(t0 + SignedDuration::from_secs(60 * i)),
+            "tick {i}"
+        );
+        let progress = &state.partition_progress["events"];
+        assert_eq!(progress.len(), 1000);
+        if i >= 1 {
+            // Samples from the one written before the committed offset on:
+            // partition 10 (committed at i + 1, written at tick (i - 1) / 2)
+            // keeps i - (i - 1) / 2 + 1 of them, partition 11 two.
+            let behind = (i - (i - 1) / 2 + 1) as usize;
+            assert_eq!(progress[&10].history.len(), behind, "tick {i}");
+            assert_eq!(progress[&11].history.len(), 2, "tick {i}");
+        }
+        sizes.push(serde_json::to_string(&state).unwrap().len());
+    }
+    let events = w.moto.audit_events(&w.audit).await;
+    assert!(!events.is_empty());
+    assert!(
+        events
+            .iter()
+            .all(|e| e.kind != qscale_core::reconcile::AuditKind::ClaimError),
+        "{:?}",
+        events.iter().map(|e| e.kind).collect::<Vec<_>>()
+    );
+    // Measured: the state JSON after ticks 1, 5, 10 and 20.
+    println!(
+        "1,000 partitions: state after tick 1 {} B, 5 {} B, 10 {} B, 20 {} B",
+        sizes[0], sizes[4], sizes[9], sizes[19]
+    );
+    assert!(sizes[19] < 100_000, "{sizes:?}");
+}

@@ -10,6 +10,7 @@ mod decision;
 pub mod forecast;
 pub mod load_history;
 mod observation;
+mod partition_codec;
 pub mod partition_history;
 mod provisioned;
 pub mod queueing;

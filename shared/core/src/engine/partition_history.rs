@@ -21,6 +21,23 @@ pub struct OffsetSample {
     pub committed: Option<i64>,
 }
 
+/// Whether a partition's committed offset is moving.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionProgress {
+    /// Last committed offset seen.
+    pub committed_offset: Option<i64>,
+    /// When it was seen.
+    pub observed_at: Timestamp,
+    /// Observations in a row in which it did not move while the partition had lag.
+    pub unchanged_observations: u32,
+    /// Recent samples, newest last (at most [`HISTORY_LEN`], and only back to
+    /// the sample [`keep_used`] keeps): production rate, lag in seconds and
+    /// status come from them.
+    #[serde(default)]
+    pub history: Vec<OffsetSample>,
+}
+
 /// A partition's health, in the spirit of Burrow's evaluator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -75,6 +92,26 @@ pub fn lag_seconds(
         // At least as old as the oldest sample.
         _ => Some(secs(first.at)),
     }
+}
+
+/// Drops the samples no later tick reads. The next production rate needs
+/// only the newest; the lag in seconds of offset `committed` needs the
+/// samples from the newest one written before it (`high <= committed`) on,
+/// since committed offsets move forward. So a partition keeping up keeps one
+/// sample and one far behind keeps its whole history: a 10,000-partition
+/// state grows with the lag, not with the partition count. (An offset reset
+/// to before the kept samples is dated by extrapolation, as one older than
+/// [`HISTORY_LEN`] samples always was.)
+pub fn keep_used(history: &mut Vec<OffsetSample>, committed: Option<i64>) {
+    let from = match committed {
+        None => history.len().saturating_sub(1),
+        // None written before it: every sample stays.
+        Some(c) => history
+            .iter()
+            .rposition(|s| s.high <= c)
+            .unwrap_or_default(),
+    };
+    history.drain(..from);
 }
 
 /// Status of one partition from its history (newest last), its current lag,
@@ -162,6 +199,36 @@ mod tests {
         assert!((s - 210.0).abs() <= 21.0, "{s}");
         assert_eq!(lag_seconds(&h, Some(3000), now), Some(0.0));
         assert_eq!(lag_seconds(&h, None, now), None);
+    }
+
+    #[test]
+    fn only_the_samples_a_later_tick_reads_are_kept() {
+        let now = at(300);
+        // Keeping up: the newest sample alone, and the next rate still comes.
+        let mut h = steady();
+        keep_used(&mut h, Some(3000));
+        assert_eq!(h, vec![steady()[10]]);
+        // No committed offset: no lag in seconds to date, the newest alone.
+        let mut h = steady();
+        keep_used(&mut h, None);
+        assert_eq!(h.len(), 1);
+        // Behind: from the newest sample written before the committed offset,
+        // and the lag in seconds is what the whole history gave.
+        for c in [0, 1, 2399, 2400, 2550, 2999] {
+            let mut h = steady();
+            keep_used(&mut h, Some(c));
+            assert_eq!(h.last(), steady().last());
+            assert!(h.len() < 11 || c < 300, "{c}: {}", h.len());
+            assert_eq!(
+                lag_seconds(&h, Some(c), now),
+                lag_seconds(&steady(), Some(c), now),
+                "{c}"
+            );
+        }
+        // Older than every sample: everything stays.
+        let mut h = steady()[5..].to_vec();
+        keep_used(&mut h, Some(900));
+        assert_eq!(h.len(), 6);
     }
 
     #[test]

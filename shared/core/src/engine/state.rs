@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use super::arrivals::ArrivalHistory;
 use super::load_history::LoadHistory;
+pub use super::partition_history::PartitionProgress;
 
 /// Version of the stored state JSON this qscale writes. Older states (0:
 /// written before the field existed) are migrated on read; every field added
 /// since has a default, so migrating is reading. Newer ones are refused.
-/// 2 added `arrivals`, 3 `provisioned` and the forecast's hourly series.
-pub const STATE_SCHEMA_VERSION: u32 = 3;
+/// 2 added `arrivals`, 3 `provisioned` and the forecast's hourly series, 4
+/// stores `partition_progress` compactly.
+pub const STATE_SCHEMA_VERSION: u32 = 4;
 
 /// Per-target memory, persisted by the state store between invocations.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -30,8 +32,10 @@ pub struct TargetState {
     /// Consecutive failures per signal.
     #[serde(default)]
     pub signal_health: BTreeMap<String, SignalHealth>,
-    /// Committed-offset progress per Kafka signal and partition.
-    #[serde(default)]
+    /// Committed-offset progress per Kafka signal and partition, stored in
+    /// the compact form of `partition_codec` (schema 4; the object form of
+    /// schema 3 and before is still read).
+    #[serde(default, with = "super::partition_codec")]
     pub partition_progress: BTreeMap<String, BTreeMap<i32, PartitionProgress>>,
     /// Recent busy-worker samples per SQS signal, for the keep-up average.
     #[serde(default)]
@@ -327,22 +331,6 @@ pub struct SignalHealth {
     pub last_failure_at: Timestamp,
 }
 
-/// Whether a partition's committed offset is moving.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PartitionProgress {
-    /// Last committed offset seen.
-    pub committed_offset: Option<i64>,
-    /// When it was seen.
-    pub observed_at: Timestamp,
-    /// Observations in a row in which it did not move while the partition had lag.
-    pub unchanged_observations: u32,
-    /// Recent samples, newest last (at most `HISTORY_LEN`): production
-    /// rate, lag in seconds and status come from them.
-    #[serde(default)]
-    pub history: Vec<super::partition_history::OffsetSample>,
-}
-
 /// A known event registered ahead of time: a floor from `start` (minus lead) to `end`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -355,6 +343,35 @@ pub struct RegisteredEvent {
     pub end: Timestamp,
     /// Floor during the event.
     pub min: u32,
+}
+
+impl TargetState {
+    /// Keeps at most `keep` (at least 1) samples of every partition's
+    /// history, dropping the oldest; returns how many went. The newest stays,
+    /// so the next production rate is exact; a lag older than what is kept
+    /// is dated by extrapolation at the oldest kept rate.
+    pub fn trim_partition_history(&mut self, keep: usize) -> usize {
+        let keep = keep.max(1);
+        let mut dropped = 0;
+        for partitions in self.partition_progress.values_mut() {
+            for p in partitions.values_mut() {
+                let excess = p.history.len().saturating_sub(keep);
+                p.history.drain(..excess);
+                dropped += excess;
+            }
+        }
+        dropped
+    }
+
+    /// The longest partition history kept.
+    pub fn longest_partition_history(&self) -> usize {
+        self.partition_progress
+            .values()
+            .flat_map(|partitions| partitions.values())
+            .map(|p| p.history.len())
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 impl TargetState {

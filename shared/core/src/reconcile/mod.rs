@@ -6,6 +6,7 @@
 mod audit;
 pub mod breaker;
 mod claim;
+pub mod item_budget;
 mod join;
 pub mod memory;
 pub mod outbox;
@@ -181,6 +182,16 @@ where
     };
     decision.next_state.last_reconcile =
         Some(last_reconcile(&decision, claimed_outcome, distrust.clone()));
+    if let Some(trim) = item_budget::guard(&target.name, &mut decision.next_state, &pending) {
+        let notice = trim.notice();
+        if let Some(slot) = tick_event
+            .as_ref()
+            .and_then(|e| pending.iter_mut().find(|p| p.event.id == e.id))
+        {
+            slot.event.notices.push(notice.clone());
+        }
+        decision.notices.push(notice);
+    }
     let version = match ports
         .store
         .save(&target.name, &decision.next_state, &pending, loaded.version)
@@ -224,6 +235,7 @@ where
     // An action's outcome (a failed one too) is recorded even when no
     // event was delivered.
     if wants_change || delivery.changed {
+        item_budget::guard(&target.name, &mut decision.next_state, &pending);
         if let Err(e) = ports
             .store
             .save(&target.name, &decision.next_state, &pending, version)

@@ -203,6 +203,7 @@ pub(crate) async fn update_state<S: StateStore>(
         if !change(&mut v.state)? {
             return Ok((v.version, false));
         }
+        super::item_budget::guard(target, &mut v.state, &v.outbox);
         match store.save(target, &v.state, &v.outbox, v.version).await {
             Ok(version) => return Ok((version, true)),
             Err(SaveError::Conflict { .. }) => continue,

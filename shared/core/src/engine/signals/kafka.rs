@@ -12,7 +12,7 @@ use crate::config::{KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyCo
 use crate::engine::decision::{PartitionLag, PartitionRequest, SignalAssessment, Term};
 use crate::engine::observation::KafkaOffsets;
 use crate::engine::partition_history::{
-    classify, lag_seconds, production_rate, OffsetSample, PartitionStatus, HISTORY_LEN,
+    classify, keep_used, lag_seconds, production_rate, OffsetSample, PartitionStatus, HISTORY_LEN,
 };
 use crate::engine::state::{PartitionProgress, TargetState};
 
@@ -199,7 +199,7 @@ fn scan_partitions(
             high: p.high_watermark,
             committed: p.committed_offset,
         };
-        let entry = match old.get(&p.partition) {
+        let mut entry = match old.get(&p.partition) {
             // Older or replayed data does not advance the history.
             Some(prev) if observed_at <= prev.observed_at => prev.clone(),
             // A high watermark that went back (the topic recreated, a broker
@@ -259,6 +259,7 @@ fn scan_partitions(
             max_lag_seconds = max_lag_seconds.max(seconds.unwrap_or(0.0));
         }
         rates.push(production_rate(&entry.history));
+        keep_used(&mut entry.history, p.committed_offset);
         progress.push((p.partition, entry));
         total = total.saturating_add(lag);
         if lag > 0 {
@@ -392,14 +393,32 @@ fn tolerance_and_stuck(
         floor = Some(keep);
         wanted = wanted.max(keep);
         detail.push_str(&format!(
-            "; {} stuck partition(s) {:?} with lag {} do not drive scale-out",
+            "; {} stuck partition(s) {} with lag {} do not drive scale-out",
             scan.stuck.len(),
-            scan.stuck,
+            first_few(&scan.stuck),
             scan.stuck_lag
         ));
     }
     (after_tolerance, wanted, floor)
 }
+
+/// Partitions named in a detail: the first [`NAMED_PARTITIONS`], then how
+/// many more. The detail goes into every audit event, and an outbox of them
+/// lives in the state item: a list of 10,000 stuck partitions would not fit.
+fn first_few(partitions: &[i32]) -> String {
+    let shown: Vec<String> = partitions
+        .iter()
+        .take(NAMED_PARTITIONS)
+        .map(|p| p.to_string())
+        .collect();
+    match partitions.len().saturating_sub(NAMED_PARTITIONS) {
+        0 => format!("[{}]", shown.join(", ")),
+        more => format!("[{}, and {more} more]", shown.join(", ")),
+    }
+}
+
+/// See [`first_few`].
+const NAMED_PARTITIONS: usize = 10;
 
 /// Stage 4: what the partition cap leaves of `wanted`.
 struct Capped {

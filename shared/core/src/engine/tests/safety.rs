@@ -293,6 +293,27 @@ fn a_newly_adopted_target_does_not_scale_in_before_one_scale_in_window() {
 }
 
 #[test]
+fn a_schema_3_partition_history_is_read_and_written_back_compact() {
+    let old = r#"{"schema_version":3,"partition_progress":{"k":{"0":{
+        "committed_offset":100,"observed_at":"2026-11-23T00:01:00Z","unchanged_observations":2,
+        "history":[{"at":"2026-11-23T00:00:00Z","high":90,"committed":100},
+                   {"at":"2026-11-23T00:01:00Z","high":700,"committed":100}]},
+        "7":{"committed_offset":null,"observed_at":"2026-11-23T00:01:00Z","unchanged_observations":0}}}}"#;
+    let s = TargetState::from_json(old).unwrap();
+    let p = &s.partition_progress["k"];
+    assert_eq!(p[&0].history[1].high, 700);
+    assert_eq!(p[&0].unchanged_observations, 2);
+    assert!(p[&7].history.is_empty());
+    let written = serde_json::to_string(&s).unwrap();
+    let compact = serde_json::from_str::<serde_json::Value>(&written).unwrap();
+    assert!(compact["partition_progress"]["k"].is_string(), "{written}");
+    assert_eq!(TargetState::from_json(&written).unwrap(), s);
+    // A damaged compact string names the signal.
+    let e = TargetState::from_json(r#"{"partition_progress":{"k":"AQ"}}"#).unwrap_err();
+    assert!(e.contains("signal k: partition progress"), "{e}");
+}
+
+#[test]
 fn stored_state_is_migrated_when_older_and_refused_when_newer() {
     // Written before the schema field existed: read, and stamped current.
     let old = r#"{"recommendations":[{"at":"2026-11-23T00:00:00Z","count":3}],"actions":[]}"#;
@@ -306,7 +327,7 @@ fn stored_state_is_migrated_when_older_and_refused_when_newer() {
     let newer = r#"{"schema_version": 9, "something_new": true}"#;
     assert_eq!(
         TargetState::from_json(newer).unwrap_err(),
-        "schema_version: state schema 9 was written by a newer qscale (this one reads up to 3)"
+        "schema_version: state schema 9 was written by a newer qscale (this one reads up to 4)"
     );
     // Malformed: the path and the reason.
     let bad = r#"{"recommendations":[{"at":"2026-11-23T00:00:00Z","count":"three"}]}"#;
