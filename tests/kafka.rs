@@ -12,7 +12,8 @@ use qscale_core::engine::partition_history::PartitionStatus;
 use qscale_core::engine::Term;
 use qscale_core::reconcile::{Outcome, ReconcileOptions};
 use qscale_integration::kafka::{
-    bootstrap, commit, consume_and_commit, create_topic, partition_count, produce, read_all, Member,
+    bootstrap, commit, consume_and_commit, create_topic, partition_count, produce,
+    produce_in_transaction, read_all, Member,
 };
 use qscale_integration::{unique, Moto};
 use qscale_kafka::KafkaLagSource;
@@ -434,4 +435,51 @@ async fn a_1000_partition_target_saves_its_state_tick_after_tick() {
         sizes[0], sizes[4], sizes[9], sizes[19]
     );
     assert!(sizes[19] < 100_000, "{sizes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transactional_topic_lets_a_min_0_fleet_reach_zero_and_a_real_message_does_not() {
+    // KEDA #5675: the commit marker after a transaction leaves a lag of 1
+    // per partition that never moves.
+    let w = world(1).await;
+    let (topic, group) = (unique("txn"), unique("g"));
+    create_topic(&topic, 3).await;
+    produce_in_transaction(&topic, &[5, 5, 5]);
+    let consumed = consume_and_commit(&topic, &group, 3, 15);
+    assert_eq!(consumed, vec![5, 5, 5]);
+    let c = w.config(&bootstrap(), &topic, &group, "", "");
+    let read = source(&bootstrap())
+        .read_offsets(&signal(&topic, &group, MissingOffsetPolicy::Latest))
+        .unwrap();
+    // Messages at 0-4, the marker at 5, committed 5: 1 behind, no work.
+    for p in &read.partitions {
+        assert_eq!(
+            (p.high_watermark, p.committed_offset, p.only_marker_left),
+            (6, Some(5), true),
+            "{p:?}"
+        );
+    }
+    let mut c_min0 = c.clone();
+    c_min0.targets[0].policy.min = 0;
+    let summary = w.run(&c_min0, Timestamp::now()).await;
+    let d = summary.reports[0].report.decision.as_ref().unwrap();
+    assert_eq!(d.signals[0].backlog, Some(0), "{}", d.signals[0].detail);
+    assert_eq!(
+        w.moto.desired(&w.cluster, &w.service).await,
+        0,
+        "{}",
+        summary.table()
+    );
+
+    // A plain message past the committed offset is work: 1 behind, and it is
+    // not taken for a marker.
+    let (plain, group2) = (unique("plain"), unique("g"));
+    create_topic(&plain, 1).await;
+    produce(&plain, &[3]);
+    commit(&plain, &group2, &[(0, 2)]);
+    let read = source(&bootstrap())
+        .read_offsets(&signal(&plain, &group2, MissingOffsetPolicy::Latest))
+        .unwrap();
+    assert!(!read.partitions[0].only_marker_left);
+    assert_eq!(read.partitions[0].committed_offset, Some(2));
 }

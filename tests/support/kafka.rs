@@ -233,3 +233,37 @@ pub fn read_all(topic: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// Produces `counts[p]` messages to each partition `p` in one transaction
+/// (a transactional producer, committed): each partition then ends in a
+/// commit marker, one offset past its last message.
+pub fn produce_in_transaction(topic: &str, counts: &[usize]) {
+    let producer: BaseProducer = config()
+        .set("transactional.id", super::unique("txn"))
+        .create()
+        .unwrap();
+    producer
+        .init_transactions(Duration::from_secs(10))
+        .expect("the broker supports transactions");
+    producer.begin_transaction().unwrap();
+    for (p, &n) in counts.iter().enumerate() {
+        for i in 0..n {
+            let payload = format!("t{i}");
+            let mut record = BaseRecord::<(), str>::to(topic)
+                .payload(&payload)
+                .partition(p as i32);
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((_, r)) => {
+                        record = r;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
+    }
+    producer
+        .commit_transaction(Duration::from_secs(10))
+        .unwrap();
+}

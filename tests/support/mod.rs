@@ -7,6 +7,9 @@ pub mod blackhole;
 pub mod chaos_proxy;
 pub mod fault_proxy;
 pub mod kafka;
+pub mod kafka_front;
+pub mod kafka_wire;
+pub mod scram;
 pub mod template;
 
 use std::sync::atomic::{AtomicU64, Ordering};

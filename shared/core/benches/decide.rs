@@ -29,6 +29,7 @@ fn observations(partitions: i32, at: Timestamp, shift: i64) -> Observations {
             low_watermark: 0,
             high_watermark: 10_000 + (p as i64 * 7919) % 5000 + shift,
             committed_offset: (p % 10 != 0).then_some(9_000 + shift),
+            only_marker_left: false,
         })
         .collect();
     Observations {

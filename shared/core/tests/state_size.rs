@@ -63,6 +63,7 @@ fn observations(group: Group, partitions: i32, i: i64, at: Timestamp) -> Observa
                 low_watermark: 0,
                 high_watermark: high,
                 committed_offset: committed,
+                only_marker_left: false,
             }
         })
         .collect();

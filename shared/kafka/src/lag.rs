@@ -2,22 +2,28 @@
 //! committed offsets, low and high watermarks (batched ListOffsets), and the
 //! group's state and member count.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::context::{Diagnosed, DIAGNOSIS_WAIT};
 use super::{client_config, REQUEST_TIMEOUT};
 use qscale_core::config::{KafkaClusterConfig, KafkaSignal};
 use qscale_core::engine::{KafkaOffsets, Measurement, PartitionOffsets, SignalReading};
 use qscale_core::reconcile::PortError;
 
+/// The consumer a lag read uses (never subscribed, never committing).
+type LagConsumer = BaseConsumer<Diagnosed>;
+
 /// Reads Kafka signals. One consumer per (cluster, group) per invocation.
 pub struct KafkaLagSource {
     clusters: BTreeMap<String, KafkaClusterConfig>,
-    consumers: Mutex<HashMap<(String, String), Arc<BaseConsumer>>>,
+    consumers: Mutex<HashMap<(String, String), Arc<LagConsumer>>>,
 }
 
 impl KafkaLagSource {
@@ -29,18 +35,20 @@ impl KafkaLagSource {
         }
     }
 
-    fn consumer(&self, signal: &KafkaSignal) -> Result<(Arc<BaseConsumer>, String), PortError> {
+    fn consumer(&self, signal: &KafkaSignal) -> Result<(Arc<LagConsumer>, String), PortError> {
         let (cluster, name) = super::cluster(&self.clusters, &signal.cluster)?;
         let key = (signal.cluster.clone(), signal.group.clone());
         if let Some(c) = self.consumers.lock().unwrap().get(&key) {
             return Ok((c.clone(), name));
         }
-        let consumer: BaseConsumer = client_config(cluster)
+        let consumer: BaseConsumer<Diagnosed> = client_config(cluster)
             .set("group.id", &signal.group)
             .set("enable.auto.commit", "false")
             // Reading metadata must never create the topic.
             .set("allow.auto.create.topics", "false")
-            .create()
+            // `markers_left` reads to the end of a partition and must see it.
+            .set("enable.partition.eof", "true")
+            .create_with_context(Diagnosed::default())
             .map_err(|e| PortError::new(name.clone(), format!("cannot create a client: {e}")))?;
         let consumer = Arc::new(consumer);
         self.consumers.lock().unwrap().insert(key, consumer.clone());
@@ -51,8 +59,15 @@ impl KafkaLagSource {
     pub fn read_offsets(&self, signal: &KafkaSignal) -> Result<KafkaOffsets, PortError> {
         let (consumer, cluster) = self.consumer(signal)?;
         let topic = &signal.topic;
+        // Serve what the client queued since the last read (log and error
+        // events), so a stale cause is not reported and the queue stays short.
+        let _ = consumer.poll(Duration::ZERO);
+        consumer.context().clear();
         let err = |what: &str, e: &dyn std::fmt::Display| {
-            PortError::new(cluster.clone(), format!("{what} of topic {topic}: {e}"))
+            PortError::new(
+                cluster.clone(),
+                format!("{what} of topic {topic}: {}", diagnose(&consumer, e)),
+            )
         };
         let metadata = consumer
             .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
@@ -95,7 +110,7 @@ impl KafkaLagSource {
         let watermarks = self
             .watermarks(&consumer, topic, &ids, &list)
             .map_err(|e| err("watermarks", &e))?;
-        let partitions = ids
+        let mut partitions = ids
             .iter()
             .map(|&p| {
                 let answer = committed
@@ -116,9 +131,24 @@ impl KafkaLagSource {
                     low_watermark: low,
                     high_watermark: high,
                     committed_offset,
+                    only_marker_left: false,
                 })
             })
             .collect::<Result<Vec<_>, PortError>>()?;
+        // One record left past the committed offset may be a transaction's
+        // marker, which no consumer receives: a lag of 1 that never moves
+        // (KEDA #5675). Fetching from it tells: a marker yields no message.
+        let one_left: Vec<(i32, i64)> = partitions
+            .iter()
+            .filter_map(|p| {
+                let c = p.committed_offset?;
+                (c >= p.low_watermark && c == p.high_watermark - 1).then_some((p.partition, c))
+            })
+            .collect();
+        let markers = markers_left(&consumer, topic, &one_left);
+        for p in &mut partitions {
+            p.only_marker_left = markers.contains(&p.partition);
+        }
         let (group_state, members) =
             match consumer.fetch_group_list(Some(&signal.group), REQUEST_TIMEOUT) {
                 Ok(groups) => groups
@@ -141,7 +171,7 @@ impl KafkaLagSource {
     /// or one request per partition if the broker refuses those.
     fn watermarks(
         &self,
-        consumer: &BaseConsumer,
+        consumer: &BaseConsumer<Diagnosed>,
         topic: &str,
         ids: &[i32],
         list: &dyn Fn(Offset) -> TopicPartitionList,
@@ -205,6 +235,62 @@ impl KafkaLagSource {
             },
         }
     }
+}
+
+/// How long [`markers_left`] reads before it counts the records it could
+/// not classify as work.
+const MARKER_PROBE: Duration = Duration::from_secs(2);
+
+/// Which of `candidates` (partition, the offset of its one record left)
+/// hold only a transaction marker there: read from that offset (assigned,
+/// outside the group, nothing committed), a data record comes back as a
+/// message, a marker is skipped to the partition's end. The consumer reads
+/// committed data only (librdkafka's default), as its watermark does, so an
+/// open transaction's records are not seen past it. Anything not answered
+/// in [`MARKER_PROBE`], or a failed assignment, counts as work: the error
+/// is on the side of a worker too many.
+fn markers_left(
+    consumer: &BaseConsumer<Diagnosed>,
+    topic: &str,
+    candidates: &[(i32, i64)],
+) -> BTreeSet<i32> {
+    let mut markers = BTreeSet::new();
+    if candidates.is_empty() {
+        return markers;
+    }
+    let mut tpl = TopicPartitionList::new();
+    for &(p, at) in candidates {
+        let _ = tpl.add_partition_offset(topic, p, Offset::Offset(at));
+    }
+    if consumer.assign(&tpl).is_err() {
+        return markers;
+    }
+    let mut pending: BTreeSet<i32> = candidates.iter().map(|(p, _)| *p).collect();
+    let deadline = std::time::Instant::now() + MARKER_PROBE;
+    while !pending.is_empty() && std::time::Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                pending.remove(&m.partition());
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) if pending.remove(&p) => {
+                markers.insert(p);
+            }
+            _ => {}
+        }
+    }
+    let _ = consumer.unassign();
+    markers
+}
+
+/// `e` with the cause librdkafka gave for it (a TLS handshake or a SASL
+/// login that failed): its events wait in the client's queue until a poll
+/// serves them, so a failed read polls up to [`DIAGNOSIS_WAIT`] for one.
+fn diagnose(consumer: &BaseConsumer<Diagnosed>, e: &dyn std::fmt::Display) -> String {
+    let deadline = std::time::Instant::now() + DIAGNOSIS_WAIT;
+    while !consumer.context().has_cause() && std::time::Instant::now() < deadline {
+        let _ = consumer.poll(Duration::from_millis(50));
+    }
+    consumer.context().explain(e)
 }
 
 /// A partition's committed offset from the broker's answer: `None` when the

@@ -1,9 +1,11 @@
-//! Real Kafka adapters on rdkafka (bundled librdkafka): consumer-group lag
-//! as a metric source, and partition growth. Connection settings come from
+//! Real Kafka adapters on rdkafka (bundled librdkafka, with OpenSSL built
+//! from source for `SSL` and `SASL_SSL`): consumer-group lag as a metric
+//! source, and partition growth. Connection settings come from
 //! `kafka_clusters` and are passed through to librdkafka; their values are
 //! never logged.
 
 mod audit;
+mod context;
 mod lag;
 mod partitions;
 
@@ -28,10 +30,29 @@ pub(crate) fn client_config(cluster: &KafkaClusterConfig) -> ClientConfig {
     for (k, v) in &cluster.properties {
         c.set(k, v);
     }
+    // librdkafka's OpenSSL is built from source here, and its compiled-in CA
+    // path exists neither on Lambda nor on most hosts: without a CA of the
+    // user's own, look where the system keeps its bundle (Amazon Linux
+    // /etc/pki/tls/certs, Debian /etc/ssl/certs, ...), so brokers with public
+    // certificates (MSK, Confluent Cloud) verify. Verification stays on.
+    if uses_tls(cluster)
+        && !cluster.properties.contains_key("ssl.ca.location")
+        && !cluster.properties.contains_key("ssl.ca.pem")
+    {
+        c.set("ssl.ca.location", "probe");
+    }
     c.set("socket.timeout.ms", "5000")
         // Fail fast when no broker answers, instead of retrying for a minute.
         .set("socket.connection.setup.timeout.ms", "3000");
     c
+}
+
+/// Whether the cluster's `security.protocol` is `SSL` or `SASL_SSL`.
+pub(crate) fn uses_tls(cluster: &KafkaClusterConfig) -> bool {
+    cluster
+        .properties
+        .get("security.protocol")
+        .is_some_and(|p| p.eq_ignore_ascii_case("ssl") || p.eq_ignore_ascii_case("sasl_ssl"))
 }
 
 /// The configured cluster named `name`, and how errors name it.

@@ -134,4 +134,10 @@ pub struct PartitionOffsets {
     /// The group's committed offset, if any.
     #[serde(default)]
     pub committed_offset: Option<i64>,
+    /// The one record left past the committed offset is a transaction's
+    /// commit or abort marker (a control record, which no consumer ever
+    /// receives): the lag of 1 it leaves is no work. Read by the adapter;
+    /// false when not checked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub only_marker_left: bool,
 }

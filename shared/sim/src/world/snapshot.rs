@@ -69,6 +69,7 @@ impl Snapshot {
                     low_watermark: 0,
                     high_watermark: produced as i64,
                     committed_offset: Some(committed as i64),
+                    only_marker_left: false,
                 })
                 .collect(),
         }

@@ -98,6 +98,12 @@ pub(super) fn assess_kafka(
             scan.never_committed
         ));
     }
+    if scan.markers > 0 {
+        detail.push_str(&format!(
+            "; {} partition(s) end in a transaction marker one past the committed offset: no work (lag 0)",
+            scan.markers
+        ));
+    }
     if let Some(rate) = sizing.rate {
         detail.push_str(&format!("; produced {rate:.1} msg/s"));
     }
@@ -153,6 +159,8 @@ struct PartitionScan {
     rates: Option<Vec<f64>>,
     /// Partitions holding messages the group never committed, under `latest`.
     never_committed: u32,
+    /// Partitions whose one record left is a transaction marker.
+    markers: u32,
 }
 
 /// Reads each partition's lag against its history in `next` (which it
@@ -175,21 +183,30 @@ fn scan_partitions(
     let mut stuck = Vec::new();
     let (mut total, mut stuck_lag, mut with_lag) = (0u64, 0u64, 0u32);
     let mut never_committed = 0u32;
+    let mut markers = 0u32;
     let mut max_lag_seconds = 0.0f64;
     let mut rates: Vec<Option<f64>> = Vec::with_capacity(offsets.partitions.len());
     let mut sorted: Vec<_> = offsets.partitions.iter().collect();
     sorted.sort_by_key(|p| p.partition);
     for p in sorted {
+        // A transaction marker is all that is left: read as consumed to the
+        // end (lag 0, 0 s behind, not stuck).
+        let committed = if p.only_marker_left {
+            markers += 1;
+            Some(p.high_watermark)
+        } else {
+            p.committed_offset
+        };
         let lag = partition_lag(
             p.low_watermark,
             p.high_watermark,
-            p.committed_offset,
+            committed,
             cfg.on_missing_offset,
         );
         if awaits_first_consumer(
             p.low_watermark,
             p.high_watermark,
-            p.committed_offset,
+            committed,
             cfg.on_missing_offset,
         ) {
             never_committed += 1;
@@ -197,7 +214,7 @@ fn scan_partitions(
         let sample = OffsetSample {
             at: observed_at,
             high: p.high_watermark,
-            committed: p.committed_offset,
+            committed,
         };
         let mut entry = match old.get(&p.partition) {
             // Older or replayed data does not advance the history.
@@ -212,7 +229,7 @@ fn scan_partitions(
                     .is_some_and(|last| p.high_watermark < last.high) =>
             {
                 PartitionProgress {
-                    committed_offset: p.committed_offset,
+                    committed_offset: committed,
                     observed_at,
                     unchanged_observations: 0,
                     history: vec![sample],
@@ -224,11 +241,9 @@ fn scan_partitions(
                 let excess = history.len().saturating_sub(HISTORY_LEN);
                 history.drain(..excess);
                 PartitionProgress {
-                    committed_offset: p.committed_offset,
+                    committed_offset: committed,
                     observed_at,
-                    unchanged_observations: if lag > 0
-                        && prev.committed_offset == p.committed_offset
-                    {
+                    unchanged_observations: if lag > 0 && prev.committed_offset == committed {
                         prev.unchanged_observations.saturating_add(1)
                     } else {
                         0
@@ -237,7 +252,7 @@ fn scan_partitions(
                 }
             }
             None => PartitionProgress {
-                committed_offset: p.committed_offset,
+                committed_offset: committed,
                 observed_at,
                 unchanged_observations: 0,
                 history: vec![sample],
@@ -250,7 +265,7 @@ fn scan_partitions(
             policy.stuck_partition_observations,
             offsets.members,
         );
-        let seconds = lag_seconds(&entry.history, p.committed_offset, observed_at)
+        let seconds = lag_seconds(&entry.history, committed, observed_at)
             .filter(|_| entry.history.len() >= 2 || lag == 0);
         // Stalled: a consumer is there and not moving; more workers cannot help.
         // Stopped (no members) is not stuck: workers are exactly what it needs.
@@ -259,7 +274,7 @@ fn scan_partitions(
             max_lag_seconds = max_lag_seconds.max(seconds.unwrap_or(0.0));
         }
         rates.push(production_rate(&entry.history));
-        keep_used(&mut entry.history, p.committed_offset);
+        keep_used(&mut entry.history, committed);
         progress.push((p.partition, entry));
         total = total.saturating_add(lag);
         if lag > 0 {
@@ -287,6 +302,7 @@ fn scan_partitions(
         max_lag_seconds,
         rates: rates.into_iter().collect(),
         never_committed,
+        markers,
     }
 }
 

@@ -90,6 +90,7 @@ fn kafka_obs(desired: u32, at: Timestamp, parts: &[(i64, i64, Option<i64>)]) -> 
                             low_watermark: low,
                             high_watermark: high,
                             committed_offset: committed,
+                            only_marker_left: false,
                         })
                         .collect(),
                     ..Default::default()

@@ -136,6 +136,7 @@ fn kafka_reading(partitions: usize, lag_each: i64) -> SignalReading {
                     low_watermark: 0,
                     high_watermark: lag_each,
                     committed_offset: Some(0),
+                    only_marker_left: false,
                 })
                 .collect(),
             ..Default::default()

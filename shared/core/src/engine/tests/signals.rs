@@ -453,3 +453,52 @@ fn stuck_partition_does_not_drive_scale_out_and_keeps_a_worker() {
     let d = decide(&tg, &d.next_state, &obs, t(360));
     assert_eq!(d.desired, 1, "{}", d.explain());
 }
+
+#[test]
+fn a_transaction_marker_left_past_the_committed_offset_is_no_work_so_zero_is_reached() {
+    // KEDA #5675: a transactional producer leaves a commit marker after each
+    // transaction; a consumer that committed its last record is 1 behind on
+    // every partition, forever, and a `min: 0` fleet never reached zero.
+    let tg = target(
+        plain(0, 10, 10.0),
+        vec![SignalConfig::Kafka(kafka_signal("k"))],
+    );
+    let parts = [(0, 101, Some(100)), (0, 51, Some(50)), (0, 8, Some(7))];
+    let mut obs = kafka_obs(1, t(0), &parts);
+    let d = decide(&tg, &TargetState::default(), &obs, t(0));
+    assert_eq!(d.signals[0].backlog, Some(3));
+    assert_eq!(d.desired, 1, "{}", d.explain());
+    // The adapter found markers there on two of the three partitions.
+    let SignalReading::Ok {
+        measurement: Measurement::Kafka(k),
+        ..
+    } = obs.signals.get_mut("k").unwrap()
+    else {
+        unreachable!()
+    };
+    k.partitions[0].only_marker_left = true;
+    k.partitions[1].only_marker_left = true;
+    let d = decide(&tg, &TargetState::default(), &obs, t(0));
+    assert_eq!(d.signals[0].backlog, Some(1), "{}", d.signals[0].detail);
+    assert!(
+        d.signals[0]
+            .detail
+            .contains("2 partition(s) end in a transaction marker"),
+        "{}",
+        d.signals[0].detail
+    );
+    // No time behind either.
+    assert_eq!(d.signals[0].partition_lag[0].lag_seconds, Some(0.0));
+    // On all three: nothing to do, and the fleet goes to zero.
+    let SignalReading::Ok {
+        measurement: Measurement::Kafka(k),
+        ..
+    } = obs.signals.get_mut("k").unwrap()
+    else {
+        unreachable!()
+    };
+    k.partitions[2].only_marker_left = true;
+    let d = decide(&tg, &TargetState::default(), &obs, t(0));
+    assert_eq!(d.signals[0].backlog, Some(0));
+    assert_eq!(d.desired, 0, "{}", d.explain());
+}
