@@ -39,6 +39,7 @@ fn source(bootstrap_servers: &str) -> KafkaLagSource {
         KafkaClusterConfig {
             bootstrap_servers: bootstrap_servers.into(),
             properties: BTreeMap::new(),
+            ..Default::default()
         },
     )]))
 }

@@ -39,6 +39,9 @@ fn source(bootstrap_servers: &str, properties: &[(&str, &str)]) -> KafkaLagSourc
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            // The SCRAM tests name their password here, as a local broker would.
+            allow_plain_password: true,
+            ..Default::default()
         },
     )]))
 }
@@ -187,6 +190,7 @@ async fn a_wrong_scram_password_is_a_clear_error_and_the_fleet_is_not_scaled_in(
 kafka_clusters:
   secure:
     bootstrap_servers: "{}"
+    allow_plain_password: true
     properties:
       security.protocol: SASL_SSL
       sasl.mechanism: SCRAM-SHA-512
@@ -231,4 +235,104 @@ targets:
     assert_ne!(report.outcome, Outcome::Applied, "{}", summary.table());
     use std::sync::atomic::Ordering::Relaxed;
     assert!(front.stats.logins_refused.load(Relaxed) >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scram_password_comes_from_an_ssm_secure_string_never_from_the_config() {
+    let front = KafkaFront::start(&bootstrap(), Some(scram(Scram::Sha512)));
+    let (topic, group) = topic_with_lag().await;
+    let moto = Moto::connect().await;
+    let (table, cluster, service) = (unique("state"), unique("c"), unique("s"));
+    moto.state_table(&table).await;
+    let audit = moto.queue_with(&unique("audit"), 0).await;
+    moto.ecs_service(&cluster, &service, 1).await;
+    let (secure, plain) = (
+        format!("/qscale-test/{}", unique("kafka")),
+        format!("/qscale-test/{}", unique("plain")),
+    );
+    for (name, kind) in [
+        (&secure, aws_sdk_ssm::types::ParameterType::SecureString),
+        (&plain, aws_sdk_ssm::types::ParameterType::String),
+    ] {
+        moto.clients
+            .ssm
+            .put_parameter()
+            .name(name)
+            .value("s3cret-password")
+            .r#type(kind)
+            .send()
+            .await
+            .unwrap();
+    }
+    let yaml = |parameter: &str| {
+        format!(
+            r#"
+kafka_clusters:
+  secure:
+    bootstrap_servers: "{}"
+    sasl_password_from: {{ ssm_parameter: "{parameter}" }}
+    properties:
+      security.protocol: SASL_SSL
+      sasl.mechanism: SCRAM-SHA-512
+      sasl.username: qscale
+      ssl.ca.location: "{}"
+targets:
+  - name: consumers
+    signals:
+      - kafka: {{ name: events, cluster: secure, group: {group}, topic: {topic} }}
+    worker: {{ ecs: {{ cluster: {cluster}, service: {service} }} }}
+    policy:
+      min: 1
+      max: 20
+      target_per_worker: 100
+      scale_in: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}
+"#,
+            front.bootstrap,
+            front.ca_file.display()
+        )
+    };
+    let run = |parameter: String| {
+        let (moto, table, audit) = (&moto, &table, &audit);
+        async move {
+            let config = Config::from_yaml(&yaml(&parameter)).unwrap();
+            qscale_live::run::run_once(
+                &config,
+                &moto.settings(table, audit),
+                &moto.clients,
+                jiff::Timestamp::now(),
+                ReconcileOptions::default(),
+            )
+            .await
+        }
+    };
+    // 500 behind at 100 per worker wants 5, capped at the 3 partitions; the
+    // password was read from SSM.
+    let summary = run(secure.clone()).await;
+    let d = summary.reports[0].report.decision.as_ref().unwrap();
+    assert!(d.signals[0].trusted, "{}", summary.table());
+    assert_eq!(d.signals[0].backlog, Some(500));
+    assert_eq!(moto.desired(&cluster, &service).await, 3);
+    // A parameter that is not there, and one that is no SecureString: the
+    // signal fails naming it, the fleet stays, the value shows nowhere.
+    for (parameter, why) in [
+        (format!("{secure}-gone"), "ParameterNotFound"),
+        (plain.clone(), "not a SecureString"),
+    ] {
+        let summary = run(parameter.clone()).await;
+        let d = summary.reports[0].report.decision.as_ref().unwrap();
+        let detail = &d.signals[0].detail;
+        assert!(!d.signals[0].trusted, "{detail}");
+        assert!(
+            detail.contains(&format!("SASL password from SSM parameter {parameter}")),
+            "{detail}"
+        );
+        assert!(detail.contains(why), "{detail}");
+        let all = format!(
+            "{}{:?}",
+            summary.table(),
+            summary.reports[0].report.decision
+        );
+        assert!(!all.contains("s3cret-password"));
+        assert_eq!(moto.desired(&cluster, &service).await, 3);
+    }
 }

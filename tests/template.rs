@@ -87,6 +87,10 @@ fn every_arn_parameter_refuses_wildcards_and_takes_a_named_arn() {
             "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:14e0db71-5d35-4eb5-b481-8945cf9d10c2",
         ),
         ("TargetRoleArns", "arn:aws:iam::123456789012:role/team/qscale-target"),
+        (
+            "KafkaPasswordParameterArns",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/qscale/kafka-password",
+        ),
         ("AlarmTopicArn", "arn:aws:sns:us-east-1:123456789012:ops"),
         (
             "ConfigKmsKeyArn",
@@ -118,6 +122,27 @@ fn every_arn_parameter_refuses_wildcards_and_takes_a_named_arn() {
         ] {
             assert!(!re.is_match(wide), "{name} accepts {wide}");
         }
+    }
+}
+
+#[test]
+fn kafka_passwords_are_readable_only_when_named_and_only_those() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let grants: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("Sid: ReadKafkaPasswords"))
+        .collect();
+    assert_eq!(grants.len(), 2, "tick and evaluate: {grants:?}");
+    for line in grants {
+        assert!(
+            line.trim_start().starts_with("- !If [HasKafkaPasswords,"),
+            "{line}"
+        );
+        assert!(
+            line.contains("Resource: !Ref KafkaPasswordParameterArns"),
+            "{line}"
+        );
     }
 }
 

@@ -27,6 +27,7 @@ fn bench(c: &mut Criterion) {
             KafkaClusterConfig {
                 bootstrap_servers: bootstrap(),
                 properties: BTreeMap::new(),
+                ..Default::default()
             },
         )]));
         let signal = KafkaSignal {

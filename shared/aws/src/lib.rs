@@ -5,6 +5,7 @@
 mod access;
 mod audit;
 mod config_source;
+pub mod kafka_secrets;
 pub mod preflight;
 pub mod sent_history;
 mod sqs;

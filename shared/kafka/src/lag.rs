@@ -23,6 +23,8 @@ type LagConsumer = BaseConsumer<Diagnosed>;
 /// Reads Kafka signals. One consumer per (cluster, group) per invocation.
 pub struct KafkaLagSource {
     clusters: BTreeMap<String, KafkaClusterConfig>,
+    /// Clusters that cannot be reached, and why (a password not read).
+    unavailable: BTreeMap<String, String>,
     consumers: Mutex<HashMap<(String, String), Arc<LagConsumer>>>,
 }
 
@@ -31,11 +33,24 @@ impl KafkaLagSource {
     pub fn new(clusters: BTreeMap<String, KafkaClusterConfig>) -> Self {
         KafkaLagSource {
             clusters,
+            unavailable: BTreeMap::new(),
             consumers: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The same, with clusters whose signals fail with the given reason.
+    pub fn with_unavailable(mut self, unavailable: BTreeMap<String, String>) -> Self {
+        self.unavailable = unavailable;
+        self
+    }
+
     fn consumer(&self, signal: &KafkaSignal) -> Result<(Arc<LagConsumer>, String), PortError> {
+        if let Some(why) = self.unavailable.get(&signal.cluster) {
+            return Err(PortError::new(
+                format!("kafka cluster {}", signal.cluster),
+                why.clone(),
+            ));
+        }
         let (cluster, name) = super::cluster(&self.clusters, &signal.cluster)?;
         let key = (signal.cluster.clone(), signal.group.clone());
         if let Some(c) = self.consumers.lock().unwrap().get(&key) {

@@ -210,13 +210,16 @@ pub async fn run_once(
 ) -> RunSummary {
     let started = Instant::now();
     let calls = Arc::new(ApiCalls::default());
+    let kafka = qscale_aws::kafka_secrets::resolve(clients, &config.kafka_clusters, &calls).await;
     let metrics = LiveSignals {
         sqs: ByAccess::sqs_for(clients, &config.targets, &calls).await,
-        kafka: Arc::new(KafkaLagSource::new(config.kafka_clusters.clone())),
+        kafka: Arc::new(
+            KafkaLagSource::new(kafka.clusters.clone()).with_unavailable(kafka.unavailable.clone()),
+        ),
     };
     let fleet = LiveFleet {
         workers: ByAccess::workers_for(clients, &config.targets, &calls).await,
-        partitions: KafkaPartitions::new(config.kafka_clusters.clone()),
+        partitions: KafkaPartitions::new(kafka.clusters.clone()),
     };
     let store = DynamoStateStore::new(
         clients.dynamodb.clone(),
@@ -224,7 +227,11 @@ pub async fn run_once(
         calls.clone(),
     );
     let kafka_audit = config.audit_kafka.as_ref().and_then(|a| {
-        let cluster = config.kafka_clusters.get(&a.cluster)?;
+        if let Some(why) = kafka.unavailable.get(&a.cluster) {
+            tracing::error!(cluster = %a.cluster, error = %why, "kafka audit sink unavailable; audit goes to the other sinks");
+            return None;
+        }
+        let cluster = kafka.clusters.get(&a.cluster)?;
         KafkaAuditSink::new(a, cluster)
             .map_err(|e| tracing::error!(error = %e, "kafka audit sink unavailable; audit goes to the other sinks"))
             .ok()

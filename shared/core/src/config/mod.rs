@@ -29,7 +29,9 @@ pub use schedule::ScheduleConfig;
 pub use signal::{
     KafkaSignal, MissingOffsetPolicy, PartitionCapMode, SignalConfig, SignalKind, SqsSignal,
 };
-pub use target::{Config, KafkaAuditConfig, KafkaClusterConfig, TargetConfig, KAFKA_PROPERTIES};
+pub use target::{
+    Config, KafkaAuditConfig, KafkaClusterConfig, SecretSource, TargetConfig, KAFKA_PROPERTIES,
+};
 pub use values::{CronExpr, HumanDuration, ZoneName};
 pub use worker::{
     function_name, EcsWorker, EventSourceMappingWorker, LambdaFunctionWorker, WorkerConfig,

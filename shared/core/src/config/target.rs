@@ -92,7 +92,7 @@ pub const KAFKA_PROPERTIES: &[&str] = &[
 ];
 
 /// One Kafka cluster.
-#[derive(Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaClusterConfig {
     /// `host:port,host:port`.
@@ -101,6 +101,23 @@ pub struct KafkaClusterConfig {
     /// Values are never logged.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// Where the SASL password is kept, read at run time (once per
+    /// container and config); never written into the config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sasl_password_from: Option<SecretSource>,
+    /// Accept `properties.sasl.password` in the config itself (for a local
+    /// broker; refused otherwise: the config is stored and shown in clear).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_plain_password: bool,
+}
+
+/// A secret kept outside the config.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SecretSource {
+    /// An SSM Parameter Store parameter (a `SecureString`), by name or ARN,
+    /// read with decryption.
+    SsmParameter(String),
 }
 
 impl fmt::Debug for KafkaClusterConfig {
@@ -108,6 +125,8 @@ impl fmt::Debug for KafkaClusterConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KafkaClusterConfig")
             .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("sasl_password_from", &self.sasl_password_from)
+            .field("allow_plain_password", &self.allow_plain_password)
             .field(
                 "properties",
                 &self

@@ -39,6 +39,32 @@ pub(super) fn validate(config: &Config) -> Vec<FieldError> {
                 "must not be empty".into(),
             );
         }
+        let field = |f: &str| format!("kafka_clusters.{name}.{f}");
+        if cluster.properties.contains_key("sasl.password") {
+            if cluster.sasl_password_from.is_some() {
+                push(
+                    field("sasl_password_from"),
+                    "and properties.sasl.password are both set: keep one".into(),
+                );
+            } else if !cluster.allow_plain_password {
+                push(
+                    field("properties.sasl.password"),
+                    "a password in the config is refused (the config is stored and shown in clear): use sasl_password_from: { ssm_parameter: NAME } (a SecureString), or set allow_plain_password: true for a local broker".into(),
+                );
+            }
+        }
+        if let Some(crate::config::SecretSource::SsmParameter(p)) = &cluster.sasl_password_from {
+            let plausible = !p.is_empty()
+                && p.len() <= 2048
+                && !p.chars().any(char::is_whitespace)
+                && (p.starts_with("arn:") || !p.contains(':'));
+            if !plausible {
+                push(
+                    field("sasl_password_from.ssm_parameter"),
+                    format!("{p:?} is not an SSM parameter name or ARN"),
+                );
+            }
+        }
         for key in cluster.properties.keys() {
             if !KAFKA_PROPERTIES.contains(&key.as_str()) {
                 push(

@@ -202,7 +202,7 @@ fn sub_minute_ticks_split_the_minute_evenly() {
 #[test]
 fn kafka_secrets_never_show_in_debug_output() {
     let yaml = format!(
-        "kafka_clusters:\n  main: {{ bootstrap_servers: b:9092, properties: {{ sasl.password: hunter2 }} }}\ntargets:{GOOD_TARGET}"
+        "kafka_clusters:\n  main: {{ bootstrap_servers: b:9092, properties: {{ sasl.password: hunter2 }}, allow_plain_password: true }}\ntargets:{GOOD_TARGET}"
     );
     let c = Config::from_yaml(&yaml).unwrap();
     let shown = format!("{c:?}");
@@ -459,6 +459,51 @@ fn kafka_properties_outside_the_allowlist_are_refused_by_name() {
             "kafka_clusters.main.properties.socket.timeout.ms: is not a property qscale passes to librdkafka (security, SASL, TLS and client timeouts only; see docs/config.md)",
         ]
     );
+}
+
+#[test]
+fn a_sasl_password_in_the_config_is_refused_unless_allowed_and_a_reference_is_checked() {
+    let cluster = |extra: &str| {
+        format!(
+            "kafka_clusters:\n  main: {{ bootstrap_servers: b:9092, properties: {{ security.protocol: SASL_SSL, sasl.mechanism: SCRAM-SHA-512, sasl.username: u{extra} }}\ntargets:{GOOD_TARGET}"
+        )
+    };
+    assert_eq!(
+        errors(&cluster(", sasl.password: hunter2 }")),
+        vec!["kafka_clusters.main.properties.sasl.password: a password in the config is refused (the config is stored and shown in clear): use sasl_password_from: { ssm_parameter: NAME } (a SecureString), or set allow_plain_password: true for a local broker"]
+    );
+    assert!(Config::from_yaml(&cluster(
+        ", sasl.password: hunter2 }, allow_plain_password: true"
+    ))
+    .is_ok());
+    let from = Config::from_yaml(&cluster(
+        " }, sasl_password_from: { ssm_parameter: /qscale/kafka }",
+    ))
+    .unwrap();
+    assert_eq!(
+        from.kafka_clusters["main"].sasl_password_from,
+        Some(crate::config::SecretSource::SsmParameter(
+            "/qscale/kafka".into()
+        ))
+    );
+    assert_eq!(
+        errors(&cluster(", sasl.password: x }, sasl_password_from: { ssm_parameter: /p }")),
+        vec!["kafka_clusters.main.sasl_password_from: and properties.sasl.password are both set: keep one"]
+    );
+    assert_eq!(
+        errors(&cluster(" }, sasl_password_from: { ssm_parameter: \"not a name\" }")),
+        vec!["kafka_clusters.main.sasl_password_from.ssm_parameter: \"not a name\" is not an SSM parameter name or ARN"]
+    );
+    // A typo in the source kind is refused, not ignored.
+    let e =
+        Config::from_yaml(&cluster(" }, sasl_password_from: { ssm_paramter: /p }")).unwrap_err();
+    assert!(e.to_string().contains("ssm_paramter"), "{e}");
+    // And the password's value never shows in the config's debug form.
+    let c = Config::from_yaml(&cluster(
+        ", sasl.password: hunter2 }, allow_plain_password: true",
+    ))
+    .unwrap();
+    assert!(!format!("{:?}", c.kafka_clusters["main"]).contains("hunter2"));
 }
 
 #[test]
