@@ -172,6 +172,81 @@ async fn scram_sha_256_and_512_over_tls_log_in_and_read_the_same_lag() {
     }
 }
 
+/// An ECS service in moto scaled by qscale on one Kafka signal of the
+/// cluster `secure` behind `front`, with a state table and an audit queue.
+struct Fleet {
+    moto: Moto,
+    table: String,
+    audit: String,
+    cluster: String,
+    service: String,
+}
+
+impl Fleet {
+    async fn new(desired: i32) -> Fleet {
+        let moto = Moto::connect().await;
+        let (table, cluster, service) = (unique("state"), unique("c"), unique("s"));
+        moto.state_table(&table).await;
+        let audit = moto.queue_with(&unique("audit"), 0).await;
+        moto.ecs_service(&cluster, &service, desired).await;
+        Fleet {
+            moto,
+            table,
+            audit,
+            cluster,
+            service,
+        }
+    }
+
+    /// A SCRAM-SHA-512 login as `qscale`; `password` is the cluster's lines
+    /// that say where the password comes from.
+    fn config(&self, front: &KafkaFront, password: &str, topic: &str, group: &str) -> Config {
+        let yaml = format!(
+            r#"
+kafka_clusters:
+  secure:
+    bootstrap_servers: "{}"
+{password}
+    properties:
+      security.protocol: SASL_SSL
+      sasl.mechanism: SCRAM-SHA-512
+      sasl.username: qscale
+      ssl.ca.location: "{}"
+targets:
+  - name: consumers
+    signals:
+      - kafka: {{ name: events, cluster: secure, group: {group}, topic: {topic} }}
+    worker: {{ ecs: {{ cluster: {}, service: {} }} }}
+    policy:
+      min: 1
+      max: 20
+      target_per_worker: 100
+      scale_in: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}
+"#,
+            front.bootstrap,
+            front.ca_file.display(),
+            self.cluster,
+            self.service
+        );
+        Config::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+    }
+
+    async fn run(&self, config: &Config) -> qscale_live::run::RunSummary {
+        qscale_live::run::run_once(
+            config,
+            &self.moto.settings(&self.table, &self.audit),
+            &self.moto.clients,
+            jiff::Timestamp::now(),
+            ReconcileOptions::default(),
+        )
+        .await
+    }
+
+    async fn desired(&self) -> i32 {
+        self.moto.desired(&self.cluster, &self.service).await
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_scram_password_is_a_clear_error_and_the_fleet_is_not_scaled_in() {
     let front = KafkaFront::start(&bootstrap(), Some(scram(Scram::Sha512)));
@@ -180,46 +255,15 @@ async fn a_wrong_scram_password_is_a_clear_error_and_the_fleet_is_not_scaled_in(
     create_topic(&topic, 2).await;
     produce(&topic, &[10, 10]);
     commit(&topic, &group, &[(0, 10), (1, 10)]);
-    let moto = Moto::connect().await;
-    let (table, cluster, service) = (unique("state"), unique("c"), unique("s"));
-    moto.state_table(&table).await;
-    let audit = moto.queue_with(&unique("audit"), 0).await;
-    moto.ecs_service(&cluster, &service, 5).await;
-    let yaml = format!(
-        r#"
-kafka_clusters:
-  secure:
-    bootstrap_servers: "{}"
-    allow_plain_password: true
-    properties:
-      security.protocol: SASL_SSL
-      sasl.mechanism: SCRAM-SHA-512
-      sasl.username: qscale
-      sasl.password: not-the-password
-      ssl.ca.location: "{}"
-targets:
-  - name: consumers
-    signals:
-      - kafka: {{ name: events, cluster: secure, group: {group}, topic: {topic} }}
-    worker: {{ ecs: {{ cluster: {cluster}, service: {service} }} }}
-    policy:
-      min: 1
-      max: 20
-      target_per_worker: 100
-      scale_in: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}
-"#,
-        front.bootstrap,
-        front.ca_file.display()
-    );
-    let config = Config::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
-    let summary = qscale_live::run::run_once(
-        &config,
-        &moto.settings(&table, &audit),
-        &moto.clients,
-        jiff::Timestamp::now(),
-        ReconcileOptions::default(),
-    )
-    .await;
+    let fleet = Fleet::new(5).await;
+    let mut config = fleet.config(&front, "    allow_plain_password: true", &topic, &group);
+    config
+        .kafka_clusters
+        .get_mut("secure")
+        .unwrap()
+        .properties
+        .insert("sasl.password".into(), "not-the-password".into());
+    let summary = fleet.run(&config).await;
     let report = &summary.reports[0].report;
     let d = report
         .decision
@@ -231,7 +275,7 @@ targets:
     assert!(why.contains("Authentication failed"), "{why}");
     assert!(!why.contains("not-the-password"), "{why}");
     println!("wrong password: {why}");
-    assert_eq!(moto.desired(&cluster, &service).await, 5);
+    assert_eq!(fleet.desired().await, 5);
     assert_ne!(report.outcome, Outcome::Applied, "{}", summary.table());
     use std::sync::atomic::Ordering::Relaxed;
     assert!(front.stats.logins_refused.load(Relaxed) >= 1);
@@ -241,11 +285,7 @@ targets:
 async fn the_scram_password_comes_from_an_ssm_secure_string_never_from_the_config() {
     let front = KafkaFront::start(&bootstrap(), Some(scram(Scram::Sha512)));
     let (topic, group) = topic_with_lag().await;
-    let moto = Moto::connect().await;
-    let (table, cluster, service) = (unique("state"), unique("c"), unique("s"));
-    moto.state_table(&table).await;
-    let audit = moto.queue_with(&unique("audit"), 0).await;
-    moto.ecs_service(&cluster, &service, 1).await;
+    let fleet = Fleet::new(1).await;
     let (secure, plain) = (
         format!("/qscale-test/{}", unique("kafka")),
         format!("/qscale-test/{}", unique("plain")),
@@ -254,7 +294,9 @@ async fn the_scram_password_comes_from_an_ssm_secure_string_never_from_the_confi
         (&secure, aws_sdk_ssm::types::ParameterType::SecureString),
         (&plain, aws_sdk_ssm::types::ParameterType::String),
     ] {
-        moto.clients
+        fleet
+            .moto
+            .clients
             .ssm
             .put_parameter()
             .name(name)
@@ -264,61 +306,26 @@ async fn the_scram_password_comes_from_an_ssm_secure_string_never_from_the_confi
             .await
             .unwrap();
     }
-    let yaml = |parameter: &str| {
-        format!(
-            r#"
-kafka_clusters:
-  secure:
-    bootstrap_servers: "{}"
-    sasl_password_from: {{ ssm_parameter: "{parameter}" }}
-    properties:
-      security.protocol: SASL_SSL
-      sasl.mechanism: SCRAM-SHA-512
-      sasl.username: qscale
-      ssl.ca.location: "{}"
-targets:
-  - name: consumers
-    signals:
-      - kafka: {{ name: events, cluster: secure, group: {group}, topic: {topic} }}
-    worker: {{ ecs: {{ cluster: {cluster}, service: {service} }} }}
-    policy:
-      min: 1
-      max: 20
-      target_per_worker: 100
-      scale_in: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}
-"#,
-            front.bootstrap,
-            front.ca_file.display()
-        )
-    };
-    let run = |parameter: String| {
-        let (moto, table, audit) = (&moto, &table, &audit);
-        async move {
-            let config = Config::from_yaml(&yaml(&parameter)).unwrap();
-            qscale_live::run::run_once(
-                &config,
-                &moto.settings(table, audit),
-                &moto.clients,
-                jiff::Timestamp::now(),
-                ReconcileOptions::default(),
-            )
-            .await
-        }
-    };
+    let from =
+        |parameter: &str| format!("    sasl_password_from: {{ ssm_parameter: \"{parameter}\" }}");
     // 500 behind at 100 per worker wants 5, capped at the 3 partitions; the
     // password was read from SSM.
-    let summary = run(secure.clone()).await;
+    let summary = fleet
+        .run(&fleet.config(&front, &from(&secure), &topic, &group))
+        .await;
     let d = summary.reports[0].report.decision.as_ref().unwrap();
     assert!(d.signals[0].trusted, "{}", summary.table());
     assert_eq!(d.signals[0].backlog, Some(500));
-    assert_eq!(moto.desired(&cluster, &service).await, 3);
+    assert_eq!(fleet.desired().await, 3);
     // A parameter that is not there, and one that is no SecureString: the
     // signal fails naming it, the fleet stays, the value shows nowhere.
     for (parameter, why) in [
         (format!("{secure}-gone"), "ParameterNotFound"),
         (plain.clone(), "not a SecureString"),
     ] {
-        let summary = run(parameter.clone()).await;
+        let summary = fleet
+            .run(&fleet.config(&front, &from(&parameter), &topic, &group))
+            .await;
         let d = summary.reports[0].report.decision.as_ref().unwrap();
         let detail = &d.signals[0].detail;
         assert!(!d.signals[0].trusted, "{detail}");
@@ -333,6 +340,6 @@ targets:
             summary.reports[0].report.decision
         );
         assert!(!all.contains("s3cret-password"));
-        assert_eq!(moto.desired(&cluster, &service).await, 3);
+        assert_eq!(fleet.desired().await, 3);
     }
 }

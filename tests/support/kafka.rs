@@ -42,23 +42,7 @@ pub async fn create_topic(topic: &str, partitions: i32) {
 /// Produces `counts[p]` messages to each partition `p` and waits for delivery.
 pub fn produce(topic: &str, counts: &[usize]) {
     let producer: BaseProducer = config().create().unwrap();
-    for (p, &n) in counts.iter().enumerate() {
-        for i in 0..n {
-            let payload = format!("m{i}");
-            let mut record = BaseRecord::<(), str>::to(topic)
-                .payload(&payload)
-                .partition(p as i32);
-            loop {
-                match producer.send(record) {
-                    Ok(()) => break,
-                    Err((_, r)) => {
-                        record = r;
-                        producer.poll(Duration::from_millis(10));
-                    }
-                }
-            }
-        }
-    }
+    send_all(&producer, topic, counts, "m");
     producer.flush(Duration::from_secs(10)).unwrap();
 }
 
@@ -246,9 +230,18 @@ pub fn produce_in_transaction(topic: &str, counts: &[usize]) {
         .init_transactions(Duration::from_secs(10))
         .expect("the broker supports transactions");
     producer.begin_transaction().unwrap();
+    send_all(&producer, topic, counts, "t");
+    producer
+        .commit_transaction(Duration::from_secs(10))
+        .unwrap();
+}
+
+/// Queues `counts[p]` messages (`{prefix}{i}`) to each partition `p`,
+/// waiting for room in the producer's queue when it is full.
+fn send_all(producer: &BaseProducer, topic: &str, counts: &[usize], prefix: &str) {
     for (p, &n) in counts.iter().enumerate() {
         for i in 0..n {
-            let payload = format!("t{i}");
+            let payload = format!("{prefix}{i}");
             let mut record = BaseRecord::<(), str>::to(topic)
                 .payload(&payload)
                 .partition(p as i32);
@@ -263,7 +256,4 @@ pub fn produce_in_transaction(topic: &str, counts: &[usize]) {
             }
         }
     }
-    producer
-        .commit_transaction(Duration::from_secs(10))
-        .unwrap();
 }

@@ -94,6 +94,18 @@ fn i32_at(b: &[u8], at: usize) -> i32 {
     i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
+/// An array's or a byte string's length (compact: uvarint length + 1;
+/// else int32), moving past it.
+fn array_len(b: &[u8], at: &mut usize, compact: bool) -> usize {
+    if compact {
+        uvarint(b, at).saturating_sub(1) as usize
+    } else {
+        let n = i32_at(b, *at);
+        *at += 4;
+        n.max(0) as usize
+    }
+}
+
 /// Skips a string (compact: uvarint length + 1; else int16 length; -1 or
 /// 0 compact for null).
 fn skip_string(b: &[u8], at: &mut usize, compact: bool) {
@@ -132,13 +144,7 @@ pub fn rewrite_broker_ports(frame: &mut [u8], api_key: i16, version: i16, from: 
             if version >= 3 {
                 at += 4; // throttle_time_ms
             }
-            let n = if compact {
-                uvarint(frame, &mut at).saturating_sub(1) as usize
-            } else {
-                let n = i32_at(frame, at);
-                at += 4;
-                n.max(0) as usize
-            };
+            let n = array_len(frame, &mut at, compact);
             for _ in 0..n {
                 at += 4; // node_id
                 skip_string(frame, &mut at, compact);
@@ -188,13 +194,7 @@ pub fn add_sasl_api_versions(frame: &[u8], version: i16) -> Vec<u8> {
     let compact = version >= 3;
     let mut at = 4 + 2; // correlation id, error_code
     let mut keys = Vec::new();
-    let n = if compact {
-        uvarint(frame, &mut at).saturating_sub(1) as usize
-    } else {
-        let n = i32_at(frame, at);
-        at += 4;
-        n.max(0) as usize
-    };
+    let n = array_len(frame, &mut at, compact);
     for _ in 0..n {
         let (k, min, max) = (
             i16_at(frame, at),
@@ -251,13 +251,7 @@ pub fn handshake_response(correlation_id: i32, error: i16, mechanism: &str) -> V
 pub fn authenticate_bytes(frame: &[u8], version: i16) -> Vec<u8> {
     let compact = flexible(SASL_AUTHENTICATE, version);
     let mut at = request_body(frame, compact);
-    let n = if compact {
-        uvarint(frame, &mut at).saturating_sub(1) as usize
-    } else {
-        let n = i32_at(frame, at);
-        at += 4;
-        n.max(0) as usize
-    };
+    let n = array_len(frame, &mut at, compact);
     frame[at..at + n].to_vec()
 }
 

@@ -454,6 +454,21 @@ fn stuck_partition_does_not_drive_scale_out_and_keeps_a_worker() {
     assert_eq!(d.desired, 1, "{}", d.explain());
 }
 
+/// Marks these partitions of signal `k` as the adapter does when only a
+/// transaction marker is left past their committed offset.
+fn mark_markers(obs: &mut Observations, partitions: &[usize]) {
+    let Some(SignalReading::Ok {
+        measurement: Measurement::Kafka(k),
+        ..
+    }) = obs.signals.get_mut("k")
+    else {
+        panic!("no kafka reading")
+    };
+    for &p in partitions {
+        k.partitions[p].only_marker_left = true;
+    }
+}
+
 #[test]
 fn a_transaction_marker_left_past_the_committed_offset_is_no_work_so_zero_is_reached() {
     // KEDA #5675: a transactional producer leaves a commit marker after each
@@ -469,15 +484,7 @@ fn a_transaction_marker_left_past_the_committed_offset_is_no_work_so_zero_is_rea
     assert_eq!(d.signals[0].backlog, Some(3));
     assert_eq!(d.desired, 1, "{}", d.explain());
     // The adapter found markers there on two of the three partitions.
-    let SignalReading::Ok {
-        measurement: Measurement::Kafka(k),
-        ..
-    } = obs.signals.get_mut("k").unwrap()
-    else {
-        unreachable!()
-    };
-    k.partitions[0].only_marker_left = true;
-    k.partitions[1].only_marker_left = true;
+    mark_markers(&mut obs, &[0, 1]);
     let d = decide(&tg, &TargetState::default(), &obs, t(0));
     assert_eq!(d.signals[0].backlog, Some(1), "{}", d.signals[0].detail);
     assert!(
@@ -490,14 +497,7 @@ fn a_transaction_marker_left_past_the_committed_offset_is_no_work_so_zero_is_rea
     // No time behind either.
     assert_eq!(d.signals[0].partition_lag[0].lag_seconds, Some(0.0));
     // On all three: nothing to do, and the fleet goes to zero.
-    let SignalReading::Ok {
-        measurement: Measurement::Kafka(k),
-        ..
-    } = obs.signals.get_mut("k").unwrap()
-    else {
-        unreachable!()
-    };
-    k.partitions[2].only_marker_left = true;
+    mark_markers(&mut obs, &[2]);
     let d = decide(&tg, &TargetState::default(), &obs, t(0));
     assert_eq!(d.signals[0].backlog, Some(0));
     assert_eq!(d.desired, 0, "{}", d.explain());
