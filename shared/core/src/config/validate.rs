@@ -6,7 +6,7 @@ use super::direction::RateLimitPolicy;
 use super::error::FieldError;
 use super::policy::{Fallback, PolicyConfig};
 use super::signal::SignalConfig;
-use super::target::{Config, TargetConfig, KAFKA_PROPERTIES};
+use super::target::{Config, SecretSource, TargetConfig, KAFKA_PROPERTIES};
 use super::worker::WARM_QUALIFIER_REASON;
 
 /// Every semantic problem in a parsed config.
@@ -53,7 +53,7 @@ pub(super) fn validate(config: &Config) -> Vec<FieldError> {
                 );
             }
         }
-        if let Some(crate::config::SecretSource::SsmParameter(p)) = &cluster.sasl_password_from {
+        if let Some(SecretSource::SsmParameter(p)) = &cluster.sasl_password_from {
             let plausible = !p.is_empty()
                 && p.len() <= 2048
                 && !p.chars().any(char::is_whitespace)
