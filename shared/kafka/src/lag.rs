@@ -125,12 +125,17 @@ impl KafkaLagSource {
         let watermarks = self
             .watermarks(&consumer, topic, &ids, &list)
             .map_err(|e| err("watermarks", &e))?;
+        // One pass over each answer: `find_partition` searches the list, so
+        // asking it per partition was quadratic in the partition count.
+        let committed: HashMap<i32, (Offset, rdkafka::error::KafkaResult<()>)> = committed
+            .elements_for_topic(topic)
+            .iter()
+            .map(|e| (e.partition(), (e.offset(), e.error())))
+            .collect();
         let mut partitions = ids
             .iter()
             .map(|&p| {
-                let answer = committed
-                    .find_partition(topic, p)
-                    .map(|e| (e.offset(), e.error()));
+                let answer = committed.get(&p).cloned();
                 let committed_offset = committed_offset(answer).map_err(|why| {
                     PortError::new(
                         cluster.clone(),
@@ -194,16 +199,19 @@ impl KafkaLagSource {
         let batched = || -> Result<HashMap<i32, (i64, i64)>, rdkafka::error::KafkaError> {
             let low = consumer.offsets_for_times(list(Offset::Beginning), REQUEST_TIMEOUT)?;
             let high = consumer.offsets_for_times(list(Offset::End), REQUEST_TIMEOUT)?;
+            let by_partition = |tpl: &TopicPartitionList| -> HashMap<i32, i64> {
+                tpl.elements_for_topic(topic)
+                    .iter()
+                    .filter_map(|e| match e.offset() {
+                        Offset::Offset(n) if n >= 0 => Some((e.partition(), n)),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            let (low, high) = (by_partition(&low), by_partition(&high));
             let mut out = HashMap::new();
             for &p in ids {
-                let get = |tpl: &TopicPartitionList| match tpl
-                    .find_partition(topic, p)
-                    .map(|e| e.offset())
-                {
-                    Some(Offset::Offset(n)) if n >= 0 => Some(n),
-                    _ => None,
-                };
-                match (get(&low), get(&high)) {
+                match (low.get(&p).copied(), high.get(&p).copied()) {
                     (Some(l), Some(h)) => out.insert(p, (l, h)),
                     _ => {
                         return Err(rdkafka::error::KafkaError::OffsetFetch(
