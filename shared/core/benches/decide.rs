@@ -1,16 +1,11 @@
 //! `decide` on a Kafka target with 1, 100 and 10,000 partitions, with a
 //! state carried from a previous tick (partition history present).
 
-use std::collections::BTreeMap;
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use jiff::Timestamp;
 
 use qscale_core::config::{MissingOffsetPolicy, PolicyConfig, SignalConfig, TargetConfig};
-use qscale_core::engine::{
-    decide, KafkaOffsets, Measurement, Observations, PartitionOffsets, SignalReading,
-    WorkerObservation,
-};
+use qscale_core::engine::{decide, KafkaOffsets, Observations, PartitionOffsets};
 
 fn target() -> TargetConfig {
     let mut kafka = qscale_core::testing::kafka_signal("k");
@@ -32,25 +27,15 @@ fn observations(partitions: i32, at: Timestamp, shift: i64) -> Observations {
             only_marker_left: false,
         })
         .collect();
-    Observations {
-        worker: WorkerObservation {
-            desired: 20,
-            running: 20,
-            pending: 0,
-            deployment_in_progress: false,
-            provisioned: None,
+    qscale_core::testing::kafka_observations(
+        "k",
+        20,
+        at,
+        KafkaOffsets {
+            partitions: parts,
+            ..Default::default()
         },
-        signals: BTreeMap::from([(
-            "k".to_string(),
-            SignalReading::Ok {
-                observed_at: at,
-                measurement: Measurement::Kafka(KafkaOffsets {
-                    partitions: parts,
-                    ..Default::default()
-                }),
-            },
-        )]),
-    }
+    )
 }
 
 fn bench(c: &mut Criterion) {

@@ -76,6 +76,25 @@ pub fn steady_workers(desired: u32) -> crate::engine::WorkerObservation {
     }
 }
 
+/// `desired` workers at rest and one Kafka signal `signal` read at `at`.
+pub fn kafka_observations(
+    signal: &str,
+    desired: u32,
+    at: jiff::Timestamp,
+    offsets: crate::engine::KafkaOffsets,
+) -> crate::engine::Observations {
+    crate::engine::Observations {
+        worker: steady_workers(desired),
+        signals: std::collections::BTreeMap::from([(
+            signal.to_string(),
+            crate::engine::SignalReading::Ok {
+                observed_at: at,
+                measurement: crate::engine::Measurement::Kafka(offsets),
+            },
+        )]),
+    }
+}
+
 /// The start of minute `m` of a Monday (2026-11-23T00:00Z + m minutes).
 pub fn at_minute(m: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_second(1_795_392_000 + m * 60).unwrap()

@@ -3,15 +3,12 @@
 //! over 100 ticks, as the DynamoDB store writes them (two JSON strings in one
 //! item; DynamoDB refuses items over 400 KB).
 
-use std::collections::BTreeMap;
-
 use jiff::{SignedDuration, Timestamp};
 
 use qscale_core::config::{MissingOffsetPolicy, PolicyConfig, SignalConfig, TargetConfig};
 use qscale_core::engine::partition_history::PartitionStatus;
 use qscale_core::engine::{
-    decide, Decision, KafkaOffsets, Measurement, Observations, PartitionOffsets, SignalReading,
-    TargetState,
+    decide, Decision, KafkaOffsets, Observations, PartitionOffsets, TargetState,
 };
 use qscale_core::reconcile::item_budget::{self, ITEM_BUDGET_BYTES};
 use qscale_core::reconcile::outbox::OUTBOX_MAX_EVENTS;
@@ -67,20 +64,16 @@ fn observations(group: Group, partitions: i32, i: i64, at: Timestamp) -> Observa
             }
         })
         .collect();
-    Observations {
-        worker: qscale_core::testing::steady_workers(20),
-        signals: BTreeMap::from([(
-            "k".to_string(),
-            SignalReading::Ok {
-                observed_at: at,
-                measurement: Measurement::Kafka(KafkaOffsets {
-                    partitions: parts,
-                    members: Some(20),
-                    group_state: Some("Stable".into()),
-                }),
-            },
-        )]),
-    }
+    qscale_core::testing::kafka_observations(
+        "k",
+        20,
+        at,
+        KafkaOffsets {
+            partitions: parts,
+            members: Some(20),
+            group_state: Some("Stable".into()),
+        },
+    )
 }
 
 /// The seconds behind partition `p` is at tick `i`, from the traffic's own

@@ -12,6 +12,12 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
 
+/// How long a failed read polls for the cause of its failure: the request
+/// fails as soon as its connection does, and librdkafka's log and error
+/// events for it arrive in the client's queue about half a second later
+/// (seen against the test broker).
+pub const DIAGNOSIS_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Keeps the last connection-level error librdkafka reported.
 #[derive(Default)]
 pub struct Diagnosed {
@@ -31,17 +37,10 @@ impl Diagnosed {
     pub fn has_cause(&self) -> bool {
         self.last.lock().unwrap().is_some()
     }
-}
 
-/// How long a failed read polls for the cause of its failure: the request
-/// fails as soon as its connection does, and librdkafka's log and error
-/// events for it arrive in the client's queue about half a second later
-/// (seen against the test broker).
-pub const DIAGNOSIS_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-impl Diagnosed {
-    /// Forgets the last error: a read succeeded, so it no longer explains
-    /// anything.
+    /// Forgets the last error. A read calls it as it begins, once the
+    /// client's queue is served, so a cause from an earlier failure is
+    /// never reported for a new one.
     pub fn clear(&self) {
         *self.last.lock().unwrap() = None;
     }

@@ -56,7 +56,7 @@ impl KafkaLagSource {
         if let Some(c) = self.consumers.lock().unwrap().get(&key) {
             return Ok((c.clone(), name));
         }
-        let consumer: BaseConsumer<Diagnosed> = client_config(cluster)
+        let consumer: LagConsumer = client_config(cluster)
             .set("group.id", &signal.group)
             .set("enable.auto.commit", "false")
             // Reading metadata must never create the topic.
@@ -191,7 +191,7 @@ impl KafkaLagSource {
     /// or one request per partition if the broker refuses those.
     fn watermarks(
         &self,
-        consumer: &BaseConsumer<Diagnosed>,
+        consumer: &LagConsumer,
         topic: &str,
         ids: &[i32],
         list: &dyn Fn(Offset) -> TopicPartitionList,
@@ -272,11 +272,7 @@ const MARKER_PROBE: Duration = Duration::from_secs(2);
 /// open transaction's records are not seen past it. Anything not answered
 /// in [`MARKER_PROBE`], or a failed assignment, counts as work: the error
 /// is on the side of a worker too many.
-fn markers_left(
-    consumer: &BaseConsumer<Diagnosed>,
-    topic: &str,
-    candidates: &[(i32, i64)],
-) -> BTreeSet<i32> {
+fn markers_left(consumer: &LagConsumer, topic: &str, candidates: &[(i32, i64)]) -> BTreeSet<i32> {
     let mut markers = BTreeSet::new();
     if candidates.is_empty() {
         return markers;
@@ -308,7 +304,7 @@ fn markers_left(
 /// `e` with the cause librdkafka gave for it (a TLS handshake or a SASL
 /// login that failed): its events wait in the client's queue until a poll
 /// serves them, so a failed read polls up to [`DIAGNOSIS_WAIT`] for one.
-fn diagnose(consumer: &BaseConsumer<Diagnosed>, e: &dyn std::fmt::Display) -> String {
+fn diagnose(consumer: &LagConsumer, e: &dyn std::fmt::Display) -> String {
     let deadline = std::time::Instant::now() + DIAGNOSIS_WAIT;
     while !consumer.context().has_cause() && std::time::Instant::now() < deadline {
         let _ = consumer.poll(Duration::from_millis(50));

@@ -48,7 +48,7 @@ pub(crate) fn client_config(cluster: &KafkaClusterConfig) -> ClientConfig {
 }
 
 /// Whether the cluster's `security.protocol` is `SSL` or `SASL_SSL`.
-pub(crate) fn uses_tls(cluster: &KafkaClusterConfig) -> bool {
+fn uses_tls(cluster: &KafkaClusterConfig) -> bool {
     cluster
         .properties
         .get("security.protocol")
