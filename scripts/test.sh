@@ -27,6 +27,10 @@ python3 -c 'import sys; from cfnlint.runner import main; sys.argv = ["cfn-lint",
 # lets `sam build` use the rust-cargolambda beta build method without asking.
 python3 -c 'import tomllib; p = tomllib.load(open("samconfig.toml", "rb"))["default"]["build"]["parameters"]; assert p["beta_features"] is True, p; print("samconfig.toml: build beta_features = true")'
 echo "== services"
+# AWS's MSK IAM token signer: tests/kafka_security.rs checks qscale's tokens against it.
+if ! python3 -c "import aws_msk_iam_sasl_signer" >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check "aws-msk-iam-sasl-signer-python>=1.0,<2"
+fi
 bash scripts/services.sh start
 trap 'bash scripts/services.sh stop' EXIT
 export QSCALE_TEST_AWS_ENDPOINT="http://127.0.0.1:${QSCALE_MOTO_PORT:-5000}"

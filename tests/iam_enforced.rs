@@ -32,6 +32,10 @@ const NOT_ENFORCEABLE: &[(&str, &str)] = &[
         "lambda:",
         "moto 5.2 answers signed Lambda GET calls with SignatureDoesNotMatch once IAM is enforced (boto3 too), so Lambda workers cannot run here; tests/aws.rs runs them unauthenticated",
     ),
+    (
+        "kafka-cluster:",
+        "MSK authorizes these inside its brokers, against the token's identity; neither moto nor the test broker evaluates IAM policies for Kafka requests (tests/template.rs checks which are granted, on which ARNs)",
+    ),
 ];
 
 /// Where moto's action name differs from the one AWS authorizes: AWS checks

@@ -2,7 +2,8 @@
 //! (with a test CA) in front of the real broker: the same offsets as over
 //! plaintext, a wrong CA or a wrong password as a clear error naming the
 //! cluster, and, through a whole reconcile, an untrusted signal that never
-//! scales in.
+//! scales in. MSK IAM: the token against AWS's reference signer, and an
+//! OAUTHBEARER login checked by an independent SigV4 verifier.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +11,11 @@ use qscale_core::config::{
     Config, KafkaClusterConfig, KafkaSignal, MissingOffsetPolicy, PartitionCapMode,
 };
 use qscale_core::reconcile::{Outcome, ReconcileOptions};
-use qscale_integration::kafka::{bootstrap, commit, create_topic, produce};
-use qscale_integration::kafka_front::{KafkaFront, ScramLogin};
+use qscale_integration::kafka::{
+    bootstrap, commit, create_topic, partition_count, produce, read_all,
+};
+use qscale_integration::kafka_front::{KafkaFront, SaslLogin, ScramLogin};
+use qscale_integration::msk_token::{self, TrustedKey};
 use qscale_integration::scram::Scram;
 use qscale_integration::{unique, Moto};
 use qscale_kafka::KafkaLagSource;
@@ -134,12 +138,12 @@ async fn without_a_ca_of_its_own_the_system_bundle_is_used_and_a_test_ca_is_not_
     assert!(e.contains("certificate verify failed"), "{e}");
 }
 
-fn scram(mechanism: Scram) -> ScramLogin {
-    ScramLogin {
+fn scram(mechanism: Scram) -> SaslLogin {
+    SaslLogin::Scram(ScramLogin {
         mechanism,
         user: "qscale".into(),
         password: "s3cret-password".into(),
-    }
+    })
 }
 
 #[tokio::test]
@@ -201,17 +205,21 @@ impl Fleet {
     /// A SCRAM-SHA-512 login as `qscale`; `password` is the cluster's lines
     /// that say where the password comes from.
     fn config(&self, front: &KafkaFront, password: &str, topic: &str, group: &str) -> Config {
+        let login = format!(
+            "{password}\n    properties:\n      security.protocol: SASL_SSL\n      sasl.mechanism: SCRAM-SHA-512\n      sasl.username: qscale\n      ssl.ca.location: \"{}\"",
+            front.ca_file.display()
+        );
+        self.config_with(front, &login, topic, group)
+    }
+
+    /// The cluster `secure` at `front`, logging in as `login` (its lines).
+    fn config_with(&self, front: &KafkaFront, login: &str, topic: &str, group: &str) -> Config {
         let yaml = format!(
             r#"
 kafka_clusters:
   secure:
     bootstrap_servers: "{}"
-{password}
-    properties:
-      security.protocol: SASL_SSL
-      sasl.mechanism: SCRAM-SHA-512
-      sasl.username: qscale
-      ssl.ca.location: "{}"
+{login}
 targets:
   - name: consumers
     signals:
@@ -223,10 +231,7 @@ targets:
       target_per_worker: 100
       scale_in: {{ cooldown: 0s, stabilization: 0s, rate_limits: {{ policies: [] }} }}
 "#,
-            front.bootstrap,
-            front.ca_file.display(),
-            self.cluster,
-            self.service
+            front.bootstrap, self.cluster, self.service
         );
         Config::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
     }
@@ -342,4 +347,215 @@ async fn the_scram_password_comes_from_an_ssm_secure_string_never_from_the_confi
         assert!(!all.contains("s3cret-password"));
         assert_eq!(fleet.desired().await, 3);
     }
+}
+
+const MSK_REGION: &str = "eu-west-1";
+
+fn msk_key(secret: &str) -> TrustedKey {
+    TrustedKey {
+        region: MSK_REGION.into(),
+        access_key_id: "AKIAQSCALETEST000001".into(),
+        secret_access_key: secret.into(),
+    }
+}
+
+fn msk_credentials(secret: &str) -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
+        "AKIAQSCALETEST000001",
+        secret,
+        Some("IQoJb3JpZ2luX2VjEXAMPLE/session+token=".into()),
+        None,
+        "test",
+    )
+}
+
+/// A front that takes OAUTHBEARER tokens valid for `key`.
+fn msk_front(key: TrustedKey) -> KafkaFront {
+    KafkaFront::start(
+        &bootstrap(),
+        Some(SaslLogin::OAuthBearer(std::sync::Arc::new(move |token| {
+            msk_token::check(token, &key, std::time::SystemTime::now())
+        }))),
+    )
+}
+
+fn msk_source(front: &KafkaFront, secret: &str) -> KafkaLagSource {
+    KafkaLagSource::new(BTreeMap::from([(
+        "secure".to_string(),
+        KafkaClusterConfig {
+            bootstrap_servers: front.bootstrap.clone(),
+            properties: BTreeMap::from([(
+                "ssl.ca.location".to_string(),
+                front.ca_file.to_string_lossy().into_owned(),
+            )]),
+            msk_iam: Some(qscale_core::config::MskIamAuth {
+                region: MSK_REGION.into(),
+            }),
+            ..Default::default()
+        },
+    )]))
+    .with_aws_credentials(Some(msk_credentials(secret)))
+}
+
+#[test]
+fn the_msk_iam_token_is_the_one_aws_reference_signer_makes() {
+    // aws-msk-iam-sasl-signer-python (scripts/test.sh installs it), with
+    // the same credentials; then ours, signed at its X-Amz-Date.
+    let creds = msk_credentials("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys\nfrom aws_msk_iam_sasl_signer import MSKAuthTokenProvider as P\n\
+             t, e = P.generate_auth_token(sys.argv[1])\nprint(t)\nprint(e)",
+            MSK_REGION,
+        ])
+        .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
+        .env("AWS_SESSION_TOKEN", creds.session_token().unwrap())
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "the reference signer failed (pip install aws-msk-iam-sasl-signer-python): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut lines = stdout.lines();
+    let (theirs, their_expiry) = (lines.next().unwrap(), lines.next().unwrap());
+    let their_url = msk_token::decode(theirs).unwrap();
+    let at = msk_token::amz_date(msk_token::param(&their_url, "X-Amz-Date").unwrap()).unwrap();
+
+    let signer = qscale_kafka::msk_iam::MskTokenSigner::new(MSK_REGION, creds);
+    let ours = signer.token(at).unwrap();
+    let our_url = msk_token::decode(&ours.token).unwrap();
+    println!("reference: {their_url}\nqscale:    {our_url}");
+    // The same signed URL up to the unsigned User-Agent, which names the signer.
+    let signed = |url: &str| url.split("&User-Agent=").next().unwrap().to_string();
+    assert_eq!(signed(&our_url), signed(&their_url));
+    assert!(our_url.contains("&User-Agent=qscale%2F"), "{our_url}");
+    assert_eq!(ours.expires_at_ms.to_string(), their_expiry);
+    // The test's verifier takes the reference's token, and refuses it
+    // under another secret or once expired.
+    let key = msk_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    msk_token::check(theirs, &key, at).unwrap();
+    msk_token::check(&ours.token, &key, at).unwrap();
+    assert_eq!(
+        msk_token::check(theirs, &msk_key("another"), at),
+        Err("the signature does not match".into())
+    );
+    assert_eq!(
+        msk_token::check(theirs, &key, at + std::time::Duration::from_secs(900)),
+        Err("the token has expired".into())
+    );
+}
+
+#[tokio::test]
+async fn msk_iam_logs_in_over_tls_with_a_signed_token_and_reads_the_same_lag() {
+    let secret = "msk-secret-key";
+    let front = msk_front(msk_key(secret));
+    let (topic, group) = topic_with_lag().await;
+    let plain = offsets(&source(&bootstrap(), &[]), &topic, &group);
+    let source = msk_source(&front, secret);
+    let (t, g) = (topic.clone(), group.clone());
+    let (got, signed) = blocking(move || (offsets(&source, &t, &g), source.tokens_signed()));
+    assert_eq!(got, plain);
+    assert_eq!(
+        got,
+        vec![(0, 100, Some(50)), (1, 200, Some(50)), (2, 300, Some(0))]
+    );
+    use std::sync::atomic::Ordering::Relaxed;
+    assert!(
+        front.stats.logins_accepted.load(Relaxed) >= 2,
+        "bootstrap, then leader or coordinator"
+    );
+    assert_eq!(front.stats.logins_refused.load(Relaxed), 0);
+    assert!(signed >= 1);
+}
+
+#[tokio::test]
+async fn an_msk_iam_token_the_broker_refuses_is_a_clear_error_naming_the_cluster() {
+    // The broker trusts another secret for this access key (a role whose
+    // policy does not allow kafka-cluster:Connect looks the same to qscale).
+    let front = msk_front(msk_key("the-real-secret"));
+    let (topic, group) = topic_with_lag().await;
+    let source = msk_source(&front, "a-stale-secret");
+    let e = blocking(move || {
+        source
+            .read_offsets(&signal(&topic, &group))
+            .unwrap_err()
+            .to_string()
+    });
+    assert!(
+        e.contains(&format!("kafka cluster secure ({})", front.bootstrap)),
+        "{e}"
+    );
+    assert!(e.contains("the signature does not match"), "{e}");
+    assert!(!e.contains("a-stale-secret"), "{e}");
+    println!("refused token: {e}");
+}
+
+#[tokio::test]
+async fn librdkafka_asks_for_a_new_msk_iam_token_before_the_old_one_expires() {
+    // Tokens valid for 4 s: librdkafka asks again at 80% of that, and the
+    // next read serves the request and signs a new one.
+    let secret = "msk-secret-key";
+    let front = msk_front(msk_key(secret));
+    let (topic, group) = topic_with_lag().await;
+    let source = msk_source(&front, secret).with_token_lifetime(std::time::Duration::from_secs(4));
+    let got = blocking(move || {
+        let first = offsets(&source, &topic, &group);
+        let signed_first = source.tokens_signed();
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        let second = offsets(&source, &topic, &group);
+        (first, signed_first, second, source.tokens_signed())
+    });
+    let (first, signed_first, second, signed_after) = got;
+    assert_eq!(first, second);
+    assert!(
+        signed_after > signed_first,
+        "{signed_first} token(s) at the first read, {signed_after} after 5 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_on_msk_iam_signs_with_the_containers_own_credentials_and_scales() {
+    // The clients' credentials (moto's "testing" key) sign the token.
+    let front = msk_front(TrustedKey {
+        region: MSK_REGION.into(),
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
+    });
+    let (topic, group) = topic_with_lag().await;
+    let fleet = Fleet::new(1).await;
+    let login = format!(
+        "    msk_iam: {{ region: {MSK_REGION} }}\n    properties: {{ ssl.ca.location: \"{}\" }}",
+        front.ca_file.display()
+    );
+    let audit_topic = unique("audit");
+    create_topic(&audit_topic, 1).await;
+    let mut config = fleet.config_with(&front, &login, &topic, &group);
+    // Partition growth (the admin client) and the audit topic (the
+    // producer) log in with the token too.
+    if let qscale_core::config::SignalConfig::Kafka(k) = &mut config.targets[0].signals[0] {
+        k.max_partitions = Some(8);
+    }
+    config.audit_kafka = Some(qscale_core::config::KafkaAuditConfig {
+        cluster: "secure".into(),
+        topic: audit_topic.clone(),
+    });
+    let summary = fleet.run(&config).await;
+    let d = summary.reports[0].report.decision.as_ref().unwrap();
+    assert!(d.signals[0].trusted, "{}", summary.table());
+    assert_eq!(d.signals[0].backlog, Some(500));
+    // 500 behind at 100 per worker wants 5 workers: 3 partitions grow to 5.
+    assert_eq!(fleet.desired().await, 5, "{}", summary.table());
+    assert_eq!(partition_count(&topic), 5);
+    let audited = read_all(&audit_topic);
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    use std::sync::atomic::Ordering::Relaxed;
+    assert!(front.stats.logins_accepted.load(Relaxed) >= 1);
+    assert_eq!(front.stats.logins_refused.load(Relaxed), 0);
 }

@@ -91,6 +91,26 @@ fn every_arn_parameter_refuses_wildcards_and_takes_a_named_arn() {
             "KafkaPasswordParameterArns",
             "arn:aws:ssm:us-east-1:123456789012:parameter/qscale/kafka-password",
         ),
+        (
+            "MskClusterArns",
+            "arn:aws:kafka:us-east-1:123456789012:cluster/events/7f3c2a1b-9d4e-4f6a-8b2c-1a2b3c4d5e6f-3",
+        ),
+        (
+            "MskTopicArns",
+            "arn:aws:kafka:us-east-1:123456789012:topic/events/7f3c2a1b-9d4e-4f6a-8b2c-1a2b3c4d5e6f-3/orders",
+        ),
+        (
+            "MskGroupArns",
+            "arn:aws:kafka:us-east-1:123456789012:group/events/7f3c2a1b-9d4e-4f6a-8b2c-1a2b3c4d5e6f-3/orders-workers",
+        ),
+        (
+            "MskGrowTopicArns",
+            "arn:aws:kafka:us-east-1:123456789012:topic/events/7f3c2a1b-9d4e-4f6a-8b2c-1a2b3c4d5e6f-3/orders",
+        ),
+        (
+            "MskAuditTopicArns",
+            "arn:aws:kafka:us-east-1:123456789012:topic/events/7f3c2a1b-9d4e-4f6a-8b2c-1a2b3c4d5e6f-3/qscale-audit",
+        ),
         ("AlarmTopicArn", "arn:aws:sns:us-east-1:123456789012:ops"),
         (
             "ConfigKmsKeyArn",
@@ -143,6 +163,76 @@ fn kafka_passwords_are_readable_only_when_named_and_only_those() {
             line.contains("Resource: !Ref KafkaPasswordParameterArns"),
             "{line}"
         );
+    }
+}
+
+#[test]
+fn msk_iam_actions_are_granted_only_on_named_arns_and_only_what_qscale_does() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let grants: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("kafka-cluster:"))
+        .filter(|l| l.contains("Sid:"))
+        .collect();
+    // Five statements in each of the two functions that read Kafka.
+    assert_eq!(grants.len(), 10, "{grants:?}");
+    let allowed = [
+        (
+            "ConnectMsk",
+            "HasMskClusters",
+            "MskClusterArns",
+            &["Connect"][..],
+        ),
+        (
+            "ReadMskTopics",
+            "HasMskTopics",
+            "MskTopicArns",
+            &["DescribeTopic", "ReadData"],
+        ),
+        (
+            "DescribeMskGroups",
+            "HasMskGroups",
+            "MskGroupArns",
+            &["DescribeGroup"],
+        ),
+        (
+            "GrowMskTopics",
+            "HasMskGrowTopics",
+            "MskGrowTopicArns",
+            &["DescribeTopic", "AlterTopic"],
+        ),
+        (
+            "WriteMskAudit",
+            "HasMskAuditTopics",
+            "MskAuditTopicArns",
+            &["DescribeTopic", "WriteData", "WriteDataIdempotently"],
+        ),
+    ];
+    for line in grants {
+        let (sid, condition, resource, actions) = allowed
+            .iter()
+            .find(|(sid, ..)| line.contains(&format!("Sid: {sid},")))
+            .unwrap_or_else(|| panic!("an unexpected kafka-cluster grant: {line}"));
+        assert!(
+            line.trim_start()
+                .starts_with(&format!("- !If [{condition},")),
+            "{sid}: {line}"
+        );
+        assert!(
+            line.contains(&format!("Resource: !Ref {resource}}}")),
+            "{sid}: {line}"
+        );
+        let granted: Vec<&str> = line
+            .match_indices("kafka-cluster:")
+            .map(|(i, _)| {
+                line[i + 14..]
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(&granted[..], *actions, "{sid}: {line}");
     }
 }
 

@@ -1,5 +1,6 @@
 //! A TLS listener in front of the plaintext test broker, optionally checking
-//! SASL/SCRAM logins, as a cluster's `SSL` or `SASL_SSL` listener does. The
+//! SASL/SCRAM or OAUTHBEARER logins, as a cluster's `SSL` or `SASL_SSL`
+//! listener does. The
 //! test broker has neither TLS nor SASL, and it advertises only its own
 //! address; the front rewrites the broker port in Metadata and
 //! FindCoordinator answers to its own, so every connection the client makes
@@ -28,6 +29,33 @@ pub struct ScramLogin {
     pub password: String,
 }
 
+/// Checks an OAUTHBEARER token (as MSK checks its IAM tokens).
+pub type TokenCheck = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// The login a front asks for.
+#[derive(Clone)]
+pub enum SaslLogin {
+    /// SCRAM with this user and password.
+    Scram(ScramLogin),
+    /// OAUTHBEARER, the token checked by this function.
+    OAuthBearer(TokenCheck),
+}
+
+impl SaslLogin {
+    fn mechanism(&self) -> &'static str {
+        match self {
+            SaslLogin::Scram(s) => s.mechanism.name(),
+            SaslLogin::OAuthBearer(_) => "OAUTHBEARER",
+        }
+    }
+}
+
+/// One connection's login, as it goes.
+enum LoginStep {
+    Scram(ScramServer),
+    OAuthBearer(TokenCheck),
+}
+
 /// A running front.
 pub struct KafkaFront {
     /// `127.0.0.1:PORT`, for `bootstrap_servers`.
@@ -47,6 +75,7 @@ pub struct FrontStats {
     pub accepted: std::sync::atomic::AtomicUsize,
     pub tls_established: std::sync::atomic::AtomicUsize,
     pub logins_refused: std::sync::atomic::AtomicUsize,
+    pub logins_accepted: std::sync::atomic::AtomicUsize,
     pub requests_forwarded: std::sync::atomic::AtomicUsize,
 }
 
@@ -75,7 +104,7 @@ impl KafkaFront {
     /// Starts a front for the broker at `broker` (`host:port`), on its own
     /// thread and runtime, so tests that block in rdkafka calls cannot starve
     /// it. It runs until the test process ends.
-    pub fn start(broker: &str, scram: Option<ScramLogin>) -> KafkaFront {
+    pub fn start(broker: &str, login: Option<SaslLogin>) -> KafkaFront {
         let ca = new_ca("qscale test CA");
         let other = new_ca("some other CA");
         let mut leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
@@ -121,8 +150,8 @@ impl KafkaFront {
                     let Ok((tcp, _)) = listener.accept().await else {
                         continue;
                     };
-                    let (acceptor, scram, stats) =
-                        (acceptor.clone(), scram.clone(), thread_stats.clone());
+                    let (acceptor, login, stats) =
+                        (acceptor.clone(), login.clone(), thread_stats.clone());
                     tokio::spawn(async move {
                         use std::sync::atomic::Ordering::Relaxed;
                         stats.accepted.fetch_add(1, Relaxed);
@@ -133,7 +162,7 @@ impl KafkaFront {
                         let Ok(upstream) = TcpStream::connect(broker).await else {
                             return;
                         };
-                        serve(tls, upstream, broker.port(), port, scram, stats).await;
+                        serve(tls, upstream, broker.port(), port, login, stats).await;
                     });
                 }
             });
@@ -168,7 +197,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     upstream: TcpStream,
     broker_port: u16,
     front_port: u16,
-    scram: Option<ScramLogin>,
+    login: Option<SaslLogin>,
     stats: Arc<FrontStats>,
 ) {
     let (mut client_r, mut client_w) = tokio::io::split(client);
@@ -190,7 +219,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
 
     let answers = {
         let (out_tx, in_flight) = (out_tx.clone(), in_flight.clone());
-        let sasl = scram.is_some();
+        let sasl = login.is_some();
         tokio::spawn(async move {
             while let Some(mut frame) = read_frame(&mut up_r).await {
                 let Some(h) = in_flight.lock().unwrap().pop_front() else {
@@ -217,34 +246,56 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
         })
     };
 
-    let mut login = scram.as_ref().map(|s| (s.clone(), None::<ScramServer>));
-    let mut authenticated = scram.is_none();
+    let mut step = None::<LoginStep>;
+    let mut authenticated = login.is_none();
     while let Some(frame) = read_frame(&mut client_r).await {
         let h = wire::request_header(&frame);
-        match (h.api_key, &mut login) {
-            (wire::SASL_HANDSHAKE, Some((cfg, server))) => {
+        match (h.api_key, &login) {
+            (wire::SASL_HANDSHAKE, Some(cfg)) => {
                 let asked = wire::handshake_mechanism(&frame);
-                let ok = asked == cfg.mechanism.name();
-                *server = ok.then(|| ScramServer::new(cfg.mechanism, &cfg.user, &cfg.password));
+                let ok = asked == cfg.mechanism();
+                step = ok.then(|| match cfg {
+                    SaslLogin::Scram(s) => {
+                        LoginStep::Scram(ScramServer::new(s.mechanism, &s.user, &s.password))
+                    }
+                    SaslLogin::OAuthBearer(check) => LoginStep::OAuthBearer(check.clone()),
+                });
                 let error = if ok { 0 } else { 33 };
                 let _ = out_tx.send(Some(wire::handshake_response(
                     h.correlation_id,
                     error,
-                    cfg.mechanism.name(),
+                    cfg.mechanism(),
                 )));
                 continue;
             }
-            (wire::SASL_AUTHENTICATE, Some((_, Some(server)))) => {
+            (wire::SASL_AUTHENTICATE, Some(_)) if step.is_some() => {
                 let bytes = wire::authenticate_bytes(&frame, h.api_version);
-                let first = !bytes.starts_with(b"c=");
-                let step = if first {
-                    server.first(&bytes)
-                } else {
-                    server.last(&bytes)
+                let (result, done) = match step.as_mut() {
+                    Some(LoginStep::Scram(server)) => {
+                        let first = !bytes.starts_with(b"c=");
+                        let answer = if first {
+                            server.first(&bytes)
+                        } else {
+                            server.last(&bytes)
+                        };
+                        (answer, !first)
+                    }
+                    Some(LoginStep::OAuthBearer(check)) => (
+                        oauthbearer_token(&bytes)
+                            .and_then(|t| check(&t))
+                            .map(|()| Vec::new()),
+                        true,
+                    ),
+                    None => unreachable!("guarded above"),
                 };
-                match step {
+                match result {
                     Ok(answer) => {
-                        authenticated = !first;
+                        authenticated = done;
+                        if done {
+                            stats
+                                .logins_accepted
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                         let _ = out_tx.send(Some(wire::authenticate_response(
                             h.correlation_id,
                             h.api_version,
@@ -290,4 +341,17 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     let _ = out_tx.send(None);
     answers.abort();
     let _ = writer.await;
+}
+
+/// The token of an OAUTHBEARER initial response (RFC 7628):
+/// `n,,\x01auth=Bearer <token>\x01[key=value\x01]*\x01`.
+fn oauthbearer_token(bytes: &[u8]) -> Result<String, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the initial response is not UTF-8")?;
+    let rest = text
+        .strip_prefix("n,")
+        .ok_or("the initial response has no GS2 header")?;
+    rest.split('\x01')
+        .find_map(|kv| kv.strip_prefix("auth=Bearer "))
+        .map(str::to_string)
+        .ok_or_else(|| "no auth=Bearer in the initial response".to_string())
 }

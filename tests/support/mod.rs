@@ -9,6 +9,7 @@ pub mod fault_proxy;
 pub mod kafka;
 pub mod kafka_front;
 pub mod kafka_wire;
+pub mod msk_token;
 pub mod scram;
 pub mod template;
 

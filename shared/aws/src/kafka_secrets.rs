@@ -3,11 +3,15 @@
 //! Store with decryption, once per container and kafka_clusters section
 //! (a changed section reads them again), and handed to librdkafka only.
 //! Never logged: errors name the cluster and the parameter, not the value.
+//! Clusters on MSK IAM (`msk_iam`) get the container's own AWS credentials
+//! instead, which sign their tokens.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
+use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::Credentials;
 use qscale_core::config::{KafkaClusterConfig, SecretSource};
 
 use super::{describe, ApiCalls, AwsClients};
@@ -21,6 +25,8 @@ pub struct ResolvedClusters {
     pub clusters: BTreeMap<String, KafkaClusterConfig>,
     /// Clusters left out, with the reason.
     pub unavailable: BTreeMap<String, String>,
+    /// The container's AWS credentials, when a cluster uses MSK IAM.
+    pub aws_credentials: Option<Credentials>,
 }
 
 /// Values read, keyed by (section fingerprint, parameter): a container
@@ -43,7 +49,25 @@ pub async fn resolve(
 ) -> ResolvedClusters {
     let print = fingerprint(clusters);
     let mut out = ResolvedClusters::default();
+    let mut credentials = None;
     for (name, cluster) in clusters {
+        if cluster.msk_iam.is_some() {
+            let read = match &credentials {
+                Some(read) => read,
+                None => credentials.insert(aws_credentials(clients).await),
+            };
+            match read {
+                Ok(c) => {
+                    out.aws_credentials = Some(c.clone());
+                    out.clusters.insert(name.clone(), cluster.clone());
+                }
+                Err(why) => {
+                    tracing::error!(cluster = %name, error = %why, "kafka MSK IAM credentials unavailable");
+                    out.unavailable.insert(name.clone(), why.clone());
+                }
+            }
+            continue;
+        }
         let Some(SecretSource::SsmParameter(parameter)) = &cluster.sasl_password_from else {
             out.clusters.insert(name.clone(), cluster.clone());
             continue;
@@ -84,6 +108,19 @@ pub async fn resolve(
         }
     }
     out
+}
+
+/// The credentials the SDK clients sign with (in Lambda, the function's
+/// role; the provider caches and refreshes them).
+async fn aws_credentials(clients: &AwsClients) -> Result<Credentials, String> {
+    let provider = clients
+        .sdk_config
+        .credentials_provider()
+        .ok_or("MSK IAM: no AWS credentials provider is configured")?;
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| format!("MSK IAM: AWS credentials: {e}"))
 }
 
 async fn read_parameter(

@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_credential_types::Credentials;
 use jiff::Timestamp;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::{Diagnosed, DIAGNOSIS_WAIT};
-use super::{client_config, REQUEST_TIMEOUT};
+use super::{client_config, context_for, REQUEST_TIMEOUT};
 use qscale_core::config::{KafkaClusterConfig, KafkaSignal};
 use qscale_core::engine::{KafkaOffsets, Measurement, PartitionOffsets, SignalReading};
 use qscale_core::reconcile::PortError;
@@ -26,6 +27,10 @@ pub struct KafkaLagSource {
     /// Clusters that cannot be reached, and why (a password not read).
     unavailable: BTreeMap<String, String>,
     consumers: Mutex<HashMap<(String, String), Arc<LagConsumer>>>,
+    /// The container's AWS credentials, for clusters on MSK IAM.
+    aws: Option<Credentials>,
+    /// How long an MSK IAM token is valid.
+    token_lifetime: Duration,
 }
 
 impl KafkaLagSource {
@@ -35,7 +40,32 @@ impl KafkaLagSource {
             clusters,
             unavailable: BTreeMap::new(),
             consumers: Mutex::new(HashMap::new()),
+            aws: None,
+            token_lifetime: super::msk_iam::TOKEN_LIFETIME,
         }
+    }
+
+    /// MSK IAM tokens its clients have signed so far.
+    pub fn tokens_signed(&self) -> usize {
+        let consumers = self.consumers.lock().unwrap();
+        consumers
+            .values()
+            .map(|c| c.context().tokens_signed())
+            .sum()
+    }
+
+    /// The same, with MSK IAM tokens valid for `lifetime` instead of
+    /// [`TOKEN_LIFETIME`](super::msk_iam::TOKEN_LIFETIME) (a test sees
+    /// librdkafka ask for a new one within seconds).
+    pub fn with_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
+    /// The same, signing MSK IAM tokens with these credentials.
+    pub fn with_aws_credentials(mut self, aws: Option<Credentials>) -> Self {
+        self.aws = aws;
+        self
     }
 
     /// The same, with clusters whose signals fail with the given reason.
@@ -56,6 +86,8 @@ impl KafkaLagSource {
         if let Some(c) = self.consumers.lock().unwrap().get(&key) {
             return Ok((c.clone(), name));
         }
+        let context = context_for(cluster, self.aws.as_ref(), self.token_lifetime)
+            .map_err(|e| PortError::new(name.clone(), e))?;
         let consumer: LagConsumer = client_config(cluster)
             .set("group.id", &signal.group)
             .set("enable.auto.commit", "false")
@@ -63,8 +95,10 @@ impl KafkaLagSource {
             .set("allow.auto.create.topics", "false")
             // `markers_left` reads to the end of a partition and must see it.
             .set("enable.partition.eof", "true")
-            .create_with_context(Diagnosed::default())
+            .create_with_context(context)
             .map_err(|e| PortError::new(name.clone(), format!("cannot create a client: {e}")))?;
+        Diagnosed::prime(consumer.client(), cluster.msk_iam.is_some())
+            .map_err(|e| PortError::new(name.clone(), e))?;
         let consumer = Arc::new(consumer);
         self.consumers.lock().unwrap().insert(key, consumer.clone());
         Ok((consumer, name))

@@ -7,11 +7,16 @@
 mod audit;
 mod context;
 mod lag;
+pub mod msk_iam;
 mod partitions;
 
 use std::time::Duration;
 
+use aws_credential_types::Credentials;
 use rdkafka::ClientConfig;
+
+use context::Diagnosed;
+use msk_iam::MskTokenSigner;
 
 pub use audit::KafkaAuditSink;
 pub use lag::KafkaLagSource;
@@ -30,6 +35,11 @@ pub(crate) fn client_config(cluster: &KafkaClusterConfig) -> ClientConfig {
     for (k, v) in &cluster.properties {
         c.set(k, v);
     }
+    if cluster.msk_iam.is_some() {
+        // MSK's IAM listener (port 9098): TLS, and a signed token as the login.
+        c.set("security.protocol", "SASL_SSL")
+            .set("sasl.mechanisms", "OAUTHBEARER");
+    }
     // librdkafka's OpenSSL is built from source here, and its compiled-in CA
     // path exists neither on Lambda nor on most hosts: without a CA of the
     // user's own, look where the system keeps its bundle (Amazon Linux
@@ -47,12 +57,29 @@ pub(crate) fn client_config(cluster: &KafkaClusterConfig) -> ClientConfig {
     c
 }
 
-/// Whether the cluster's `security.protocol` is `SSL` or `SASL_SSL`.
+/// The client context for a cluster: with a token signer when it uses MSK
+/// IAM, which needs the container's AWS credentials.
+pub(crate) fn context_for(
+    cluster: &KafkaClusterConfig,
+    aws: Option<&Credentials>,
+    token_lifetime: Duration,
+) -> Result<Diagnosed, String> {
+    match (&cluster.msk_iam, aws) {
+        (None, _) => Ok(Diagnosed::default()),
+        (Some(msk), Some(credentials)) => Ok(Diagnosed::signing(
+            MskTokenSigner::new(&msk.region, credentials.clone()).with_lifetime(token_lifetime),
+        )),
+        (Some(_), None) => Err("msk_iam: no AWS credentials to sign the token with".into()),
+    }
+}
+
+/// Whether the cluster's `security.protocol` is `SSL` or `SASL_SSL` (MSK IAM is).
 fn uses_tls(cluster: &KafkaClusterConfig) -> bool {
-    cluster
-        .properties
-        .get("security.protocol")
-        .is_some_and(|p| p.eq_ignore_ascii_case("ssl") || p.eq_ignore_ascii_case("sasl_ssl"))
+    cluster.msk_iam.is_some()
+        || cluster
+            .properties
+            .get("security.protocol")
+            .is_some_and(|p| p.eq_ignore_ascii_case("ssl") || p.eq_ignore_ascii_case("sasl_ssl"))
 }
 
 /// The configured cluster named `name`, and how errors name it.

@@ -4,11 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use aws_credential_types::Credentials;
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-use super::{client_config, REQUEST_TIMEOUT};
+use super::context::Diagnosed;
+use super::msk_iam::TOKEN_LIFETIME;
+use super::{client_config, context_for, REQUEST_TIMEOUT};
 use qscale_core::config::{KafkaClusterConfig, SignalConfig, TargetConfig};
 use qscale_core::engine::PartitionRequest;
 use qscale_core::reconcile::PortError;
@@ -16,12 +19,23 @@ use qscale_core::reconcile::PortError;
 /// Grows topics on the configured clusters.
 pub struct KafkaPartitions {
     clusters: BTreeMap<String, KafkaClusterConfig>,
+    /// The container's AWS credentials, for clusters on MSK IAM.
+    aws: Option<Credentials>,
 }
 
 impl KafkaPartitions {
     /// Growth on these clusters.
     pub fn new(clusters: BTreeMap<String, KafkaClusterConfig>) -> Self {
-        KafkaPartitions { clusters }
+        KafkaPartitions {
+            clusters,
+            aws: None,
+        }
+    }
+
+    /// The same, signing MSK IAM tokens with these credentials.
+    pub fn with_aws_credentials(mut self, aws: Option<Credentials>) -> Self {
+        self.aws = aws;
+        self
     }
 
     /// Grows the signal's topic to `request.to` partitions if it has fewer.
@@ -42,14 +56,21 @@ impl KafkaPartitions {
         let cap = signal.max_partitions.unwrap_or(0);
         let to = request.to.min(cap) as usize;
         let config = client_config(cluster);
+        let signs = cluster.msk_iam.is_some();
+        let context = || {
+            context_for(cluster, self.aws.as_ref(), TOKEN_LIFETIME)
+                .map_err(|e| PortError::new(name.clone(), e))
+        };
         // Re-read the count: never shrink, never exceed max_partitions.
-        let (topic, probe_config) = (signal.topic.clone(), config.clone());
+        let (topic, probe_config, probe_context) =
+            (signal.topic.clone(), config.clone(), context()?);
         let current = tokio::task::spawn_blocking(move || -> Result<usize, String> {
-            let probe: BaseConsumer = probe_config
+            let probe: BaseConsumer<Diagnosed> = probe_config
                 .clone()
                 .set("allow.auto.create.topics", "false")
-                .create()
+                .create_with_context(probe_context)
                 .map_err(|e| e.to_string())?;
+            Diagnosed::prime(probe.client(), signs)?;
             let md = probe
                 .fetch_metadata(Some(&topic), REQUEST_TIMEOUT)
                 .map_err(|e| e.to_string())?;
@@ -66,9 +87,10 @@ impl KafkaPartitions {
         if to <= current {
             return Ok(());
         }
-        let admin: AdminClient<DefaultClientContext> = config.create().map_err(|e| {
+        let admin = AdminClient::from_config_and_context(&config, context()?).map_err(|e| {
             PortError::new(name.clone(), format!("cannot create an admin client: {e}"))
         })?;
+        Diagnosed::prime(admin.inner(), signs).map_err(|e| PortError::new(name.clone(), e))?;
         let results = admin
             .create_partitions(
                 &[NewPartitions::new(&signal.topic, to)],

@@ -214,12 +214,15 @@ pub async fn run_once(
     let metrics = LiveSignals {
         sqs: ByAccess::sqs_for(clients, &config.targets, &calls).await,
         kafka: Arc::new(
-            KafkaLagSource::new(kafka.clusters.clone()).with_unavailable(kafka.unavailable.clone()),
+            KafkaLagSource::new(kafka.clusters.clone())
+                .with_unavailable(kafka.unavailable.clone())
+                .with_aws_credentials(kafka.aws_credentials.clone()),
         ),
     };
     let fleet = LiveFleet {
         workers: ByAccess::workers_for(clients, &config.targets, &calls).await,
-        partitions: KafkaPartitions::new(kafka.clusters.clone()),
+        partitions: KafkaPartitions::new(kafka.clusters.clone())
+            .with_aws_credentials(kafka.aws_credentials.clone()),
     };
     let store = DynamoStateStore::new(
         clients.dynamodb.clone(),
@@ -232,7 +235,7 @@ pub async fn run_once(
             return None;
         }
         let cluster = kafka.clusters.get(&a.cluster)?;
-        KafkaAuditSink::new(a, cluster)
+        KafkaAuditSink::new(a, cluster, kafka.aws_credentials.as_ref())
             .map_err(|e| tracing::error!(error = %e, "kafka audit sink unavailable; audit goes to the other sinks"))
             .ok()
     });

@@ -30,7 +30,8 @@ pub use signal::{
     KafkaSignal, MissingOffsetPolicy, PartitionCapMode, SignalConfig, SignalKind, SqsSignal,
 };
 pub use target::{
-    Config, KafkaAuditConfig, KafkaClusterConfig, SecretSource, TargetConfig, KAFKA_PROPERTIES,
+    Config, KafkaAuditConfig, KafkaClusterConfig, MskIamAuth, SecretSource, TargetConfig,
+    KAFKA_PROPERTIES,
 };
 pub use values::{CronExpr, HumanDuration, ZoneName};
 pub use worker::{

@@ -109,6 +109,19 @@ pub struct KafkaClusterConfig {
     /// broker; refused otherwise: the config is stored and shown in clear).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_plain_password: bool,
+    /// Log in with the container's own AWS credentials (Amazon MSK IAM
+    /// access control): SASL OAUTHBEARER over TLS, the token a SigV4-signed
+    /// `kafka-cluster:Connect` request, signed again before it expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msk_iam: Option<MskIamAuth>,
+}
+
+/// Amazon MSK IAM access control for one cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MskIamAuth {
+    /// The cluster's AWS region, for which the token is signed.
+    pub region: String,
 }
 
 /// A secret kept outside the config.
@@ -127,6 +140,7 @@ impl fmt::Debug for KafkaClusterConfig {
             .field("bootstrap_servers", &self.bootstrap_servers)
             .field("sasl_password_from", &self.sasl_password_from)
             .field("allow_plain_password", &self.allow_plain_password)
+            .field("msk_iam", &self.msk_iam)
             .field(
                 "properties",
                 &self

@@ -6,7 +6,9 @@ use super::direction::RateLimitPolicy;
 use super::error::FieldError;
 use super::policy::{Fallback, PolicyConfig};
 use super::signal::SignalConfig;
-use super::target::{Config, SecretSource, TargetConfig, KAFKA_PROPERTIES};
+use super::target::{
+    Config, KafkaClusterConfig, MskIamAuth, SecretSource, TargetConfig, KAFKA_PROPERTIES,
+};
 use super::worker::WARM_QUALIFIER_REASON;
 
 /// Every semantic problem in a parsed config.
@@ -64,6 +66,9 @@ pub(super) fn validate(config: &Config) -> Vec<FieldError> {
                     format!("{p:?} is not an SSM parameter name or ARN"),
                 );
             }
+        }
+        if let Some(msk) = &cluster.msk_iam {
+            validate_msk_iam(msk, cluster, &field, &mut push);
         }
         for key in cluster.properties.keys() {
             if !KAFKA_PROPERTIES.contains(&key.as_str()) {
@@ -370,6 +375,63 @@ fn validate_schedules(t: &TargetConfig, at: &str, push: &mut impl FnMut(String, 
                     "{} is above policy.max {}: a floor never exceeds max",
                     s.min, p.max
                 ),
+            );
+        }
+    }
+}
+
+/// `msk_iam` sets the security protocol and the mechanism itself, and the
+/// token is the only credential: a setting that contradicts it is refused
+/// rather than silently overridden.
+fn validate_msk_iam(
+    msk: &MskIamAuth,
+    cluster: &KafkaClusterConfig,
+    field: &dyn Fn(&str) -> String,
+    push: &mut impl FnMut(String, String),
+) {
+    let region_ok = !msk.region.is_empty()
+        && msk.region.len() <= 32
+        && msk
+            .region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && msk.region.contains('-');
+    if !region_ok {
+        push(
+            field("msk_iam.region"),
+            format!("{:?} is not an AWS region (like eu-west-1)", msk.region),
+        );
+    }
+    if cluster.sasl_password_from.is_some() {
+        push(
+            field("msk_iam"),
+            "and sasl_password_from are both set: MSK IAM logs in with AWS credentials, keep one"
+                .into(),
+        );
+    }
+    let expect = [
+        ("security.protocol", "SASL_SSL"),
+        ("sasl.mechanism", "OAUTHBEARER"),
+        ("sasl.mechanisms", "OAUTHBEARER"),
+    ];
+    for (key, wanted) in expect {
+        if let Some(v) = cluster.properties.get(key) {
+            if !v.eq_ignore_ascii_case(wanted) {
+                push(
+                    field(&format!("properties.{key}")),
+                    format!(
+                        "{v:?} contradicts msk_iam, which logs in with {wanted} (leave it out)"
+                    ),
+                );
+            }
+        }
+    }
+    for key in cluster.properties.keys() {
+        if key == "sasl.username" || key == "sasl.password" || key.starts_with("sasl.oauthbearer.")
+        {
+            push(
+                field(&format!("properties.{key}")),
+                "is not used with msk_iam (the token is signed with the container's AWS credentials): leave it out".into(),
             );
         }
     }

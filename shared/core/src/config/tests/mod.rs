@@ -507,6 +507,44 @@ fn a_sasl_password_in_the_config_is_refused_unless_allowed_and_a_reference_is_ch
 }
 
 #[test]
+fn msk_iam_needs_a_region_and_refuses_settings_that_contradict_it() {
+    let cluster = |inner: &str| {
+        format!("kafka_clusters:\n  msk: {{ bootstrap_servers: b:9098, {inner} }}\ntargets:{GOOD_TARGET}")
+    };
+    let ok = Config::from_yaml(&cluster("msk_iam: { region: eu-west-1 }")).unwrap();
+    assert_eq!(
+        ok.kafka_clusters["msk"].msk_iam,
+        Some(crate::config::MskIamAuth {
+            region: "eu-west-1".into()
+        })
+    );
+    // Stating what msk_iam implies is allowed; contradicting it is not.
+    assert!(Config::from_yaml(&cluster(
+        "msk_iam: { region: eu-west-1 }, properties: { security.protocol: sasl_ssl, sasl.mechanism: OAUTHBEARER }"
+    ))
+    .is_ok());
+    assert_eq!(
+        errors(&cluster(
+            "msk_iam: { region: EU West }, properties: { security.protocol: SSL, sasl.mechanisms: SCRAM-SHA-512, sasl.username: u }"
+        )),
+        vec![
+            "kafka_clusters.msk.msk_iam.region: \"EU West\" is not an AWS region (like eu-west-1)",
+            "kafka_clusters.msk.properties.security.protocol: \"SSL\" contradicts msk_iam, which logs in with SASL_SSL (leave it out)",
+            "kafka_clusters.msk.properties.sasl.mechanisms: \"SCRAM-SHA-512\" contradicts msk_iam, which logs in with OAUTHBEARER (leave it out)",
+            "kafka_clusters.msk.properties.sasl.username: is not used with msk_iam (the token is signed with the container's AWS credentials): leave it out",
+        ]
+    );
+    assert_eq!(
+        errors(&cluster(
+            "msk_iam: { region: us-east-1 }, sasl_password_from: { ssm_parameter: /p }"
+        )),
+        vec!["kafka_clusters.msk.msk_iam: and sasl_password_from are both set: MSK IAM logs in with AWS credentials, keep one"]
+    );
+    let e = Config::from_yaml(&cluster("msk_iam: { regoin: us-east-1 }")).unwrap_err();
+    assert!(e.to_string().contains("regoin"), "{e}");
+}
+
+#[test]
 fn message_groups_are_configured_on_fifo_queues_only() {
     let target = |queue: &str, groups: u32| {
         format!(
