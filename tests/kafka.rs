@@ -25,6 +25,8 @@ fn signal(topic: &str, group: &str, on_missing: MissingOffsetPolicy) -> KafkaSig
         cluster: "local".into(),
         group: group.into(),
         topic: topic.into(),
+        topics: Vec::new(),
+        assignor: Default::default(),
         on_missing_offset: on_missing,
         partition_cap: PartitionCapMode::Partitions,
         allow_idle_consumers: false,

@@ -26,6 +26,8 @@ fn signal(topic: &str, group: &str) -> KafkaSignal {
         cluster: "secure".into(),
         group: group.into(),
         topic: topic.into(),
+        topics: Vec::new(),
+        assignor: Default::default(),
         on_missing_offset: MissingOffsetPolicy::Latest,
         partition_cap: PartitionCapMode::Partitions,
         allow_idle_consumers: false,

@@ -35,6 +35,8 @@ fn bench(c: &mut Criterion) {
             cluster: "local".into(),
             group: group_id,
             topic,
+            topics: Vec::new(),
+            assignor: Default::default(),
             on_missing_offset: MissingOffsetPolicy::Latest,
             partition_cap: PartitionCapMode::Partitions,
             allow_idle_consumers: false,

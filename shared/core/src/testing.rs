@@ -32,6 +32,8 @@ pub fn kafka_signal(name: &str) -> KafkaSignal {
         cluster: "main".into(),
         group: "g".into(),
         topic: "t".into(),
+        topics: Vec::new(),
+        assignor: Default::default(),
         on_missing_offset: MissingOffsetPolicy::Latest,
         partition_cap: PartitionCapMode::Partitions,
         allow_idle_consumers: false,

@@ -70,6 +70,7 @@ fn observations(group: Group, partitions: i32, i: i64, at: Timestamp) -> Observa
         at,
         KafkaOffsets {
             partitions: parts,
+            topics: Vec::new(),
             members: Some(20),
             group_state: Some("Stable".into()),
         },

@@ -15,7 +15,9 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::context::{Diagnosed, DIAGNOSIS_WAIT};
 use super::{client_config, context_for, REQUEST_TIMEOUT};
 use qscale_core::config::{KafkaClusterConfig, KafkaSignal};
-use qscale_core::engine::{KafkaOffsets, Measurement, PartitionOffsets, SignalReading};
+use qscale_core::engine::{
+    KafkaOffsets, Measurement, PartitionOffsets, SignalReading, TopicOffsets,
+};
 use qscale_core::reconcile::PortError;
 
 /// The consumer a lag read uses (never subscribed, never committing).
@@ -104,18 +106,62 @@ impl KafkaLagSource {
         Ok((consumer, name))
     }
 
-    /// Offsets of every partition of the signal's topic for its group (blocking).
+    /// Offsets of every partition of the signal's topic (or topics) for its
+    /// group (blocking).
     pub fn read_offsets(&self, signal: &KafkaSignal) -> Result<KafkaOffsets, PortError> {
         let (consumer, cluster) = self.consumer(signal)?;
-        let topic = &signal.topic;
         // Serve what the client queued since the last read (log and error
         // events), so a stale cause is not reported and the queue stays short.
         let _ = consumer.poll(Duration::ZERO);
         consumer.context().clear();
+        let mut topics = Vec::new();
+        for topic in signal.topic_names() {
+            topics.push(TopicOffsets {
+                topic: topic.to_string(),
+                partitions: self.read_topic(&consumer, &cluster, &signal.group, topic)?,
+            });
+        }
+        let (group_state, members) =
+            match consumer.fetch_group_list(Some(&signal.group), REQUEST_TIMEOUT) {
+                Ok(groups) => groups
+                    .groups()
+                    .iter()
+                    .find(|g| g.name() == signal.group)
+                    .map(|g| (Some(g.state().to_string()), Some(g.members().len() as u32)))
+                    .unwrap_or((None, None)),
+                // Group details are for the reasons; lag does not depend on them.
+                Err(_) => (None, None),
+            };
+        // A signal on one topic keeps the one-topic form.
+        let (partitions, topics) = if signal.topics.is_empty() {
+            (
+                topics.pop().map(|t| t.partitions).unwrap_or_default(),
+                Vec::new(),
+            )
+        } else {
+            (Vec::new(), topics)
+        };
+        Ok(KafkaOffsets {
+            partitions,
+            topics,
+            group_state,
+            members,
+        })
+    }
+
+    /// One topic's partitions: metadata, the group's committed offsets,
+    /// watermarks, and the transaction-marker probe.
+    fn read_topic(
+        &self,
+        consumer: &LagConsumer,
+        cluster: &str,
+        group: &str,
+        topic: &str,
+    ) -> Result<Vec<PartitionOffsets>, PortError> {
         let err = |what: &str, e: &dyn std::fmt::Display| {
             PortError::new(
-                cluster.clone(),
-                format!("{what} of topic {topic}: {}", diagnose(&consumer, e)),
+                cluster,
+                format!("{what} of topic {topic}: {}", diagnose(consumer, e)),
             )
         };
         let metadata = consumer
@@ -126,23 +172,17 @@ impl KafkaLagSource {
             .iter()
             .find(|t| t.name() == topic)
             .ok_or_else(|| {
-                PortError::new(
-                    cluster.clone(),
-                    format!("topic {topic} is not in the metadata"),
-                )
+                PortError::new(cluster, format!("topic {topic} is not in the metadata"))
             })?;
         if let Some(e) = t.error() {
             let e = rdkafka::error::RDKafkaErrorCode::from(e);
-            return Err(PortError::new(
-                cluster.clone(),
-                format!("topic {topic}: {e}"),
-            ));
+            return Err(PortError::new(cluster, format!("topic {topic}: {e}")));
         }
         let mut ids: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
         ids.sort_unstable();
         if ids.is_empty() {
             return Err(PortError::new(
-                cluster.clone(),
+                cluster,
                 format!("topic {topic} has no partitions"),
             ));
         }
@@ -157,7 +197,7 @@ impl KafkaLagSource {
             .committed_offsets(list(Offset::Invalid), REQUEST_TIMEOUT)
             .map_err(|e| err("committed offsets", &e))?;
         let watermarks = self
-            .watermarks(&consumer, topic, &ids, &list)
+            .watermarks(consumer, topic, &ids, &list)
             .map_err(|e| err("watermarks", &e))?;
         // One pass over each answer: `find_partition` searches the list, so
         // asking it per partition was quadratic in the partition count.
@@ -172,10 +212,10 @@ impl KafkaLagSource {
                 let answer = committed.get(&p).cloned();
                 let committed_offset = committed_offset(answer).map_err(|why| {
                     PortError::new(
-                        cluster.clone(),
+                        cluster,
                         format!(
                             "committed offset of {topic}[{p}] for group {}: {why}",
-                            signal.group
+                            group
                         ),
                     )
                 })?;
@@ -199,26 +239,11 @@ impl KafkaLagSource {
                 (c >= p.low_watermark && c == p.high_watermark - 1).then_some((p.partition, c))
             })
             .collect();
-        let markers = markers_left(&consumer, topic, &one_left);
+        let markers = markers_left(consumer, topic, &one_left);
         for p in &mut partitions {
             p.only_marker_left = markers.contains(&p.partition);
         }
-        let (group_state, members) =
-            match consumer.fetch_group_list(Some(&signal.group), REQUEST_TIMEOUT) {
-                Ok(groups) => groups
-                    .groups()
-                    .iter()
-                    .find(|g| g.name() == signal.group)
-                    .map(|g| (Some(g.state().to_string()), Some(g.members().len() as u32)))
-                    .unwrap_or((None, None)),
-                // Group details are for the reasons; lag does not depend on them.
-                Err(_) => (None, None),
-            };
-        Ok(KafkaOffsets {
-            partitions,
-            group_state,
-            members,
-        })
+        Ok(partitions)
     }
 
     /// Low and high watermarks: two batched ListOffsets (earliest, latest),

@@ -27,7 +27,8 @@ pub use policy::{
 };
 pub use schedule::ScheduleConfig;
 pub use signal::{
-    KafkaSignal, MissingOffsetPolicy, PartitionCapMode, SignalConfig, SignalKind, SqsSignal,
+    KafkaSignal, MissingOffsetPolicy, PartitionAssignor, PartitionCapMode, SignalConfig,
+    SignalKind, SqsSignal,
 };
 pub use target::{
     Config, KafkaAuditConfig, KafkaClusterConfig, MskIamAuth, SecretSource, TargetConfig,

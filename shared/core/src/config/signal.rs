@@ -112,7 +112,24 @@ pub enum PartitionCapMode {
     PartitionsWithLag,
 }
 
-/// A Kafka consumer group reading one topic.
+/// How a consumer group's assignor spreads partitions over its members,
+/// which sets how many members can get one when it reads several topics.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionAssignor {
+    /// Kafka's and librdkafka's default: each topic's partitions spread on
+    /// their own, so no more members work than the largest topic has partitions.
+    #[default]
+    Range,
+    /// Every partition of every topic dealt in turn: members up to the total.
+    RoundRobin,
+    /// As round-robin, keeping assignments across rebalances.
+    CooperativeSticky,
+}
+
+/// A Kafka consumer group reading one topic, or several (`topics`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaSignal {
@@ -122,8 +139,17 @@ pub struct KafkaSignal {
     pub cluster: String,
     /// Consumer group id.
     pub group: String,
-    /// Topic the group consumes.
+    /// Topic the group consumes (or `topics`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub topic: String,
+    /// Several topics the group consumes, instead of `topic`: their lag is
+    /// summed, and the partition cap follows `assignor`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<String>,
+    /// The group's partition assignor (`partition.assignment.strategy`):
+    /// with `topics`, how many workers can get a partition.
+    #[serde(default)]
+    pub assignor: PartitionAssignor,
     /// How a partition without a committed offset counts.
     #[serde(default)]
     pub on_missing_offset: MissingOffsetPolicy,
@@ -142,6 +168,17 @@ pub struct KafkaSignal {
     /// the offset history kept in state.
     #[serde(default)]
     pub max_lag: Option<super::values::HumanDuration>,
+}
+
+impl KafkaSignal {
+    /// The topics the group consumes: `topic`, or each of `topics`.
+    pub fn topic_names(&self) -> Vec<&str> {
+        if self.topics.is_empty() {
+            vec![self.topic.as_str()]
+        } else {
+            self.topics.iter().map(String::as_str).collect()
+        }
+    }
 }
 
 fn one() -> u32 {

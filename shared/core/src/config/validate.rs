@@ -328,11 +328,10 @@ fn validate_signals(
                         format!("{:?} is not defined under kafka_clusters", k.cluster),
                     );
                 }
-                for (field, v) in [("group", &k.group), ("topic", &k.topic)] {
-                    if v.trim().is_empty() {
-                        push(format!("{path}.{field}"), "must not be empty".into());
-                    }
+                if k.group.trim().is_empty() {
+                    push(format!("{path}.group"), "must not be empty".into());
                 }
+                validate_kafka_topics(k, &path, push);
                 if k.max_partitions == Some(0) {
                     push(
                         format!("{path}.max_partitions"),
@@ -434,5 +433,41 @@ fn validate_msk_iam(
                 "is not used with msk_iam (the token is signed with the container's AWS credentials): leave it out".into(),
             );
         }
+    }
+}
+
+/// `topic` or `topics`, not both; topics named once each; growth only on one topic.
+fn validate_kafka_topics(
+    k: &super::signal::KafkaSignal,
+    path: &str,
+    push: &mut impl FnMut(String, String),
+) {
+    match (k.topic.trim().is_empty(), k.topics.is_empty()) {
+        (true, true) => push(
+            format!("{path}.topic"),
+            "must not be empty (or name several in topics)".into(),
+        ),
+        (false, false) => push(
+            format!("{path}.topics"),
+            format!("and topic {:?} are both set: keep one", k.topic),
+        ),
+        _ => {}
+    }
+    let mut seen = BTreeSet::new();
+    for (i, t) in k.topics.iter().enumerate() {
+        if t.trim().is_empty() {
+            push(format!("{path}.topics[{i}]"), "must not be empty".into());
+        } else if !seen.insert(t.as_str()) {
+            push(
+                format!("{path}.topics[{i}]"),
+                format!("{t:?} is named twice: its lag would count twice"),
+            );
+        }
+    }
+    if !k.topics.is_empty() && k.max_partitions.is_some() {
+        push(
+            format!("{path}.max_partitions"),
+            "is for a signal on one topic: growth with topics is not built (which topic would grow?)".into(),
+        );
     }
 }

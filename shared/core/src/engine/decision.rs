@@ -206,10 +206,13 @@ fn is_zero(v: &u32) -> bool {
 }
 
 /// Lag of one partition.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PartitionLag {
     /// Partition id.
     pub partition: i32,
+    /// Its topic, for a signal on several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
     /// Messages behind.
     pub lag: u64,
     /// Seconds behind (once two observations exist).

@@ -27,7 +27,7 @@ pub use decision::{
 };
 pub use observation::{
     KafkaOffsets, Measurement, Observations, PartitionOffsets, SignalReading, SqsDepth,
-    WorkerObservation,
+    TopicOffsets, WorkerObservation,
 };
 pub use provisioned::ProvisionedChange;
 pub use signals::partition_lag;

@@ -107,18 +107,34 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// A consumer group's position on every partition of a topic.
+/// A consumer group's position on every partition of a topic (or of
+/// several, in `topics`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaOffsets {
-    /// One entry per partition of the topic.
+    /// One entry per partition of the topic (a signal on one topic).
+    #[serde(default)]
     pub partitions: Vec<PartitionOffsets>,
+    /// Each topic's partitions, for a signal on several (`topics`); then
+    /// `partitions` is empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<TopicOffsets>,
     /// The group's state as the broker reports it (`Stable`, `Empty`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_state: Option<String>,
     /// Members of the group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members: Option<u32>,
+}
+
+/// One topic's partitions, in a reading of several.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicOffsets {
+    /// The topic.
+    pub topic: String,
+    /// One entry per partition.
+    pub partitions: Vec<PartitionOffsets>,
 }
 
 /// Watermarks and committed offset of one partition.

@@ -60,6 +60,7 @@ impl Snapshot {
         KafkaOffsets {
             group_state: None,
             members: Some(self.running),
+            topics: Vec::new(),
             partitions: self
                 .partitions
                 .iter()

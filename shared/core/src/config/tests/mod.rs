@@ -545,6 +545,46 @@ fn msk_iam_needs_a_region_and_refuses_settings_that_contradict_it() {
 }
 
 #[test]
+fn a_kafka_signal_reads_one_topic_or_several_named_once_each() {
+    let with = |kafka: &str| {
+        format!(
+            "kafka_clusters:\n  main: {{ bootstrap_servers: b:9092 }}\ntargets:\n  - name: a\n    signals: [ {{ kafka: {{ name: k, cluster: main, group: g, {kafka} }} }} ]\n    worker: {{ ecs: {{ cluster: c, service: s }} }}\n    policy: {{ min: 0, max: 10, target_per_worker: 5 }}\n"
+        )
+    };
+    let c = Config::from_yaml(&with("topics: [a, b, c], assignor: round_robin")).unwrap();
+    let SignalConfig::Kafka(k) = &c.targets[0].signals[0] else {
+        panic!("a kafka signal")
+    };
+    assert_eq!(k.topic_names(), vec!["a", "b", "c"]);
+    assert_eq!(k.assignor, crate::config::PartitionAssignor::RoundRobin);
+    let c = Config::from_yaml(&with("topic: t")).unwrap();
+    let SignalConfig::Kafka(k) = &c.targets[0].signals[0] else {
+        panic!("a kafka signal")
+    };
+    assert_eq!(k.topic_names(), vec!["t"]);
+    assert_eq!(k.assignor, crate::config::PartitionAssignor::Range);
+    assert_eq!(
+        errors(&with("topic: t, topics: [a]")),
+        vec!["targets[0].signals[0].kafka.topics: and topic \"t\" are both set: keep one"]
+    );
+    assert_eq!(
+        errors(&with("on_missing_offset: latest")),
+        vec!["targets[0].signals[0].kafka.topic: must not be empty (or name several in topics)"]
+    );
+    assert_eq!(
+        errors(&with("topics: [a, b, a], max_partitions: 8")),
+        vec![
+            "targets[0].signals[0].kafka.topics[2]: \"a\" is named twice: its lag would count twice",
+            "targets[0].signals[0].kafka.max_partitions: is for a signal on one topic: growth with topics is not built (which topic would grow?)",
+        ]
+    );
+    assert!(Config::from_yaml(&with("topics: [a], assignor: sticky"))
+        .unwrap_err()
+        .to_string()
+        .contains("sticky"));
+}
+
+#[test]
 fn message_groups_are_configured_on_fifo_queues_only() {
     let target = |queue: &str, groups: u32| {
         format!(

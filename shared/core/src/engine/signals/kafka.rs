@@ -8,9 +8,11 @@ use jiff::Timestamp;
 
 use super::assessed::{AssessedSignal, Stages};
 use super::sizing::{ceil_robust, within_tolerance, workers_for, workers_needed, Load};
-use crate::config::{KafkaSignal, MissingOffsetPolicy, PartitionCapMode, PolicyConfig, SignalKind};
+use crate::config::{
+    KafkaSignal, MissingOffsetPolicy, PartitionAssignor, PartitionCapMode, PolicyConfig, SignalKind,
+};
 use crate::engine::decision::{PartitionLag, PartitionRequest, SignalAssessment, Term};
-use crate::engine::observation::KafkaOffsets;
+use crate::engine::observation::{KafkaOffsets, PartitionOffsets};
 use crate::engine::partition_history::{
     classify, keep_used, lag_seconds, production_rate, OffsetSample, PartitionStatus, HISTORY_LEN,
 };
@@ -82,12 +84,32 @@ pub(super) fn assess_kafka(
     observed_at: Timestamp,
     next: &mut TargetState,
 ) -> AssessedSignal {
-    let scan = scan_partitions(cfg, offsets, policy, observed_at, next);
-    let partitions = offsets.partitions.len() as u32;
-    let sizing = size(cfg, policy, previous, partitions, &scan);
+    let (scan, reach) = if offsets.topics.is_empty() {
+        let scan = scan_partitions(
+            cfg,
+            &cfg.name,
+            &offsets.partitions,
+            offsets.members,
+            policy,
+            observed_at,
+            next,
+        );
+        let n = offsets.partitions.len() as u32;
+        let reach = Reach {
+            partitions: n,
+            usable: n,
+            usable_with_lag: scan.with_lag,
+            topics: String::new(),
+        };
+        (scan, reach)
+    } else {
+        scan_topics(cfg, offsets, policy, observed_at, next)
+    };
+    let partitions = reach.partitions;
+    let sizing = size(cfg, policy, previous, reach.usable, &scan);
     let mut detail = format!(
-        "lag {} over {partitions} partitions; {}",
-        scan.total, sizing.need
+        "lag {} over {partitions} partitions{}; {}",
+        scan.total, reach.topics, sizing.need
     );
     if let (Some(state), Some(members)) = (&offsets.group_state, offsets.members) {
         detail.push_str(&format!("; group {state} with {members} member(s)"));
@@ -109,7 +131,13 @@ pub(super) fn assess_kafka(
     }
     let (after_tolerance, after_stuck, stuck_floor) =
         tolerance_and_stuck(policy, previous, &scan, &sizing, &mut detail);
-    let cap = cap_or_grow(cfg, partitions, scan.with_lag, after_stuck, &mut detail);
+    let cap = cap_or_grow(
+        cfg,
+        reach.usable,
+        reach.usable_with_lag,
+        after_stuck,
+        &mut detail,
+    );
 
     AssessedSignal {
         assessment: SignalAssessment {
@@ -147,6 +175,8 @@ pub(super) fn assess_kafka(
 struct PartitionScan {
     lags: Vec<PartitionLag>,
     stuck: Vec<i32>,
+    /// Stuck partitions as `topic[p]`, for a signal on several topics.
+    stuck_named: Vec<String>,
     /// Lag over all partitions.
     total: u64,
     /// Lag on stuck partitions.
@@ -165,28 +195,29 @@ struct PartitionScan {
 
 /// Reads each partition's lag against its history in `next` (which it
 /// advances), classifies it (Burrow-style) and estimates its production rate.
+/// `key`: where the partitions' progress is kept in the state (the
+/// signal's name, or [`progress_key`] for one of its topics).
 fn scan_partitions(
     cfg: &KafkaSignal,
-    offsets: &KafkaOffsets,
+    key: &str,
+    partitions: &[PartitionOffsets],
+    members: Option<u32>,
     policy: &PolicyConfig,
     observed_at: Timestamp,
     next: &mut TargetState,
 ) -> PartitionScan {
-    let old = next
-        .partition_progress
-        .remove(&cfg.name)
-        .unwrap_or_default();
+    let old = next.partition_progress.remove(key).unwrap_or_default();
     // Built in partition order, then bulk-loaded: inserting entries one by
     // one dominated `decide` at 10,000 partitions (docs/benchmarks.md).
-    let mut progress = Vec::with_capacity(offsets.partitions.len());
-    let mut lags = Vec::with_capacity(offsets.partitions.len());
+    let mut progress = Vec::with_capacity(partitions.len());
+    let mut lags = Vec::with_capacity(partitions.len());
     let mut stuck = Vec::new();
     let (mut total, mut stuck_lag, mut with_lag) = (0u64, 0u64, 0u32);
     let mut never_committed = 0u32;
     let mut markers = 0u32;
     let mut max_lag_seconds = 0.0f64;
-    let mut rates: Vec<Option<f64>> = Vec::with_capacity(offsets.partitions.len());
-    let mut sorted: Vec<_> = offsets.partitions.iter().collect();
+    let mut rates: Vec<Option<f64>> = Vec::with_capacity(partitions.len());
+    let mut sorted: Vec<_> = partitions.iter().collect();
     sorted.sort_by_key(|p| p.partition);
     for p in sorted {
         // A transaction marker is all that is left: read as consumed to the
@@ -263,7 +294,7 @@ fn scan_partitions(
             lag,
             entry.unchanged_observations,
             policy.stuck_partition_observations,
-            offsets.members,
+            members,
         );
         let seconds = lag_seconds(&entry.history, committed, observed_at)
             .filter(|_| entry.history.len() >= 2 || lag == 0);
@@ -286,16 +317,18 @@ fn scan_partitions(
         }
         lags.push(PartitionLag {
             partition: p.partition,
+            topic: None,
             lag,
             lag_seconds: seconds,
             status,
         });
     }
     next.partition_progress
-        .insert(cfg.name.clone(), progress.into_iter().collect());
+        .insert(key.to_string(), progress.into_iter().collect());
     PartitionScan {
         lags,
         stuck,
+        stuck_named: Vec::new(),
         total,
         stuck_lag,
         with_lag,
@@ -304,6 +337,106 @@ fn scan_partitions(
         never_committed,
         markers,
     }
+}
+
+/// How many partitions a signal reads, and how many workers they can keep
+/// busy (its assignor decides, when it reads several topics).
+struct Reach {
+    /// Partitions over every topic.
+    partitions: u32,
+    /// The most workers that get a partition.
+    usable: u32,
+    /// The same, counting partitions with lag only (`partitions_with_lag`).
+    usable_with_lag: u32,
+    /// The topics, for the detail (empty for one topic).
+    topics: String,
+}
+
+/// Where one topic's partition progress is kept, for a signal on several:
+/// `signal#topic` (`#` is not allowed in a Kafka topic name).
+pub(crate) fn progress_key(signal: &str, topic: &str) -> String {
+    format!("{signal}#{topic}")
+}
+
+/// Stage 1 for a signal on several topics: each topic scanned on its own
+/// history, the lag summed. The range assignor spreads each topic's
+/// partitions on their own, so the largest topic bounds the workers that
+/// get one; round-robin and cooperative-sticky deal all of them, so the
+/// total does.
+fn scan_topics(
+    cfg: &KafkaSignal,
+    offsets: &KafkaOffsets,
+    policy: &PolicyConfig,
+    observed_at: Timestamp,
+    next: &mut TargetState,
+) -> (PartitionScan, Reach) {
+    let mut all = PartitionScan {
+        lags: Vec::new(),
+        stuck: Vec::new(),
+        stuck_named: Vec::new(),
+        total: 0,
+        stuck_lag: 0,
+        with_lag: 0,
+        max_lag_seconds: 0.0,
+        rates: Some(Vec::new()),
+        never_committed: 0,
+        markers: 0,
+    };
+    let (mut largest, mut largest_with_lag, mut partitions) = (0u32, 0u32, 0u32);
+    let mut named = Vec::new();
+    for t in &offsets.topics {
+        let scan = scan_partitions(
+            cfg,
+            &progress_key(&cfg.name, &t.topic),
+            &t.partitions,
+            offsets.members,
+            policy,
+            observed_at,
+            next,
+        );
+        let n = t.partitions.len() as u32;
+        partitions += n;
+        largest = largest.max(n);
+        largest_with_lag = largest_with_lag.max(scan.with_lag);
+        named.push(format!("{}: lag {}", t.topic, scan.total));
+        all.stuck_named
+            .extend(scan.stuck.iter().map(|p| format!("{}[{p}]", t.topic)));
+        all.stuck.extend(&scan.stuck);
+        all.lags.extend(scan.lags.into_iter().map(|mut l| {
+            l.topic = Some(t.topic.clone());
+            l
+        }));
+        all.total = all.total.saturating_add(scan.total);
+        all.stuck_lag = all.stuck_lag.saturating_add(scan.stuck_lag);
+        all.with_lag += scan.with_lag;
+        all.max_lag_seconds = all.max_lag_seconds.max(scan.max_lag_seconds);
+        all.rates = all.rates.zip(scan.rates).map(|(mut a, b)| {
+            a.extend(b);
+            a
+        });
+        all.never_committed += scan.never_committed;
+        all.markers += scan.markers;
+    }
+    let (usable, usable_with_lag, how) = match cfg.assignor {
+        PartitionAssignor::Range => (largest, largest_with_lag, "range: the largest topic"),
+        PartitionAssignor::RoundRobin => (partitions, all.with_lag, "round_robin: all of them"),
+        PartitionAssignor::CooperativeSticky => {
+            (partitions, all.with_lag, "cooperative_sticky: all of them")
+        }
+    };
+    let reach = Reach {
+        partitions,
+        usable,
+        usable_with_lag,
+        topics: format!(
+            " of {} topics ({}), {usable} usable by the assignor ({how})",
+            offsets.topics.len(),
+            first_few(&named)
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+        ),
+    };
+    (all, reach)
 }
 
 /// Stage 2: the workers the lag and the production rate need.
@@ -411,7 +544,11 @@ fn tolerance_and_stuck(
         detail.push_str(&format!(
             "; {} stuck partition(s) {} with lag {} do not drive scale-out",
             scan.stuck.len(),
-            first_few(&scan.stuck),
+            if scan.stuck_named.is_empty() {
+                first_few(&scan.stuck)
+            } else {
+                first_few(&scan.stuck_named)
+            },
             scan.stuck_lag
         ));
     }
@@ -421,7 +558,7 @@ fn tolerance_and_stuck(
 /// Partitions named in a detail: the first [`NAMED_PARTITIONS`], then how
 /// many more. The detail goes into every audit event, and an outbox of them
 /// lives in the state item: a list of 10,000 stuck partitions would not fit.
-fn first_few(partitions: &[i32]) -> String {
+fn first_few<T: std::fmt::Display>(partitions: &[T]) -> String {
     let shown: Vec<String> = partitions
         .iter()
         .take(NAMED_PARTITIONS)

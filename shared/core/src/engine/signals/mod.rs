@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 
 use super::decision::SignalAssessment;
-use super::observation::{KafkaOffsets, Measurement, SignalReading};
+use super::observation::{KafkaOffsets, Measurement, PartitionOffsets, SignalReading};
 use super::state::{SignalHealth, TargetState};
 use crate::config::{ForecastMode, PolicyConfig, SignalConfig};
 use kafka::assess_kafka;
@@ -38,8 +38,17 @@ pub(crate) fn assess_all(
     let configured: BTreeSet<&str> = signals.iter().map(|s| s.name()).collect();
     next.signal_health
         .retain(|name, _| configured.contains(name.as_str()));
+    // A signal on several topics keeps each topic's progress under its own key.
+    let progress_keys: BTreeSet<String> = signals
+        .iter()
+        .filter_map(|s| match s {
+            SignalConfig::Kafka(k) if !k.topics.is_empty() => Some(k),
+            _ => None,
+        })
+        .flat_map(|k| k.topics.iter().map(|t| kafka::progress_key(&k.name, t)))
+        .collect();
     next.partition_progress
-        .retain(|name, _| configured.contains(name.as_str()));
+        .retain(|name, _| configured.contains(name.as_str()) || progress_keys.contains(name));
     next.busy_samples
         .retain(|name, _| configured.contains(name.as_str()));
     next.depth_samples
@@ -168,23 +177,49 @@ fn trusted_measurement<'a>(
         ));
     }
     if let Measurement::Kafka(k) = measurement {
-        check_offsets(k)?;
+        match signal {
+            SignalConfig::Kafka(cfg) if !k.topics.is_empty() => check_topics(cfg, k)?,
+            _ => check_offsets(&k.partitions, "")?,
+        }
     }
     Ok((observed_at, measurement))
 }
 
-fn check_offsets(k: &KafkaOffsets) -> Result<(), String> {
-    if k.partitions.is_empty() {
-        return Err("topic reported no partitions".into());
+/// A reading of several topics covers exactly the configured ones, each
+/// once: a topic left out would count its lag as none.
+fn check_topics(cfg: &crate::config::KafkaSignal, k: &KafkaOffsets) -> Result<(), String> {
+    if !k.partitions.is_empty() {
+        return Err("partitions reported outside topics in a reading of several topics".into());
+    }
+    let read: Vec<&str> = k.topics.iter().map(|t| t.topic.as_str()).collect();
+    let mut wanted = cfg.topic_names();
+    wanted.sort_unstable();
+    let mut sorted = read.clone();
+    sorted.sort_unstable();
+    if sorted != wanted {
+        return Err(format!(
+            "the reading has topics {read:?}, the signal reads {:?}",
+            cfg.topic_names()
+        ));
+    }
+    for t in &k.topics {
+        check_offsets(&t.partitions, &format!("topic {}: ", t.topic))?;
+    }
+    Ok(())
+}
+
+fn check_offsets(partitions: &[PartitionOffsets], topic: &str) -> Result<(), String> {
+    if partitions.is_empty() {
+        return Err(format!("{topic}topic reported no partitions"));
     }
     let mut seen = BTreeSet::new();
-    for p in &k.partitions {
+    for p in partitions {
         if !seen.insert(p.partition) {
-            return Err(format!("partition {} reported twice", p.partition));
+            return Err(format!("{topic}partition {} reported twice", p.partition));
         }
         if p.low_watermark < 0 || p.low_watermark > p.high_watermark {
             return Err(format!(
-                "partition {}: watermarks low {} / high {} are inconsistent",
+                "{topic}partition {}: watermarks low {} / high {} are inconsistent",
                 p.partition, p.low_watermark, p.high_watermark
             ));
         }

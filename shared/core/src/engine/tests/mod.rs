@@ -118,6 +118,7 @@ fn cooled(out: u64, inn: u64) -> PolicyConfig {
 
 mod extreme_times;
 mod fifo;
+mod kafka_topics;
 mod limits;
 mod operator;
 mod poison;

@@ -405,7 +405,7 @@ fn a_time_lag_goal_scales_in_proportion_to_how_far_behind() {
         d = Some(next);
     }
     let d = d.unwrap();
-    let lag = d.signals[0].partition_lag[0];
+    let lag = d.signals[0].partition_lag[0].clone();
     assert!((lag.lag_seconds.unwrap() - 120.0).abs() < 12.0, "{lag:?}");
     // 120 s / 60 s × 3 workers = 6.
     assert_eq!(d.desired, 6, "{}", d.explain());
