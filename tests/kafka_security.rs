@@ -74,6 +74,15 @@ fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::spawn(f).join().unwrap()
 }
 
+/// The error of a read that must fail, off the async runtime (rdkafka blocks).
+fn read_error(s: KafkaLagSource, topic: String, group: String) -> String {
+    blocking(move || {
+        s.read_offsets(&signal(&topic, &group))
+            .unwrap_err()
+            .to_string()
+    })
+}
+
 #[tokio::test]
 async fn over_tls_the_lag_is_what_plaintext_reads_and_every_connection_is_tls() {
     let front = KafkaFront::start(&bootstrap(), None);
@@ -106,16 +115,11 @@ async fn a_wrong_ca_fails_with_an_error_naming_the_cluster_and_the_certificate()
     let front = KafkaFront::start(&bootstrap(), None);
     let (topic, group) = topic_with_lag().await;
     let other = front.other_ca_file.to_string_lossy().into_owned();
-    let bootstrap_tls = front.bootstrap.clone();
-    let e = blocking(move || {
-        source(
-            &bootstrap_tls,
-            &[("security.protocol", "SSL"), ("ssl.ca.location", &other)],
-        )
-        .read_offsets(&signal(&topic, &group))
-        .unwrap_err()
-        .to_string()
-    });
+    let s = source(
+        &front.bootstrap,
+        &[("security.protocol", "SSL"), ("ssl.ca.location", &other)],
+    );
+    let e = read_error(s, topic, group);
     assert!(
         e.contains(&format!("kafka cluster secure ({})", front.bootstrap)),
         "{e}"
@@ -130,13 +134,11 @@ async fn without_a_ca_of_its_own_the_system_bundle_is_used_and_a_test_ca_is_not_
     // the test CA is not: verification is on, and the error says so.
     let front = KafkaFront::start(&bootstrap(), None);
     let (topic, group) = topic_with_lag().await;
-    let bootstrap_tls = front.bootstrap.clone();
-    let e = blocking(move || {
-        source(&bootstrap_tls, &[("security.protocol", "SSL")])
-            .read_offsets(&signal(&topic, &group))
-            .unwrap_err()
-            .to_string()
-    });
+    let e = read_error(
+        source(&front.bootstrap, &[("security.protocol", "SSL")]),
+        topic,
+        group,
+    );
     assert!(e.contains("certificate verify failed"), "{e}");
 }
 
@@ -483,13 +485,7 @@ async fn an_msk_iam_token_the_broker_refuses_is_a_clear_error_naming_the_cluster
     // policy does not allow kafka-cluster:Connect looks the same to qscale).
     let front = msk_front(msk_key("the-real-secret"));
     let (topic, group) = topic_with_lag().await;
-    let source = msk_source(&front, "a-stale-secret");
-    let e = blocking(move || {
-        source
-            .read_offsets(&signal(&topic, &group))
-            .unwrap_err()
-            .to_string()
-    });
+    let e = read_error(msk_source(&front, "a-stale-secret"), topic, group);
     assert!(
         e.contains(&format!("kafka cluster secure ({})", front.bootstrap)),
         "{e}"

@@ -3,10 +3,12 @@
 
 use serde_norway::Value;
 
+fn template_text() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap()
+}
+
 fn template() -> Value {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
-    serde_norway::from_str(&text).expect("template.yaml parses")
+    serde_norway::from_str(&template_text()).expect("template.yaml parses")
 }
 
 fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
@@ -147,8 +149,7 @@ fn every_arn_parameter_refuses_wildcards_and_takes_a_named_arn() {
 
 #[test]
 fn kafka_passwords_are_readable_only_when_named_and_only_those() {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let text = template_text();
     let grants: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("Sid: ReadKafkaPasswords"))
@@ -168,8 +169,7 @@ fn kafka_passwords_are_readable_only_when_named_and_only_those() {
 
 #[test]
 fn msk_iam_actions_are_granted_only_on_named_arns_and_only_what_qscale_does() {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let text = template_text();
     let grants: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("kafka-cluster:"))
@@ -238,8 +238,7 @@ fn msk_iam_actions_are_granted_only_on_named_arns_and_only_what_qscale_does() {
 
 #[test]
 fn delete_function_concurrency_is_granted_only_on_opt_in() {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let text = template_text();
     let grants: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("Action: lambda:DeleteFunctionConcurrency"))
@@ -285,8 +284,7 @@ fn the_functions_get_the_stacks_ceiling_on_max() {
 
 #[test]
 fn kms_decrypt_is_granted_only_with_a_config_key_and_only_on_it() {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let text = template_text();
     let grants: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("Action: kms:Decrypt"))

@@ -431,9 +431,7 @@ fn scan_topics(
         topics: format!(
             " of {} topics ({}), {usable} usable by the assignor ({how})",
             offsets.topics.len(),
-            first_few(&named)
-                .trim_start_matches('[')
-                .trim_end_matches(']')
+            listed(&named)
         ),
     };
     (all, reach)
@@ -559,14 +557,19 @@ fn tolerance_and_stuck(
 /// many more. The detail goes into every audit event, and an outbox of them
 /// lives in the state item: a list of 10,000 stuck partitions would not fit.
 fn first_few<T: std::fmt::Display>(partitions: &[T]) -> String {
-    let shown: Vec<String> = partitions
+    format!("[{}]", listed(partitions))
+}
+
+/// [`first_few`] without the brackets.
+fn listed<T: std::fmt::Display>(items: &[T]) -> String {
+    let shown: Vec<String> = items
         .iter()
         .take(NAMED_PARTITIONS)
         .map(|p| p.to_string())
         .collect();
-    match partitions.len().saturating_sub(NAMED_PARTITIONS) {
-        0 => format!("[{}]", shown.join(", ")),
-        more => format!("[{}, and {more} more]", shown.join(", ")),
+    match items.len().saturating_sub(NAMED_PARTITIONS) {
+        0 => shown.join(", "),
+        more => format!("{}, and {more} more", shown.join(", ")),
     }
 }
 

@@ -31,20 +31,15 @@ fn topic(name: &str, partitions: i32, high: i64, committed: i64) -> TopicOffsets
 }
 
 fn observed(desired: u32, at: Timestamp, topics: Vec<TopicOffsets>) -> Observations {
-    Observations {
-        worker: worker(desired),
-        signals: BTreeMap::from([(
-            "k".to_string(),
-            SignalReading::Ok {
-                observed_at: at,
-                measurement: Measurement::Kafka(KafkaOffsets {
-                    topics,
-                    members: Some(desired),
-                    ..Default::default()
-                }),
-            },
-        )]),
-    }
+    kafka_reading(
+        desired,
+        at,
+        KafkaOffsets {
+            topics,
+            members: Some(desired),
+            ..Default::default()
+        },
+    )
 }
 
 /// 100 behind on every partition: 1,200 over 12 partitions.

@@ -74,30 +74,40 @@ fn failed(desired: u32) -> Observations {
     }
 }
 
-fn kafka_obs(desired: u32, at: Timestamp, parts: &[(i64, i64, Option<i64>)]) -> Observations {
+/// Signal `k` read as `offsets` at `at`.
+fn kafka_reading(desired: u32, at: Timestamp, offsets: KafkaOffsets) -> Observations {
     Observations {
         worker: worker(desired),
         signals: BTreeMap::from([(
             "k".to_string(),
             SignalReading::Ok {
                 observed_at: at,
-                measurement: Measurement::Kafka(KafkaOffsets {
-                    partitions: parts
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &(low, high, committed))| PartitionOffsets {
-                            partition: i as i32,
-                            low_watermark: low,
-                            high_watermark: high,
-                            committed_offset: committed,
-                            only_marker_left: false,
-                        })
-                        .collect(),
-                    ..Default::default()
-                }),
+                measurement: Measurement::Kafka(offsets),
             },
         )]),
     }
+}
+
+fn kafka_obs(desired: u32, at: Timestamp, parts: &[(i64, i64, Option<i64>)]) -> Observations {
+    let partitions = parts
+        .iter()
+        .enumerate()
+        .map(|(i, &(low, high, committed))| PartitionOffsets {
+            partition: i as i32,
+            low_watermark: low,
+            high_watermark: high,
+            committed_offset: committed,
+            only_marker_left: false,
+        })
+        .collect();
+    kafka_reading(
+        desired,
+        at,
+        KafkaOffsets {
+            partitions,
+            ..Default::default()
+        },
+    )
 }
 
 fn decide_sqs(policy: PolicyConfig, desired: u32, depth: SqsDepth) -> Decision {
