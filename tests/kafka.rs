@@ -1,6 +1,7 @@
 //! qscale against a real Kafka-protocol broker on 127.0.0.1 (noida-db), through
 //! rdkafka: lag, missing offsets, partition growth and caps, stalled partitions,
-//! and a broker that is down. Workers are ECS services in moto.
+//! a broker that is down, and one group on several topics. Workers are ECS
+//! services in moto.
 
 use std::collections::BTreeMap;
 
@@ -156,6 +157,12 @@ impl World {
         policy_extra: &str,
         top_level: &str,
     ) -> Config {
+        // A YAML list (`[a, b]`) is a signal on several topics.
+        let topic_key = if topic.starts_with('[') {
+            "topics"
+        } else {
+            "topic"
+        };
         let yaml = format!(
             r#"{top_level}
 kafka_clusters:
@@ -163,7 +170,7 @@ kafka_clusters:
 targets:
   - name: consumers
     signals:
-      - kafka: {{ name: events, cluster: local, group: {group}, topic: {topic}{signal_extra} }}
+      - kafka: {{ name: events, cluster: local, group: {group}, {topic_key}: {topic}{signal_extra} }}
     worker: {{ ecs: {{ cluster: {}, service: {} }} }}
     policy:
       min: 1
@@ -485,4 +492,110 @@ async fn a_transactional_topic_lets_a_min_0_fleet_reach_zero_and_a_real_message_
         .unwrap();
     assert!(!read.partitions[0].only_marker_left);
     assert_eq!(read.partitions[0].committed_offset, Some(2));
+}
+
+#[tokio::test]
+async fn one_group_on_three_topics_sums_their_lag_and_caps_per_assignor() {
+    // 2, 3 and 5 partitions; 400 + 600 + 250 = 1,250 behind: 13 workers at
+    // 100 each. The range assignor gives each member partitions of every
+    // topic, so at most 5 (the largest topic) get work; round-robin and
+    // cooperative-sticky spread all 10.
+    let group = unique("g");
+    let topics = [unique("ta"), unique("tb"), unique("tc")];
+    for (topic, partitions) in topics.iter().zip([2, 3, 5]) {
+        create_topic(topic, partitions).await;
+    }
+    produce(&topics[0], &[300, 300]);
+    produce(&topics[1], &[200, 200, 200]);
+    produce(&topics[2], &[100; 5]);
+    commit(&topics[0], &group, &[(0, 100), (1, 100)]);
+    commit(&topics[1], &group, &[(0, 0), (1, 0), (2, 0)]);
+    commit(
+        &topics[2],
+        &group,
+        &[(0, 50), (1, 50), (2, 50), (3, 50), (4, 50)],
+    );
+
+    let mut several = signal("", &group, MissingOffsetPolicy::Latest);
+    several.topics = topics.to_vec();
+    let read = source(&bootstrap()).read_offsets(&several).unwrap();
+    assert!(read.partitions.is_empty(), "{read:?}");
+    let lag_per_topic: Vec<(String, usize, u64)> = read
+        .topics
+        .iter()
+        .map(|t| {
+            let lag = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    qscale_core::engine::partition_lag(
+                        p.low_watermark,
+                        p.high_watermark,
+                        p.committed_offset,
+                        MissingOffsetPolicy::Latest,
+                    )
+                })
+                .sum();
+            (t.topic.clone(), t.partitions.len(), lag)
+        })
+        .collect();
+    assert_eq!(
+        lag_per_topic,
+        vec![
+            (topics[0].clone(), 2, 400),
+            (topics[1].clone(), 3, 600),
+            (topics[2].clone(), 5, 250),
+        ]
+    );
+
+    let list = format!("[{}]", topics.join(", "));
+    for (extra, workers, capped) in [
+        ("", 5, true),
+        (", assignor: range", 5, true),
+        (", assignor: round_robin", 10, true),
+        (", assignor: cooperative_sticky", 10, true),
+        (", allow_idle_consumers: true", 13, false),
+    ] {
+        let w = world(1).await;
+        let c = w.config(&bootstrap(), &list, &group, extra, "");
+        let summary = w.run(&c, Timestamp::now()).await;
+        let d = summary.reports[0].report.decision.as_ref().unwrap();
+        assert_eq!(d.signals[0].backlog, Some(1250), "{}", summary.table());
+        assert_eq!(
+            w.moto.desired(&w.cluster, &w.service).await,
+            workers,
+            "{extra}: {}",
+            summary.table()
+        );
+        assert_eq!(
+            d.bounded_by.contains(&Term::PartitionCap),
+            capped,
+            "{extra}: {:?}",
+            d.bounded_by
+        );
+    }
+
+    // A configured topic the broker does not have: the signal fails and the
+    // service holds, rather than being sized on the topics it could read.
+    let w = world(7).await;
+    let absent = unique("absent");
+    let c = w.config(
+        &bootstrap(),
+        &format!("[{}, {absent}]", topics[0]),
+        &group,
+        "",
+        "",
+    );
+    let summary = w.run(&c, Timestamp::now()).await;
+    let d = summary.reports[0].report.decision.as_ref().unwrap();
+    assert_eq!(summary.reports[0].report.outcome, Outcome::Refused);
+    assert!(!d.signals[0].trusted);
+    assert!(
+        d.signals[0]
+            .detail
+            .contains(&format!("topic {absent}: UnknownTopicOrPartition")),
+        "{}",
+        d.signals[0].detail
+    );
+    assert_eq!(w.moto.desired(&w.cluster, &w.service).await, 7);
 }
