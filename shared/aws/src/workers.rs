@@ -107,6 +107,7 @@ impl AwsWorkers {
                     // (moto does; so can ECS): more than one deployment is the signal.
                     deployment_in_progress: s.deployments().len() > 1,
                     provisioned: None,
+                    protected: None,
                 }),
                 Some(s) => Err(PortError::new(
                     resource,
@@ -213,6 +214,7 @@ impl WorkerActuator for AwsWorkers {
                     pending: 0,
                     deployment_in_progress: false,
                     provisioned,
+                    protected: None,
                 })
             }
             WorkerConfig::LambdaEventSourceMapping(m) => {
@@ -236,6 +238,7 @@ impl WorkerActuator for AwsWorkers {
                     pending: 0,
                     deployment_in_progress: false,
                     provisioned: None,
+                    protected: None,
                 })
             }
         }

@@ -159,6 +159,7 @@ pub(crate) fn simulate(args: &SimulateArgs) -> Result<ExitCode> {
     if default_target.is_none() || args.target.is_some() {
         spec.queue = sim::SimSpec::queue_for(target);
     }
+    spec.fit_worker(target);
     spec.seed = args.seed;
     spec.metric_read = match args.metric_source.as_str() {
         "cloudwatch" => sim::MetricRead::CloudWatchMinute,
@@ -240,6 +241,7 @@ pub(crate) fn backtest(
         let (mut spec, target) = sim::SimSpec::bundled(trace).expect("bundled");
         spec.seed = seed;
         let target = config.target(target).expect("demo target");
+        spec.fit_worker(target);
         let results = sim::compare(&spec, &config, target, &names).map_err(|e| anyhow!(e))?;
         // Each baseline's best swept setting beside its textbook row.
         let (results, points) = sim::sweep::beside_best_settings(&spec, target, results);

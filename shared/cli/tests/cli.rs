@@ -191,8 +191,8 @@ fn sweep_writes_each_baselines_points_frontiers_and_a_scatter() {
     );
     assert!(text.contains("\nsweep burst: "), "{text}");
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
-    // qscale, the oracle, 8 KEDA, 8 AWS and 4 static settings.
-    assert_eq!(csv.lines().count(), 1 + 2 + 8 + 8 + 4, "{csv}");
+    // qscale, the oracle, 10 KEDA, 10 AWS and 4 static settings.
+    assert_eq!(csv.lines().count(), 1 + 2 + 10 + 10 + 4, "{csv}");
     assert!(csv.contains("burst,keda-hpa,queueLength=5,"), "{csv}");
     assert!(csv.contains(",true,"), "some point is on a frontier: {csv}");
     let svg = std::fs::read_to_string(out.join("burst-pareto.svg")).unwrap();

@@ -50,6 +50,7 @@ pub fn ecs_target(name: &str, policy: PolicyConfig, signals: Vec<SignalConfig>) 
         worker: WorkerConfig::Ecs(EcsWorker {
             cluster: "c".into(),
             service: "s".into(),
+            respect_task_protection: false,
         }),
         policy,
         schedules: vec![],
@@ -75,6 +76,7 @@ pub fn steady_workers(desired: u32) -> crate::engine::WorkerObservation {
         pending: 0,
         deployment_in_progress: false,
         provisioned: None,
+        protected: None,
     }
 }
 

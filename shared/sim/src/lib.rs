@@ -19,7 +19,7 @@ pub use policies::{Autoscaler, AwsTargetTracking, KedaHpa, Qscale, StaticPeak};
 pub use run::{simulate, RunResult, Sample, SimSpec};
 pub use trace::{Trace, BUNDLED};
 pub use trace_file::TraceError;
-pub use world::{PoisonModel, QueueModel, WorkerModel, World};
+pub use world::{CapacityCeiling, PoisonModel, QueueModel, VictimOrder, WorkerModel, World};
 
 /// The embedded demo config: the policy qscale runs with by default.
 pub const DEMO_CONFIG: &str = include_str!("../../configs/demo.yaml");

@@ -25,7 +25,7 @@ pub fn table(results: &[RunResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<20} {:<30} {:>9} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8}",
+        "{:<20} {:<30} {:>9} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>8} {:>7} {:>7} {:>6}",
         "trace",
         "policy",
         "worker-h",
@@ -37,12 +37,15 @@ pub fn table(results: &[RunResult]) -> String {
         "SLO-viol",
         "actions",
         "flaps",
-        "peak q"
+        "peak q",
+        "stopped",
+        "redeliv",
+        "lost h"
     );
     for r in results {
         let _ = writeln!(
             out,
-            "{:<20} {:<30} {:>9.2} {:>8} {:>5.1}% {:>7.1}s {:>7.1}s {:>7.1}s {:>7}s {:>7} {:>5} {:>8}",
+            "{:<20} {:<30} {:>9.2} {:>8} {:>5.1}% {:>7.1}s {:>7.1}s {:>7.1}s {:>7}s {:>7} {:>5} {:>8} {:>7} {:>7} {:>6.2}",
             r.trace,
             r.policy,
             r.worker_seconds / 3600.0,
@@ -54,7 +57,10 @@ pub fn table(results: &[RunResult]) -> String {
             r.slo_violation_s,
             r.actions,
             r.flaps,
-            r.peak_backlog
+            r.peak_backlog,
+            r.busy_stopped,
+            r.redelivered,
+            r.work_lost_s / 3600.0
         );
     }
     out
@@ -113,12 +119,12 @@ pub fn violation_spans(results: &[RunResult]) -> String {
 /// The results as CSV.
 pub fn csv(results: &[RunResult]) -> String {
     let mut out = String::from(
-        "trace,policy,worker_seconds,x_oracle,utilization,wait_p50_s,wait_p99_s,wait_max_s,slo_violation_s,actions,flaps,peak_backlog,completed,left_waiting\n",
+        "trace,policy,worker_seconds,x_oracle,utilization,wait_p50_s,wait_p99_s,wait_max_s,slo_violation_s,actions,flaps,peak_backlog,completed,left_waiting,busy_stopped,redelivered,work_lost_s\n",
     );
     for r in results {
         let _ = writeln!(
             out,
-            "{},{},{:.0},{},{:.4},{:.3},{:.3},{:.3},{},{},{},{},{},{}",
+            "{},{},{:.0},{},{:.4},{:.3},{:.3},{:.3},{},{},{},{},{},{},{},{},{:.1}",
             r.trace,
             r.policy,
             r.worker_seconds,
@@ -132,7 +138,10 @@ pub fn csv(results: &[RunResult]) -> String {
             r.flaps,
             r.peak_backlog,
             r.completed,
-            r.left_waiting
+            r.left_waiting,
+            r.busy_stopped,
+            r.redelivered,
+            r.work_lost_s
         );
     }
     out
@@ -403,6 +412,9 @@ mod tests {
             peak_backlog: 0,
             completed: 0,
             left_waiting: 0,
+            busy_stopped: 0,
+            redelivered: 0,
+            work_lost_s: 0.0,
             dead_lettered: 0,
             samples: Vec::new(),
         }

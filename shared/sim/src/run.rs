@@ -11,8 +11,8 @@ use serde::Serialize;
 use crate::adapters::MetricRead;
 use crate::policies::autoscaler::Autoscaler;
 use crate::trace::Trace;
-use crate::world::{PoisonModel, QueueModel, WorkerModel, World};
-use qscale_core::config::{SignalConfig, TargetConfig};
+use crate::world::{CapacityCeiling, PoisonModel, QueueModel, VictimOrder, WorkerModel, World};
+use qscale_core::config::{SignalConfig, TargetConfig, WorkerConfig};
 
 /// Everything about a run except the policy.
 #[derive(Debug, Clone)]
@@ -45,8 +45,13 @@ impl SimSpec {
             workers: WorkerModel {
                 service_mean_s: 0.2,
                 service_cv: 0.5,
+                service_range_s: None,
                 startup_s: 60.0,
                 startup_jitter_s: 10.0,
+                victims: VictimOrder::Placement,
+                stop_timeout_s: 30,
+                visibility_timeout_s: 30,
+                capacity: Vec::new(),
             },
             start: "2026-11-24T00:00:00Z".parse().expect("valid"),
             slo_s: 60,
@@ -93,6 +98,30 @@ impl SimSpec {
                 });
                 (s, "demo-sqs")
             }
+            "long_jobs" => {
+                let mut s = SimSpec::new(trace, QueueModel::Sqs);
+                // Jobs of 2-20 minutes (log-normal, mean 7 min, CV 0.6), a
+                // 5-minute wait SLO, and a visibility timeout the workers
+                // keep extending while a job runs (lost only with its worker).
+                s.workers.service_mean_s = 420.0;
+                s.workers.service_cv = 0.6;
+                s.workers.service_range_s = Some((120.0, 1200.0));
+                s.workers.visibility_timeout_s = 60;
+                s.slo_s = 300;
+                (s, "demo-long-jobs")
+            }
+            "flash_crowd_capacity" => {
+                let mut s = SimSpec::new(trace, QueueModel::Sqs);
+                // The crowd arrives while capacity is short (Fargate Spot
+                // without a fallback): from 00:25 to 00:50, no more than 20
+                // workers run; the rest stay pending.
+                s.workers.capacity = vec![CapacityCeiling {
+                    from_s: 1500,
+                    to_s: 3000,
+                    max_running: 20,
+                }];
+                (s, "demo-sqs")
+            }
             "known_event" => {
                 let mut s = SimSpec::new(trace, QueueModel::Sqs);
                 // The demo config announces an event at 01:00 on this day.
@@ -101,6 +130,25 @@ impl SimSpec {
             }
             _ => (SimSpec::new(trace, QueueModel::Sqs), "demo-sqs"),
         })
+    }
+
+    /// The worker kind's start-up and scale-in, from the target: an ECS
+    /// service (the default; with `respect_task_protection`, its workers
+    /// protect themselves while a message is in hand) or a Lambda function,
+    /// whose lowered concurrency ends no invocation and whose workers start
+    /// in about a second.
+    pub fn fit_worker(&mut self, target: &TargetConfig) {
+        if let WorkerConfig::Ecs(e) = &target.worker {
+            self.workers.victims = if e.respect_task_protection {
+                VictimOrder::Protected
+            } else {
+                VictimOrder::Placement
+            };
+        } else {
+            self.workers.victims = VictimOrder::IdleFirst;
+            self.workers.startup_s = 1.0;
+            self.workers.startup_jitter_s = 1.0;
+        }
     }
 
     /// The queue model a target's signals imply (Kafka partitions default
@@ -171,6 +219,12 @@ pub struct RunResult {
     pub left_waiting: u64,
     /// Poison messages dead-lettered (0 without poison).
     pub dead_lettered: u64,
+    /// Workers stopped with a message in hand.
+    pub busy_stopped: u64,
+    /// Messages redelivered because their worker was killed.
+    pub redelivered: u64,
+    /// Processing seconds thrown away by those kills.
+    pub work_lost_s: f64,
     /// Time series for plots.
     #[serde(skip)]
     pub samples: Vec<Sample>,
@@ -250,6 +304,9 @@ pub fn simulate(spec: &SimSpec, scaler: &mut dyn Autoscaler) -> RunResult {
         completed: tally.completed,
         left_waiting: w.backlog(),
         dead_lettered: w.dead_lettered(),
+        busy_stopped: tally.busy_stopped,
+        redelivered: tally.redelivered,
+        work_lost_s: tally.work_lost_s,
         samples,
     }
 }

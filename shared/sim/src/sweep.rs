@@ -18,12 +18,13 @@ use crate::policies::{Autoscaler, AwsTargetTracking, KedaHpa, StaticPeak};
 use qscale_core::config::TargetConfig;
 
 /// KEDA `queueLength` / `lagThreshold` values swept. 5 is KEDA's default
-/// `queueLength` for SQS (KEDA docs, "AWS SQS Queue" scaler); the rest spans
-/// what users set, up to 4x the demo's latency-derived 150.
-pub const KEDA_TARGETS: &[f64] = &[5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 300.0, 600.0];
+/// `queueLength` for SQS (KEDA docs, "AWS SQS Queue" scaler); 1 and 2 are
+/// what long jobs are given (one message per worker); the rest spans what
+/// users set, up to 4x the demo's latency-derived 150.
+pub const KEDA_TARGETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 300.0, 600.0];
 /// AWS target values (backlog per instance) swept: the same range. AWS's
 /// guidance derives it from acceptable latency / processing time (150 here).
-pub const AWS_TARGETS: &[f64] = &[5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 300.0, 600.0];
+pub const AWS_TARGETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 150.0, 300.0, 600.0];
 /// Static fleets swept, as shares of the peak-load count `ceil(peak × s)`.
 pub const STATIC_SHARES: &[f64] = &[0.25, 0.5, 0.75, 1.0];
 

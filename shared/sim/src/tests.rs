@@ -310,3 +310,63 @@ fn qscale_does_not_scale_out_on_the_failures_it_cannot_help() {
     assert!(q.worker_seconds < 1.2 * oracle.worker_seconds);
     assert!(q.dead_lettered > 15_000, "{}", q.dead_lettered);
 }
+
+#[test]
+fn long_jobs_on_ecs_show_the_work_its_scale_in_throws_away_and_the_oracle_throws_none() {
+    // Jobs of 2-20 minutes: ECS stops tasks blind to their work, so every
+    // policy that scales in while jobs run loses some; the oracle stops no
+    // busy worker. The same run as a Lambda fleet loses nothing.
+    let config = demo();
+    let (mut spec, target) = SimSpec::bundled("long_jobs").unwrap();
+    let mut target = config.target(target).unwrap().clone();
+    spec.fit_worker(&target);
+    assert_eq!(spec.workers.victims, VictimOrder::Placement);
+    let names = ["qscale".to_string(), "oracle".to_string()];
+    let results = compare(&spec, &config, &target, &names).unwrap();
+    let (q, oracle) = (&results[0], &results[1]);
+    assert!(
+        q.redelivered > 0 && q.redelivered <= q.busy_stopped,
+        "{q:?}"
+    );
+    assert!(
+        q.work_lost_s > 60.0 * q.redelivered as f64,
+        "{}",
+        q.work_lost_s
+    );
+    assert_eq!((oracle.busy_stopped, oracle.redelivered), (0, 0));
+    let csv = report::csv(&results);
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(",busy_stopped,redelivered,work_lost_s"));
+
+    // Workers that protect themselves while a job is in hand, and qscale
+    // reading it (`respect_task_protection`): nothing stopped mid-job, for
+    // no more worker-hours.
+    let mut protected = target.clone();
+    let qscale_core::config::WorkerConfig::Ecs(ecs) = &mut protected.worker else {
+        panic!("an ECS target");
+    };
+    ecs.respect_task_protection = true;
+    spec.fit_worker(&protected);
+    assert_eq!(spec.workers.victims, VictimOrder::Protected);
+    let kept = &compare(&spec, &config, &protected, &names[..1]).unwrap()[0];
+    assert_eq!((kept.busy_stopped, kept.redelivered), (0, 0), "{kept:?}");
+    assert!(kept.worker_seconds <= q.worker_seconds, "{kept:?}");
+
+    target.worker = qscale_core::config::WorkerConfig::LambdaConcurrency(
+        qscale_core::config::LambdaFunctionWorker {
+            function: "jobs".into(),
+            unreserved_at_max: false,
+            qualifier: None,
+        },
+    );
+    spec.fit_worker(&target);
+    assert_eq!(
+        (spec.workers.victims, spec.workers.startup_s),
+        (VictimOrder::IdleFirst, 1.0)
+    );
+    let lambda = compare(&spec, &config, &target, &names[..1]).unwrap();
+    assert_eq!((lambda[0].busy_stopped, lambda[0].redelivered), (0, 0));
+}

@@ -5,7 +5,7 @@
 
 use std::f64::consts::PI;
 
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Normal, Pareto};
 
@@ -38,6 +38,8 @@ pub const BUNDLED: &[&str] = &[
     "two_queues",
     "fifo_groups",
     "poison_wave",
+    "long_jobs",
+    "flash_crowd_capacity",
 ];
 
 /// Seed of the random trace families' shapes (not of the run).
@@ -104,6 +106,14 @@ impl Trace {
                 }
             }),
             "heavy_tailed_bursts" => heavy_tailed_bursts(6.0 * h),
+            "long_jobs" => long_jobs(8.0 * h),
+            // flash_crowd's traffic; its scenario caps running workers (run.rs).
+            "flash_crowd_capacity" => {
+                return Trace::bundled("flash_crowd").map(|t| Trace {
+                    name: name.to_string(),
+                    ..t
+                })
+            }
             // 4 h of ramps 10 -> 150 msg/s over 20 min, each ending in a drop.
             "sawtooth" => gen(4.0 * h, &|t| 10.0 + 140.0 * (t % 1200.0) / 1200.0),
             // 3 h at 40 msg/s; from 01:00 a 10-minute outage sends nothing,
@@ -187,6 +197,25 @@ fn heavy_tailed_bursts(secs: f64) -> Vec<f64> {
         let busy = on.sample(&mut rng).min(1800.0) as usize;
         let rate = level.sample(&mut rng);
         rates.extend(std::iter::repeat_n(rate, busy));
+    }
+    rates.truncate(secs as usize);
+    rates
+}
+
+/// 8 h of jobs of 2-20 minutes (the scenario's service times, run.rs): 1.2
+/// jobs a minute, and bursts of 6-12 a minute lasting 5-30 minutes (Pareto,
+/// α 1.5) after quiet spells of 20 minutes or more, as batch submissions come.
+fn long_jobs(secs: f64) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(SHAPE_SEED + 2);
+    let quiet: Pareto<f64> = Pareto::new(1200.0, 1.5).expect("valid");
+    let burst: Pareto<f64> = Pareto::new(300.0, 1.5).expect("valid");
+    let mut rates = Vec::with_capacity(secs as usize);
+    while rates.len() < secs as usize {
+        let off = quiet.sample(&mut rng).min(7200.0) as usize;
+        rates.extend(std::iter::repeat_n(0.02, off));
+        let on = burst.sample(&mut rng).min(1800.0) as usize;
+        let level = rng.random_range(0.1..0.2);
+        rates.extend(std::iter::repeat_n(level, on));
     }
     rates.truncate(secs as usize);
     rates

@@ -142,6 +142,9 @@ mod tests {
             peak_backlog: 0,
             completed: 0,
             left_waiting: 0,
+            busy_stopped: 0,
+            redelivered: 0,
+            work_lost_s: 0.0,
             dead_lettered: 0,
             samples: Vec::new(),
         }

@@ -23,6 +23,12 @@ pub struct EcsWorker {
     pub cluster: String,
     /// Service name or ARN.
     pub service: String,
+    /// Read the service's task scale-in protection (ListTasks and
+    /// GetTaskProtection each tick) and never ask a scale-in below the
+    /// tasks that hold it. For workers that set protection while a message
+    /// is in hand (docs/deploy.md has the recipe). Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub respect_task_protection: bool,
 }
 
 impl EcsWorker {

@@ -36,6 +36,10 @@ pub struct WorkerObservation {
     /// workers with one); none when it has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned: Option<u32>,
+    /// Tasks holding scale-in protection now (ECS workers with
+    /// `respect_task_protection`); none when not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected: Option<u32>,
 }
 
 /// One signal's reading.

@@ -18,7 +18,8 @@
 //! is pessimistic for the simulated CV 0.5, and the rate within a window is
 //! taken at its mean, so the oracle is a near-bound, not a proof: it pays the
 //! world's real start-up jitter, rebalance pauses and Poisson noise, and its
-//! own SLO-violation seconds are reported like everyone else's. On a FIFO
+//! own SLO-violation seconds are reported like everyone else's. It never
+//! stops a busy worker (as if every one held task scale-in protection). On a FIFO
 //! queue it never asks more workers than message groups; with poison
 //! messages it staffs every receive of them.
 
@@ -28,7 +29,7 @@ use jiff::Timestamp;
 
 use super::autoscaler::Autoscaler;
 use crate::run::SimSpec;
-use crate::world::{QueueModel, World};
+use crate::world::{QueueModel, VictimOrder, World};
 use qscale_core::engine::queueing::{wait_exceeds, workers_for_wait};
 
 /// Highest acceptable probability that a message waits longer than the SLO.
@@ -114,7 +115,14 @@ impl Autoscaler for Oracle {
         } else {
             0
         };
-        w.set_desired(self.desired_at(t).max(clear));
+        // Clairvoyant, it knows which workers are busy: it stops none of
+        // them, whatever the worker kind's own order (a lower bound on cost,
+        // not a policy an ECS service can run without task protection).
+        let victims = match w.victims() {
+            VictimOrder::Placement => VictimOrder::Protected,
+            own => own,
+        };
+        w.set_desired_as(self.desired_at(t).max(clear), victims);
     }
     fn initial_workers(&self) -> Option<u32> {
         Some(self.desired_at(0))

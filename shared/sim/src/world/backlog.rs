@@ -45,6 +45,17 @@ impl Backlog {
         self.taken += 1;
         Some(t)
     }
+    /// A message taken earlier comes back (its worker was killed), in
+    /// arrival order: it is neither produced nor taken again.
+    pub(super) fn put_back(&mut self, arrived: u32) {
+        let at = self.buckets.partition_point(|b| b.arrived < arrived);
+        match self.buckets.get_mut(at) {
+            Some(b) if b.arrived == arrived => b.count += 1,
+            _ => self.buckets.insert(at, Bucket { arrived, count: 1 }),
+        }
+        self.len += 1;
+        self.taken -= 1;
+    }
     pub(super) fn oldest(&self) -> Option<u32> {
         self.buckets.front().map(|b| b.arrived)
     }

@@ -4,12 +4,17 @@
 //! This file is over 400 lines on purpose: it is one idea, the world's
 //! per-second physics (arrivals, processing, start-up, drain, rebalance),
 //! whose steps share the worker list and the backlogs. The parts with an
-//! idea of their own are beside it: [`backlog`], [`snapshot`], [`tally`].
+//! idea of their own are beside it: [`backlog`], [`scale_in`], [`snapshot`],
+//! [`tally`].
 
 mod backlog;
+mod scale_in;
 mod snapshot;
 mod tally;
+#[cfg(test)]
+mod tests;
 
+pub use scale_in::VictimOrder;
 pub use snapshot::Snapshot;
 pub use tally::Tally;
 
@@ -94,17 +99,50 @@ pub struct WorkerModel {
     pub service_mean_s: f64,
     /// Coefficient of variation of processing time (log-normal).
     pub service_cv: f64,
+    /// Processing times drawn outside this range are clamped into it
+    /// (jobs of 2-20 minutes); none by default.
+    pub service_range_s: Option<(f64, f64)>,
     /// Time from "desired" to "running", seconds.
     pub startup_s: f64,
     /// Uniform jitter added to the start-up, ± seconds.
     pub startup_jitter_s: f64,
+    /// Which workers stop when the desired count falls.
+    pub victims: VictimOrder,
+    /// Seconds a stopped worker gets to finish the message in hand before
+    /// it is killed (ECS `stopTimeout`, default 30 s).
+    pub stop_timeout_s: u32,
+    /// Seconds until the message of a killed worker is visible again (the
+    /// SQS queue's visibility timeout, default 30 s); a Kafka partition's
+    /// next owner reads it again at once, from the committed offset.
+    pub visibility_timeout_s: u32,
+    /// Periods in which no more workers than a ceiling can run: the rest stay
+    /// pending (a capacity provider or Fargate Spot that cannot place them).
+    pub capacity: Vec<CapacityCeiling>,
+}
+
+/// From `from_s` to `to_s`, at most `max_running` workers run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CapacityCeiling {
+    /// First second of the ceiling.
+    pub from_s: u32,
+    /// First second without it.
+    pub to_s: u32,
+    /// Running workers at most.
+    pub max_running: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
-    Starting { ready_at: u32 },
+    Starting {
+        ready_at: u32,
+    },
     Running,
+    /// Finishing the message in hand, then gone (no deadline).
     Draining,
+    /// Sent SIGTERM: finishing the message in hand, killed after `kill_at`.
+    Stopping {
+        kill_at: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +156,18 @@ struct Worker {
     assigned: Vec<usize>,
     /// The message in hand is poison (with its receives so far).
     failing: Option<u32>,
+    /// Processing time of the message in hand, and when it arrived (what a
+    /// kill throws away, and when it is redelivered).
+    service: f64,
+    arrived: u32,
+}
+
+/// A message whose worker was killed, visible again from `at`.
+#[derive(Debug, Clone, Copy)]
+struct Redelivery {
+    at: u32,
+    backlog: usize,
+    arrived: u32,
 }
 
 /// The simulated system.
@@ -141,12 +191,19 @@ pub struct World {
     /// stream (runs without poison draw nothing from it).
     poison: Option<PoisonQueue>,
     poison_rng: ChaCha8Rng,
+    /// Picks the workers an ECS-like scheduler stops, on its own stream.
+    victim_rng: ChaCha8Rng,
+    /// Messages of killed workers, in the order they become visible again.
+    redelivering: VecDeque<Redelivery>,
     hot_share: f64,
     workers: Vec<Worker>,
     /// No starting worker is ready before this second (a lower bound), so
     /// most seconds skip the scan for workers that became ready.
     next_ready: u32,
     desired: u32,
+    /// Starting workers past their start-up, held pending by a capacity
+    /// ceiling (as of the last second's start-ups).
+    held: u32,
     /// Provisioned concurrency as last set (reported back; the world counts
     /// workers by the desired count, which a window's floor already raises).
     provisioned: Option<u32>,
@@ -199,9 +256,12 @@ impl World {
         snapshot_rng.set_stream(1);
         let mut poison_rng = rng.clone();
         poison_rng.set_stream(2);
+        let mut victim_rng = rng.clone();
+        victim_rng.set_stream(3);
         let service = LogNormal::new(mu, sigma.max(1e-9)).expect("valid log-normal");
+        let (low, high) = model.service_range_s.unwrap_or((0.0, f64::INFINITY));
         let service_table = (0..SERVICE_TABLE)
-            .map(|_| service.sample(&mut rng))
+            .map(|_| service.sample(&mut rng).clamp(low, high))
             .collect();
         let mut w = World {
             queue,
@@ -213,6 +273,8 @@ impl World {
             group_busy: vec![false; n],
             poison: None,
             poison_rng,
+            victim_rng,
+            redelivering: VecDeque::new(),
             in_flight: 0,
             in_flight_by_backlog: vec![0; n],
             in_flight_sampled: vec![0; n],
@@ -220,6 +282,7 @@ impl World {
             workers: Vec::new(),
             next_ready: u32::MAX,
             desired: initial,
+            held: 0,
             provisioned: None,
             paused_until: 0,
             history: VecDeque::new(),
@@ -246,6 +309,8 @@ impl World {
             partition: None,
             assigned: Vec::new(),
             failing: None,
+            service: 0.0,
+            arrived: 0,
         });
     }
 
@@ -359,17 +424,39 @@ impl World {
                 }
             }
         }
-        // Starting workers become running.
+        // Messages of killed workers are visible again.
+        while self.redelivering.front().is_some_and(|r| r.at <= t) {
+            let r = self.redelivering.pop_front().expect("checked");
+            self.backlogs[r.backlog].put_back(r.arrived);
+            if let QueueModel::SqsFifo { .. } = self.queue {
+                self.group_busy[r.backlog] = false;
+            }
+        }
+        // Starting workers become running, as far as capacity allows.
         let mut joined = false;
         if t >= self.next_ready {
             self.next_ready = u32::MAX;
+            let ceiling = self
+                .model
+                .capacity
+                .iter()
+                .filter(|c| (c.from_s..c.to_s).contains(&t))
+                .map(|c| c.max_running)
+                .min();
+            let mut running = ceiling.map_or(0, |_| self.running());
+            self.held = 0;
             for w in &mut self.workers {
                 if let Phase::Starting { ready_at } = w.phase {
-                    if t >= ready_at {
-                        w.phase = Phase::Running;
-                        joined = true;
-                    } else {
+                    if t < ready_at {
                         self.next_ready = self.next_ready.min(ready_at);
+                    } else if ceiling.is_some_and(|c| running >= c) {
+                        // Pending until capacity comes: look again next second.
+                        self.next_ready = self.next_ready.min(t + 1);
+                        self.held += 1;
+                    } else {
+                        w.phase = Phase::Running;
+                        running += 1;
+                        joined = true;
                     }
                 }
             }
@@ -378,7 +465,7 @@ impl World {
             self.rebalance();
         }
         let running = self.process(t);
-        self.tally.paid_s += self.workers.len() as f64;
+        self.tally.paid_s += self.paid_workers() as f64;
         let backlog: u64 = self.backlogs.iter().map(|b| b.len).sum();
         self.tally.peak_backlog = self.tally.peak_backlog.max(backlog);
         if let Some(oldest) = self.backlogs.iter().filter_map(|b| b.oldest()).min() {
@@ -422,8 +509,11 @@ impl World {
             group_busy,
             poison,
             poison_rng,
+            redelivering,
+            model,
             ..
         } = self;
+        let kafka = matches!(queue, QueueModel::Kafka { .. });
         let fifo = matches!(queue, QueueModel::SqsFifo { .. });
         let sqs = matches!(queue, QueueModel::Sqs);
         let queues = match queue {
@@ -443,10 +533,35 @@ impl World {
                 i += 1;
                 continue;
             }
-            let draining = w.phase == Phase::Draining;
+            if let Phase::Stopping { kill_at } = w.phase {
+                if t > kill_at && w.remaining > 0.0 {
+                    // Killed with its message in hand: the work done on it is
+                    // lost, and the message comes back.
+                    tally.redelivered += 1;
+                    tally.work_lost_s += w.service - w.remaining;
+                    match (w.failing, poison.as_mut()) {
+                        (Some(receives), Some(pq)) => pq
+                            .returning
+                            .push_back((t + model.visibility_timeout_s, receives + 1)),
+                        _ => redelivering.push_back(Redelivery {
+                            at: if kafka {
+                                t
+                            } else {
+                                t + model.visibility_timeout_s
+                            },
+                            backlog: w.partition.unwrap_or(0),
+                            arrived: w.arrived,
+                        }),
+                    }
+                    workers.swap_remove(i);
+                    continue;
+                }
+            }
+            let draining = matches!(w.phase, Phase::Draining | Phase::Stopping { .. });
             let mut remaining = w.remaining;
             let mut partition = w.partition;
             let mut failing = w.failing;
+            let (mut service, mut arrived_at) = (w.service, w.arrived);
             let mut budget = 1.0f64;
             let mut busy = 0.0f64;
             let mut exit = false;
@@ -485,6 +600,7 @@ impl World {
                     if poison_rng.random_range(0..visible) < pq.waiting.len() as u64 {
                         failing = pq.waiting.pop_front();
                         remaining = service_table[rng.next_u32() as usize & (SERVICE_TABLE - 1)];
+                        (service, arrived_at) = (remaining, t);
                         partition = None;
                         continue;
                     }
@@ -517,6 +633,7 @@ impl World {
                 let wait_s = (t as f64 - arrived as f64) + (1.0 - budget) - 0.5;
                 tally.record_wait((wait_s.max(0.001) * 1000.0) as u64);
                 remaining = service_table[rng.next_u32() as usize & (SERVICE_TABLE - 1)];
+                (service, arrived_at) = (remaining, arrived);
                 partition = Some(p);
                 if fifo {
                     group_busy[p] = true;
@@ -525,6 +642,7 @@ impl World {
             w.remaining = remaining;
             w.partition = partition;
             w.failing = failing;
+            (w.service, w.arrived) = (service, arrived_at);
             busy_s += busy;
             // A worker busy all second is seen at any instant; one busy part
             // of it, with that probability.
@@ -665,7 +783,22 @@ impl World {
                 .count() as u32,
             deployment_in_progress: false,
             provisioned: self.provisioned,
+            // Workers that protect themselves while a message is in hand:
+            // the running and draining ones holding one.
+            protected: (self.model.victims == VictimOrder::Protected).then(|| {
+                self.workers
+                    .iter()
+                    .filter(|w| {
+                        matches!(w.phase, Phase::Running | Phase::Draining) && w.remaining > 0.0
+                    })
+                    .count() as u32
+            }),
         }
+    }
+
+    /// The order in which this world's worker kind stops workers.
+    pub fn victims(&self) -> VictimOrder {
+        self.model.victims
     }
 
     /// Poison messages dead-lettered so far (0 without poison).
@@ -687,9 +820,10 @@ impl World {
             .map_or(0, |o| self.t.saturating_sub(o))
     }
 
-    /// Workers paid for now.
+    /// Workers paid for now: all but those held pending by a capacity
+    /// ceiling (a task not placed is not billed; one starting is).
     pub fn paid_workers(&self) -> u32 {
-        self.workers.len() as u32
+        self.workers.len() as u32 - self.held
     }
 
     /// Sets (or removes) provisioned concurrency.
@@ -697,19 +831,21 @@ impl World {
         self.provisioned = count;
     }
 
-    /// Sets the desired count: new workers start, surplus ones stop (starting
-    /// first, then idle, then busy ones drain their current message).
+    /// Sets the desired count: new workers start, surplus ones stop, chosen
+    /// as [`WorkerModel::victims`] says.
     pub fn set_desired(&mut self, desired: u32) {
+        self.set_desired_as(desired, self.model.victims);
+    }
+
+    /// Sets the desired count, stopping surplus workers in `victims`' order
+    /// rather than the worker kind's (the oracle stops no busy worker).
+    pub fn set_desired_as(&mut self, desired: u32, victims: VictimOrder) {
         if desired == self.desired {
             return;
         }
         self.tally.record_action(self.t, desired > self.desired);
         self.desired = desired;
-        let active = self
-            .workers
-            .iter()
-            .filter(|w| w.phase != Phase::Draining)
-            .count() as u32;
+        let active = self.workers.iter().filter(|w| w.staying()).count() as u32;
         if desired > active {
             for _ in active..desired {
                 let jitter = if self.model.startup_jitter_s > 0.0 {
@@ -723,9 +859,21 @@ impl World {
             }
             return;
         }
-        let mut surplus = active - desired;
+        let surplus = (active - desired) as usize;
+        let membership_changed = match victims {
+            VictimOrder::IdleFirst => self.stop_idle_first(surplus),
+            VictimOrder::Placement => self.stop_at_random(surplus, false),
+            VictimOrder::Protected => self.stop_at_random(surplus, true),
+        };
+        if membership_changed {
+            self.rebalance();
+        }
+    }
+
+    /// Starting workers first (newest first), then idle, then busy ones,
+    /// which drain. Returns whether a running worker left.
+    fn stop_idle_first(&mut self, mut surplus: usize) -> bool {
         let mut membership_changed = false;
-        // Starting workers first (newest first), then idle, then busy.
         for pass in 0..3 {
             let mut i = self.workers.len();
             while surplus > 0 && i > 0 {
@@ -742,7 +890,7 @@ impl World {
                 surplus -= 1;
                 if pass == 0 || pass == 1 {
                     membership_changed |= pass == 1;
-                    self.workers.remove(i);
+                    self.remove_worker(i);
                 } else {
                     membership_changed = true;
                     self.workers[i].phase = Phase::Draining;
@@ -750,8 +898,78 @@ impl World {
                 }
             }
         }
-        if membership_changed {
-            self.rebalance();
+        membership_changed
+    }
+
+    /// `surplus` workers picked uniformly at random among the starting and
+    /// running ones (only those without a message in hand when `protected`):
+    /// idle and starting ones go at once, busy ones get the stop timeout.
+    /// A protected surplus drains. Returns whether a running worker left.
+    fn stop_at_random(&mut self, mut surplus: usize, protected: bool) -> bool {
+        let mut candidates: Vec<usize> = (0..self.workers.len())
+            .filter(|&i| {
+                let w = &self.workers[i];
+                w.staying() && !(protected && w.remaining > 0.0)
+            })
+            .collect();
+        let picks = surplus.min(candidates.len());
+        // A partial Fisher-Yates shuffle: the first `picks` are the victims.
+        for k in 0..picks {
+            let j = self.victim_rng.random_range(k..candidates.len());
+            candidates.swap(k, j);
         }
+        let victims = candidates[..picks].to_vec();
+        surplus -= picks;
+        let mut membership_changed = false;
+        let kill_at = self.t + self.model.stop_timeout_s;
+        let mut gone = Vec::new();
+        for &i in &victims {
+            let w = &mut self.workers[i];
+            membership_changed |= w.phase == Phase::Running;
+            if w.phase == Phase::Running && w.remaining > 0.0 {
+                self.tally.busy_stopped += 1;
+                w.phase = Phase::Stopping { kill_at };
+                w.assigned.clear();
+            } else {
+                gone.push(i);
+            }
+        }
+        // Protected and busy: each stops once its message is done.
+        if surplus > 0 {
+            for i in (0..self.workers.len()).rev() {
+                if surplus == 0 {
+                    break;
+                }
+                let w = &mut self.workers[i];
+                if w.phase == Phase::Running && !gone.contains(&i) {
+                    surplus -= 1;
+                    membership_changed = true;
+                    w.phase = Phase::Draining;
+                    w.assigned.clear();
+                }
+            }
+        }
+        gone.sort_unstable();
+        for i in gone.into_iter().rev() {
+            self.remove_worker(i);
+        }
+        membership_changed
+    }
+
+    /// Removes a starting or idle worker; one held pending by a capacity
+    /// ceiling leaves the held count too.
+    fn remove_worker(&mut self, i: usize) {
+        if let Phase::Starting { ready_at } = self.workers.remove(i).phase {
+            if ready_at <= self.t && self.held > 0 {
+                self.held -= 1;
+            }
+        }
+    }
+}
+
+impl Worker {
+    /// Counted in the fleet (not on its way out).
+    fn staying(&self) -> bool {
+        matches!(self.phase, Phase::Starting { .. } | Phase::Running)
     }
 }

@@ -31,6 +31,12 @@ pub struct Tally {
     pub actions: u32,
     /// Direction changes within 10 minutes of the previous action.
     pub flaps: u32,
+    /// Workers stopped with a message in hand (sent SIGTERM busy).
+    pub busy_stopped: u64,
+    /// Messages whose worker was killed before finishing them.
+    pub redelivered: u64,
+    /// Processing seconds spent on those messages, thrown away.
+    pub work_lost_s: f64,
     last_action: Option<(u32, bool)>,
 }
 
@@ -47,6 +53,9 @@ impl Tally {
             completed: 0,
             actions: 0,
             flaps: 0,
+            busy_stopped: 0,
+            redelivered: 0,
+            work_lost_s: 0.0,
             last_action: None,
         }
     }

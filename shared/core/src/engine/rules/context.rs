@@ -162,6 +162,7 @@ pub(in crate::engine) fn with_test_context<R>(
         pending: 0,
         deployment_in_progress: false,
         provisioned: None,
+        protected: None,
     };
     let signals = Signals::of(&[], policy, 0);
     f(&Context {

@@ -406,6 +406,7 @@ fn run_plan(plan: &[TickPlan]) -> (Vec<TickRecord>, World) {
             pending: 0,
             deployment_in_progress: false,
             provisioned: None,
+            protected: None,
         },
     );
     let target = target();
