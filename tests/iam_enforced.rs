@@ -33,6 +33,14 @@ const NOT_ENFORCEABLE: &[(&str, &str)] = &[
         "moto 5.2 answers signed Lambda GET calls with SignatureDoesNotMatch once IAM is enforced (boto3 too), so Lambda workers cannot run here; tests/aws.rs runs them unauthenticated",
     ),
     (
+        "ecs:ListTasks",
+        "only a target with respect_task_protection lists its tasks, and moto serves no GetTaskProtection, so no such target runs here; shared/aws/tests/task_protection.rs tests both calls at the wire, tests/template.rs their grants",
+    ),
+    (
+        "ecs:GetTaskProtection",
+        "moto does not implement it (see ecs:ListTasks)",
+    ),
+    (
         "kafka-cluster:",
         "MSK authorizes these inside its brokers, against the token's identity; neither moto nor the test broker evaluates IAM policies for Kafka requests (tests/template.rs checks which are granted, on which ARNs)",
     ),

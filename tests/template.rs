@@ -82,6 +82,8 @@ fn every_arn_parameter_refuses_wildcards_and_takes_a_named_arn() {
     let samples = [
         ("QueueArns", "arn:aws:sqs:us-east-1:123456789012:orders"),
         ("EcsServiceArns", "arn:aws:ecs:us-east-1:123456789012:service/prod/orders-worker"),
+        ("EcsProtectionClusterArns", "arn:aws:ecs:us-east-1:123456789012:cluster/prod"),
+        ("EcsProtectedTaskArns", "arn:aws:ecs:us-east-1:123456789012:task/prod/*"),
         ("WorkerFunctionArns", "arn:aws:lambda:us-east-1:123456789012:function:handler"),
         ("WorkerAliasArns", "arn:aws:lambda:us-east-1:123456789012:function:handler:live"),
         (
@@ -296,5 +298,61 @@ fn kms_decrypt_is_granted_only_with_a_config_key_and_only_on_it() {
             "{line}"
         );
         assert!(line.contains("Resource: !Ref ConfigKmsKeyArn"), "{line}");
+    }
+}
+
+#[test]
+fn task_protection_is_read_only_in_the_named_clusters() {
+    // ListTasks authorizes on container instances, which Fargate tasks have
+    // none of: it is granted on "*" and scoped by the ecs:cluster condition
+    // to the clusters listed; GetTaskProtection on those clusters' tasks.
+    let text = template_text();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ecs:ListTasks") || l.contains("ecs:GetTaskProtection"))
+        .collect();
+    // Each in tick and in evaluate, the two functions that observe workers.
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    for line in lines {
+        if line.contains("ecs:ListTasks") {
+            assert!(
+                line.trim_start()
+                    .starts_with("- !If [HasProtectionClusters,"),
+                "{line}"
+            );
+            assert!(
+                line.contains(
+                    r#"Condition: {ArnEquals: {"ecs:cluster": !Ref EcsProtectionClusterArns}}"#
+                ),
+                "{line}"
+            );
+            assert!(!line.contains("ecs:GetTaskProtection"), "{line}");
+        } else {
+            assert!(
+                line.trim_start().starts_with("- !If [HasProtectedTasks,"),
+                "{line}"
+            );
+            assert!(
+                line.contains("Resource: !Ref EcsProtectedTaskArns}"),
+                "{line}"
+            );
+        }
+    }
+    // A task pattern of one named cluster, never of all.
+    let t = template();
+    let pattern = at(
+        &t,
+        &["Parameters", "EcsProtectedTaskArns", "AllowedPattern"],
+    )
+    .as_str()
+    .unwrap();
+    let re = regex::Regex::new(pattern).unwrap();
+    assert!(re.is_match("arn:aws:ecs:us-east-1:123456789012:task/prod/*"));
+    for wide in [
+        "arn:aws:ecs:us-east-1:123456789012:task/*",
+        "arn:aws:ecs:us-east-1:123456789012:task/*/*",
+        "arn:aws:ecs:us-east-1:123456789012:*",
+    ] {
+        assert!(!re.is_match(wide), "{wide}");
     }
 }

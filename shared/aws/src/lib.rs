@@ -10,6 +10,7 @@ pub mod preflight;
 pub mod sent_history;
 mod sqs;
 mod state;
+mod task_protection;
 mod workers;
 
 /// The raw answer every SDK client's errors carry.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_lambda::types::ScalingConfig;
 
-use super::{describe, error_code, ApiCalls};
+use super::{describe, error_code, task_protection, ApiCalls};
 use qscale_core::config::{TargetConfig, WorkerConfig};
 use qscale_core::engine::WorkerObservation;
 use qscale_core::reconcile::{PortError, WorkerActuator};
@@ -177,7 +177,7 @@ impl WorkerActuator for AwsWorkers {
             WorkerConfig::Ecs(e) => {
                 let key = (e.cluster.clone(), e.service.clone());
                 let cached = self.described.lock().unwrap().remove(&key);
-                match cached {
+                let mut observed = match cached {
                     Some(result) => result,
                     None => {
                         let found = self.describe(&e.cluster, &[e.service.as_str()]).await?;
@@ -188,7 +188,19 @@ impl WorkerActuator for AwsWorkers {
                             ))
                         })
                     }
+                }?;
+                if e.respect_task_protection {
+                    observed.protected = Some(
+                        task_protection::protected_tasks(
+                            &self.ecs,
+                            &self.calls,
+                            &e.cluster,
+                            &e.service,
+                        )
+                        .await?,
+                    );
                 }
+                Ok(observed)
             }
             WorkerConfig::LambdaConcurrency(l) => {
                 let resource = format!("lambda function {}", l.function);

@@ -103,6 +103,8 @@ pub enum Term {
     ScaleInCooldown,
     /// Deployment in progress: no scale-in.
     DeploymentInProgress,
+    /// Tasks holding ECS task scale-in protection: no scale-in below them.
+    TaskProtection,
     /// A failed or stale signal: no scale-in.
     UntrustedSignal,
     /// Too many failures: the fallback count.
@@ -140,6 +142,7 @@ impl Term {
             Term::ScaleOutCooldown => "scale_out_cooldown",
             Term::ScaleInCooldown => "scale_in_cooldown",
             Term::DeploymentInProgress => "deployment_in_progress",
+            Term::TaskProtection => "task_protection",
             Term::UntrustedSignal => "untrusted_signal",
             Term::Fallback => "fallback",
             Term::Floor => "floor",

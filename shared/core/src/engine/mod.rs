@@ -65,8 +65,9 @@ use signals::AssessedSignal;
 /// 8. cooldowns, and the forecast's lift of the scale-in cooldown
 ///    (`cooldown`); the FIFO groups' ceiling over both (`caps`);
 /// 9. untrusted data: the fallback (`fallback`), else no scale-in (`untrusted`);
-/// 10. no scale-in during a deployment (`deployment`); never zero with
-///     stuck partitions (`stuck`);
+/// 10. no scale-in during a deployment (`deployment`), nor below the tasks
+///     holding scale-in protection (`protection`); never zero with stuck
+///     partitions (`stuck`);
 /// 11. a count set outside qscale held (`manual`); floors from schedules
 ///     and events (`floor`), then the forecast's floor (`forecast`), unless
 ///     paused; no move in a paused direction (`pause`);
@@ -137,6 +138,7 @@ pub fn decide(
     rules::fallback::apply(&ctx, &mut chain);
     rules::untrusted::hold_scale_in(&ctx, &mut chain);
     rules::deployment::apply(&ctx, &mut chain);
+    let protection = rules::protection::apply(&ctx, &mut chain);
     rules::stuck::never_zero(&ctx, &mut chain);
     rules::manual::hold(&ctx, &mut chain);
     let floor = rules::floor::apply(&ctx, &mut chain);
@@ -150,7 +152,7 @@ pub fn decide(
         from: previous,
         to: chain.value,
     });
-    let mut notices: Vec<String> = manual.into_iter().chain(paused).collect();
+    let mut notices: Vec<String> = manual.into_iter().chain(paused).chain(protection).collect();
     if let Some(change) = period {
         next.forecast_period = change.period;
         notices.extend(change.notice);

@@ -17,6 +17,7 @@ pub(super) mod forecast;
 pub(super) mod manual;
 pub(super) mod pause;
 pub(super) mod poison;
+pub(super) mod protection;
 pub(super) mod rate_limit;
 pub(super) mod stabilization;
 pub(super) mod stuck;

@@ -340,3 +340,51 @@ fn stored_state_is_migrated_when_older_and_refused_when_newer() {
         .unwrap_err()
         .starts_with("state is not valid JSON"));
 }
+
+#[test]
+fn a_scale_in_stops_at_the_tasks_holding_scale_in_protection() {
+    // An empty queue wants 0; 4 of the 8 tasks hold protection (a job in
+    // hand each): the scale-in goes to 4, named, and no further.
+    let tg = target(plain(0, 100, 10.0), vec![sqs_signal("q")]);
+    let mut obs = sqs_obs(8, t(0), visible(0));
+    obs.worker.protected = Some(4);
+    let d = decide(&tg, &TargetState::default(), &obs, t(0));
+    assert_eq!(d.desired, 4);
+    assert!(
+        d.bounded_by.contains(&Term::TaskProtection),
+        "{:?}",
+        d.steps
+    );
+    let step = d
+        .steps
+        .iter()
+        .find(|s| s.term == Term::TaskProtection)
+        .unwrap();
+    assert_eq!(step.detail, "scale-in held by 4 protected task(s): 0 -> 4");
+    assert!(
+        d.explanation.contains("task_protection"),
+        "{}",
+        d.explanation
+    );
+    assert_eq!(
+        d.notices,
+        ["task_protection: scale-in held by 4 protected task(s): 0 -> 4"]
+    );
+    // Held entirely (as many protected as run): no action, so no notice.
+    obs.worker.protected = Some(8);
+    let held = decide(&tg, &TargetState::default(), &obs, t(0));
+    assert_eq!((held.desired, held.notices.len()), (8, 0));
+    assert!(held.bounded_by.contains(&Term::TaskProtection));
+    // Protection never raises a count, nor holds a scale-out back.
+    obs.worker.protected = Some(12);
+    assert_eq!(decide(&tg, &TargetState::default(), &obs, t(0)).desired, 8);
+    let mut busy = sqs_obs(8, t(0), visible(150));
+    busy.worker.protected = Some(8);
+    assert_eq!(
+        decide(&tg, &TargetState::default(), &busy, t(0)).desired,
+        15
+    );
+    // Unread (not configured): nothing held.
+    obs.worker.protected = None;
+    assert_eq!(decide(&tg, &TargetState::default(), &obs, t(0)).desired, 0);
+}
