@@ -2,7 +2,9 @@
 # Installs and starts the real services the integration tests talk to, on a
 # fresh machine: the moto AWS emulator on 127.0.0.1:5000, a second moto on
 # 127.0.0.1:5001 that tests/iam_enforced.rs switches to IAM enforcement (the
-# first one serves every other test unauthenticated), and a Kafka-protocol
+# first one serves every other test unauthenticated), a third on 127.0.0.1:5002
+# whose new ECS services keep only 2 tasks running (MOTO_ECS_SERVICE_RUNNING=2:
+# the rest stay pending, for tests/aws/capacity.rs), and a Kafka-protocol
 # broker (noida-db) on 127.0.0.1:9092.
 #   scripts/services.sh start   # install if missing, start, wait for the port
 #   scripts/services.sh stop    # stop what start started (by saved PID)
@@ -12,6 +14,7 @@ cd "$(dirname "$0")/.."
 RUN_DIR="${QSCALE_RUN_DIR:-.qscale-run}"
 MOTO_PORT="${QSCALE_MOTO_PORT:-5000}"
 MOTO_IAM_PORT="${QSCALE_MOTO_IAM_PORT:-5001}"
+MOTO_PENDING_PORT="${QSCALE_MOTO_PENDING_PORT:-5002}"
 KAFKA_PORT="${QSCALE_KAFKA_PORT:-9092}"
 mkdir -p "$RUN_DIR"
 
@@ -26,8 +29,8 @@ wait_for_port() { # name port pidfile
   echo "$1 did not open port $2 within 60 s; its log:" >&2; cat "$RUN_DIR/$1.log" >&2; return 1
 }
 
-start_moto() { # name port
-  local name="$1" port="$2"
+start_moto() { # name port [VAR=value ...] (environment of that moto only)
+  local name="$1" port="$2"; shift 2
   # Run as a module: no dependence on a console-script shim being on PATH.
   if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
     echo "installing moto[server] from PyPI"
@@ -36,7 +39,7 @@ start_moto() { # name port
   if [ -f "$RUN_DIR/$name.pid" ] && kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null; then
     echo "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"; return 0
   fi
-  python3 -m moto.server -H 127.0.0.1 -p "$port" > "$RUN_DIR/$name.log" 2>&1 &
+  env "$@" python3 -m moto.server -H 127.0.0.1 -p "$port" > "$RUN_DIR/$name.log" 2>&1 &
   echo $! > "$RUN_DIR/$name.pid"
   wait_for_port "$name" "$port" "$RUN_DIR/$name.pid"
   echo "$name listening on 127.0.0.1:$port (pid $(cat "$RUN_DIR/$name.pid"))"
@@ -75,8 +78,9 @@ stop_one() {
 }
 
 case "${1:-}" in
-  start) start_moto moto "$MOTO_PORT"; start_moto moto-iam "$MOTO_IAM_PORT"; start_kafka ;;
-  stop) stop_one moto; stop_one moto-iam; stop_one kafka ;;
+  start) start_moto moto "$MOTO_PORT"; start_moto moto-iam "$MOTO_IAM_PORT"
+         start_moto moto-pending "$MOTO_PENDING_PORT" MOTO_ECS_SERVICE_RUNNING=2; start_kafka ;;
+  stop) stop_one moto; stop_one moto-iam; stop_one moto-pending; stop_one kafka ;;
   # For the chaos soak's broker restarts: stop the broker, start it again on its data.
   kafka-stop) stop_one kafka ;;
   kafka-start) start_kafka keep ;;

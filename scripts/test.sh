@@ -35,6 +35,7 @@ bash scripts/services.sh start
 trap 'bash scripts/services.sh stop' EXIT
 export QSCALE_TEST_AWS_ENDPOINT="http://127.0.0.1:${QSCALE_MOTO_PORT:-5000}"
 export QSCALE_TEST_AWS_IAM_ENDPOINT="http://127.0.0.1:${QSCALE_MOTO_IAM_PORT:-5001}"
+export QSCALE_TEST_AWS_PENDING_ENDPOINT="http://127.0.0.1:${QSCALE_MOTO_PENDING_PORT:-5002}"
 export QSCALE_TEST_KAFKA="127.0.0.1:${QSCALE_KAFKA_PORT:-9092}"
 echo "== cargo test"
 # Benches are compiled by clippy above; tests run in the same (dev) profile.

@@ -8,6 +8,8 @@
 mod accounts;
 #[path = "aws/api_calls.rs"]
 mod api_calls;
+#[path = "aws/capacity.rs"]
+mod capacity;
 #[path = "aws/faults.rs"]
 mod faults;
 #[path = "aws/operator.rs"]

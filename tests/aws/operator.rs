@@ -120,6 +120,9 @@ async fn a_paused_scale_in_holds_an_empty_queues_fleet_for_three_ticks_then_scal
         .await
         .into_iter()
         .flat_map(|e| e.notices)
+        // moto reports a new service's tasks pending until it is updated:
+        // the shortfall that makes is audited too, and is not the pause's.
+        .filter(|n| !n.starts_with("capacity_shortfall"))
         .collect();
     assert_eq!(notices.len(), 2, "start and end, once each: {notices:?}");
     assert!(notices[0].starts_with("paused: in until"), "{notices:?}");

@@ -60,6 +60,18 @@ impl Moto {
         Moto::connect_via(&endpoint()).await
     }
 
+    /// The emulator whose new ECS services keep only 2 tasks running, the
+    /// rest pending (`MOTO_ECS_SERVICE_RUNNING=2`; `scripts/services.sh`).
+    pub async fn connect_pending() -> Moto {
+        let pending = std::env::var("QSCALE_TEST_AWS_PENDING_ENDPOINT")
+            .unwrap_or_else(|_| "http://127.0.0.1:5002".into());
+        let addr = pending.trim_start_matches("http://").to_string();
+        if std::net::TcpStream::connect(&addr).is_err() {
+            panic!("the pending-tasks moto is not running at {pending}: start it with `scripts/services.sh start` (scripts/test.sh does)");
+        }
+        Moto::connect_as(&pending, "testing", "testing").await
+    }
+
     /// Clients for `via` (the emulator itself, or a fault proxy in front of it).
     pub async fn connect_via(via: &str) -> Moto {
         let moto = endpoint();

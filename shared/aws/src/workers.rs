@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_lambda::types::ScalingConfig;
 
 use super::{describe, error_code, task_protection, ApiCalls};
-use qscale_core::config::{TargetConfig, WorkerConfig};
+use qscale_core::config::{EcsWorker, TargetConfig, WorkerConfig};
 use qscale_core::engine::WorkerObservation;
 use qscale_core::reconcile::{PortError, WorkerActuator};
 
@@ -48,9 +48,12 @@ impl AwsWorkers {
         let mut by_cluster: HashMap<&str, Vec<&str>> = HashMap::new();
         for t in targets {
             if let WorkerConfig::Ecs(e) = &t.worker {
-                let services = by_cluster.entry(e.cluster.as_str()).or_default();
-                if !services.contains(&e.service.as_str()) {
-                    services.push(e.service.as_str());
+                let sibling = e.spillover.as_ref().map(|s| (&s.cluster, &s.service));
+                for (cluster, service) in std::iter::once((&e.cluster, &e.service)).chain(sibling) {
+                    let services = by_cluster.entry(cluster.as_str()).or_default();
+                    if !services.contains(&service.as_str()) {
+                        services.push(service.as_str());
+                    }
                 }
             }
         }
@@ -108,6 +111,7 @@ impl AwsWorkers {
                     deployment_in_progress: s.deployments().len() > 1,
                     provisioned: None,
                     protected: None,
+                    spillover: None,
                 }),
                 Some(s) => Err(PortError::new(
                     resource,
@@ -132,6 +136,45 @@ impl AwsWorkers {
             found.push((key, observed));
         }
         Ok(found)
+    }
+
+    /// One ECS service, from the prefetched descriptions or described now.
+    async fn service(&self, cluster: &str, service: &str) -> Cached {
+        let key = (cluster.to_string(), service.to_string());
+        let cached = self.described.lock().unwrap().remove(&key);
+        match cached {
+            Some(result) => result,
+            None => {
+                let found = self.describe(cluster, &[service]).await?;
+                found.into_iter().next().map(|(_, r)| r).unwrap_or_else(|| {
+                    Err(PortError::new(
+                        format!("ecs service {cluster}/{service}"),
+                        "not found",
+                    ))
+                })
+            }
+        }
+    }
+
+    /// Sets an ECS service's desiredCount, and nothing else of it.
+    async fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> Result<(), PortError> {
+        self.calls.count("ecs:UpdateService");
+        self.ecs
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .desired_count(desired.min(i32::MAX as u32) as i32)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| {
+                PortError::new(format!("ecs service {cluster}/{service}"), describe(&err))
+            })
     }
 
     /// The provisioned concurrency requested on `function:qualifier`, none
@@ -175,20 +218,11 @@ impl WorkerActuator for AwsWorkers {
     async fn observe(&self, target: &TargetConfig) -> Result<WorkerObservation, PortError> {
         match &target.worker {
             WorkerConfig::Ecs(e) => {
-                let key = (e.cluster.clone(), e.service.clone());
-                let cached = self.described.lock().unwrap().remove(&key);
-                let mut observed = match cached {
-                    Some(result) => result,
-                    None => {
-                        let found = self.describe(&e.cluster, &[e.service.as_str()]).await?;
-                        found.into_iter().next().map(|(_, r)| r).unwrap_or_else(|| {
-                            Err(PortError::new(
-                                format!("ecs service {}/{}", e.cluster, e.service),
-                                "not found",
-                            ))
-                        })
-                    }
-                }?;
+                let mut observed = self.service(&e.cluster, &e.service).await?;
+                if let Some(sibling) = &e.spillover {
+                    let found = self.service(&sibling.cluster, &sibling.service).await?;
+                    observed.spillover = Some(found.desired);
+                }
                 if e.respect_task_protection {
                     observed.protected = Some(
                         task_protection::protected_tasks(
@@ -227,6 +261,7 @@ impl WorkerActuator for AwsWorkers {
                     deployment_in_progress: false,
                     provisioned,
                     protected: None,
+                    spillover: None,
                 })
             }
             WorkerConfig::LambdaEventSourceMapping(m) => {
@@ -251,6 +286,7 @@ impl WorkerActuator for AwsWorkers {
                     deployment_in_progress: false,
                     provisioned: None,
                     protected: None,
+                    spillover: None,
                 })
             }
         }
@@ -263,6 +299,22 @@ impl WorkerActuator for AwsWorkers {
     ) -> Result<(), PortError> {
         // Kafka's adapter grows partitions (`qscale_live::LiveFleet`).
         Err(PortError::cannot_grow_partitions(request))
+    }
+
+    async fn set_spillover(&self, target: &TargetConfig, count: u32) -> Result<(), PortError> {
+        match &target.worker {
+            WorkerConfig::Ecs(EcsWorker {
+                spillover: Some(sibling),
+                ..
+            }) => {
+                self.update_service(&sibling.cluster, &sibling.service, count)
+                    .await
+            }
+            _ => Err(PortError::new(
+                target.name.clone(),
+                "has no spillover service (worker.ecs.spillover)",
+            )),
+        }
     }
 
     async fn set_provisioned(
@@ -312,24 +364,7 @@ impl WorkerActuator for AwsWorkers {
 
     async fn set_desired(&self, target: &TargetConfig, desired: u32) -> Result<(), PortError> {
         match &target.worker {
-            WorkerConfig::Ecs(e) => {
-                self.calls.count("ecs:UpdateService");
-                // Only desiredCount: nothing else of the service is touched.
-                self.ecs
-                    .update_service()
-                    .cluster(&e.cluster)
-                    .service(&e.service)
-                    .desired_count(desired.min(i32::MAX as u32) as i32)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|err| {
-                        PortError::new(
-                            format!("ecs service {}/{}", e.cluster, e.service),
-                            describe(&err),
-                        )
-                    })
-            }
+            WorkerConfig::Ecs(e) => self.update_service(&e.cluster, &e.service, desired).await,
             WorkerConfig::LambdaConcurrency(l)
                 if l.unreserved_at_max && desired >= target.policy.max =>
             {

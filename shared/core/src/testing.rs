@@ -51,6 +51,7 @@ pub fn ecs_target(name: &str, policy: PolicyConfig, signals: Vec<SignalConfig>) 
             cluster: "c".into(),
             service: "s".into(),
             respect_task_protection: false,
+            spillover: None,
         }),
         policy,
         schedules: vec![],
@@ -77,6 +78,7 @@ pub fn steady_workers(desired: u32) -> crate::engine::WorkerObservation {
         deployment_in_progress: false,
         provisioned: None,
         protected: None,
+        spillover: None,
     }
 }
 

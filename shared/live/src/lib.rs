@@ -196,6 +196,13 @@ impl WorkerActuator for LiveFleet {
             .await
             .map_err(|e| through(target, e))
     }
+    async fn set_spillover(&self, target: &TargetConfig, count: u32) -> Result<(), PortError> {
+        let workers = self.workers.of(target)?;
+        workers
+            .set_spillover(target, count)
+            .await
+            .map_err(|e| through(target, e))
+    }
 }
 
 /// Audit to AWS destinations and, if configured, a Kafka topic.

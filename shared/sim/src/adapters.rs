@@ -81,6 +81,11 @@ impl WorkerActuator for SimActuator<'_> {
         Ok(())
     }
 
+    async fn set_spillover(&self, _target: &TargetConfig, count: u32) -> Result<(), PortError> {
+        self.world.lock().unwrap().set_spillover(count);
+        Ok(())
+    }
+
     async fn grow_partitions(
         &self,
         _target: &TargetConfig,

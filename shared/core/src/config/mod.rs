@@ -34,10 +34,10 @@ pub use target::{
     Config, KafkaAuditConfig, KafkaClusterConfig, MskIamAuth, SecretSource, TargetConfig,
     KAFKA_PROPERTIES,
 };
-pub use values::{CronExpr, HumanDuration, ZoneName};
+pub use values::{CronExpr, HumanDuration, StartupTime, ZoneName};
 pub use worker::{
-    function_name, EcsWorker, EventSourceMappingWorker, LambdaFunctionWorker, WorkerConfig,
-    WARM_QUALIFIER_REASON,
+    function_name, EcsService, EcsWorker, EventSourceMappingWorker, LambdaFunctionWorker,
+    WorkerConfig, WARM_QUALIFIER_REASON,
 };
 
 #[cfg(test)]

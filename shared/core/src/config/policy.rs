@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::direction::{scale_in_block, scale_out_block, DirectionConfig, RateLimits};
-use super::values::HumanDuration;
+use super::values::{HumanDuration, StartupTime};
 
 /// The policy of one target. Defaults follow the HPA and AWS target tracking
 /// where those have one; each is documented in docs/config.md.
@@ -203,17 +203,18 @@ pub struct SloConfig {
     #[serde(default)]
     pub processing_time: Option<HumanDuration>,
     /// Time from a scale-out until the new workers take messages (ECS task
-    /// start-up; about 1s for Lambda). Default 1m.
+    /// start-up; about 1s for Lambda), or `learned` from the worker's own
+    /// pending-to-running times. Default 1m.
     #[serde(default = "default_slo_startup")]
-    pub startup: HumanDuration,
+    pub startup: StartupTime,
 }
 
 fn default_slo_percentile() -> f64 {
     99.0
 }
 
-fn default_slo_startup() -> HumanDuration {
-    HumanDuration::secs(60)
+fn default_slo_startup() -> StartupTime {
+    StartupTime::Fixed(StartupTime::DEFAULT)
 }
 
 /// Predictive pre-scaling: periods found in the target's per-minute load

@@ -9,7 +9,7 @@ use super::signal::SignalConfig;
 use super::target::{
     Config, KafkaClusterConfig, MskIamAuth, SecretSource, TargetConfig, KAFKA_PROPERTIES,
 };
-use super::worker::WARM_QUALIFIER_REASON;
+use super::worker::{WorkerConfig, WARM_QUALIFIER_REASON};
 
 /// Every semantic problem in a parsed config.
 pub(super) fn validate(config: &Config) -> Vec<FieldError> {
@@ -357,6 +357,19 @@ fn validate_worker(t: &TargetConfig, at: &str, push: &mut impl FnMut(String, Str
             format!("{at}.worker.lambda_concurrency.qualifier"),
             format!("required with schedules: {}", WARM_QUALIFIER_REASON),
         );
+    }
+    if let WorkerConfig::Ecs(e) = &t.worker {
+        if let Some(s) = &e.spillover {
+            if s.names() == e.names() {
+                push(
+                    format!("{at}.worker.ecs.spillover"),
+                    format!(
+                        "{}/{} is the worker itself: name a sibling service",
+                        s.cluster, s.service
+                    ),
+                );
+            }
+        }
     }
 }
 

@@ -199,6 +199,71 @@ impl<'de> Deserialize<'de> for ZoneName {
     }
 }
 
+/// `slo.startup`: a fixed time, or `learned` from the worker's own
+/// pending-to-running times (`engine::capacity`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartupTime {
+    /// This long.
+    Fixed(HumanDuration),
+    /// A high percentile of the start-ups observed, bounded; the default
+    /// (1m) until enough are seen.
+    Learned,
+}
+
+impl StartupTime {
+    /// The default start-up, and what `learned` uses before it has seen enough.
+    pub const DEFAULT: HumanDuration = HumanDuration::secs(60);
+
+    /// The fixed time, or the default for `learned` (which `decide`
+    /// resolves from the state before sizing).
+    pub fn fixed_or_default(self) -> HumanDuration {
+        match self {
+            StartupTime::Fixed(d) => d,
+            StartupTime::Learned => Self::DEFAULT,
+        }
+    }
+}
+
+impl fmt::Display for StartupTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartupTime::Fixed(d) => d.fmt(f),
+            StartupTime::Learned => f.write_str("learned"),
+        }
+    }
+}
+
+impl Serialize for StartupTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for StartupTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim() == "learned" {
+            return Ok(StartupTime::Learned);
+        }
+        s.parse::<HumanDuration>()
+            .map(StartupTime::Fixed)
+            .map_err(|e| de::Error::custom(format!("{e}, or `learned`")))
+    }
+}
+
+impl JsonSchema for StartupTime {
+    fn schema_name() -> Cow<'static, str> {
+        "StartupTime".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "A duration with units (90s, 1m), or `learned`: a high percentile of the worker's own pending-to-running times.",
+            "examples": ["1m", "learned"]
+        })
+    }
+}
+
 // Schemas of the value types: strings the loader parses (an editor checks
 // the shape; `qscale validate` checks the value).
 

@@ -29,6 +29,29 @@ pub struct EcsWorker {
     /// is in hand (docs/deploy.md has the recipe). Default false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub respect_task_protection: bool,
+    /// A sibling service (on-demand capacity beside Fargate Spot, say) that
+    /// takes only this service's capacity shortfall: while tasks stay pending
+    /// past start-up, it is set to their count; once they run, back to 0.
+    /// Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spillover: Option<EcsService>,
+}
+
+/// An ECS service by cluster and name (or ARNs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EcsService {
+    /// Cluster name or ARN.
+    pub cluster: String,
+    /// Service name or ARN.
+    pub service: String,
+}
+
+impl EcsService {
+    /// The cluster's and the service's names, as [`EcsWorker::names`].
+    pub fn names(&self) -> (&str, &str) {
+        (last_segment(&self.cluster), last_segment(&self.service))
+    }
 }
 
 impl EcsWorker {

@@ -39,6 +39,17 @@ pub struct Decision {
     /// qualifier, at the edges of pre-warm windows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned: Option<super::provisioned::ProvisionedChange>,
+    /// Tasks pending past start-up plus a margin (capacity that does not
+    /// come); none when every pending task is within it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_shortfall: Option<super::capacity::CapacityShortfall>,
+    /// The count to set on the worker's `spillover` sibling (the shortfall,
+    /// or 0) when it changes; none otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spillover: Option<u32>,
+    /// The start-up used, when `slo.startup` is `learned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<super::capacity::LearnedStartup>,
     /// The chain of terms from raw backlog to the final count, in order.
     pub steps: Vec<Step>,
     /// The terms that changed the count (the ones that bound the result).
@@ -247,6 +258,20 @@ impl Decision {
             "worker: desired {} (running {}, pending {})",
             self.previous, self.running, self.pending
         );
+        if let Some(s) = &self.startup {
+            let _ = writeln!(
+                out,
+                "start-up: {} s, learned (p90 of {} pending-to-running time(s); the default 1m below 3)",
+                s.seconds, s.samples
+            );
+        }
+        if let Some(s) = &self.capacity_shortfall {
+            let _ = writeln!(
+                out,
+                "capacity: {} task(s) pending for {} s, past start-up plus margin ({} s)",
+                s.tasks, s.pending_for_s, s.threshold_s
+            );
+        }
         let _ = writeln!(out, "signals:");
         for s in &self.signals {
             let rec = s

@@ -5,6 +5,7 @@
 //! the signals' assessment is in `signals/`, the forecast's maths in `forecast/`.
 
 pub mod arrivals;
+mod capacity;
 mod chain;
 mod decision;
 pub mod forecast;
@@ -21,6 +22,7 @@ pub(crate) mod time;
 
 use jiff::Timestamp;
 
+pub use capacity::{CapacityShortfall, LearnedStartup};
 pub use decision::{
     Decision, Direction, PartitionLag, PartitionRequest, SignalAssessment, Step, Term,
     DECISION_SCHEMA_VERSION,
@@ -32,11 +34,14 @@ pub use observation::{
 pub use provisioned::ProvisionedChange;
 pub use signals::partition_lag;
 pub use state::{
-    LastReconcile, ManualHold, PartitionProgress, Pause, PauseScope, RegisteredEvent,
-    ScalingAction, SignalHealth, TargetState, TimedCount, TimedValue, STATE_SCHEMA_VERSION,
+    LastReconcile, ManualHold, PartitionProgress, Pause, PauseScope, PendingCohort,
+    RegisteredEvent, ScalingAction, SignalHealth, TargetState, TimedCount, TimedValue,
+    STATE_SCHEMA_VERSION,
 };
 
-use crate::config::{ForecastMode, PolicyConfig, TargetConfig};
+use crate::config::{
+    ForecastMode, HumanDuration, PolicyConfig, StartupTime, TargetConfig, WorkerConfig,
+};
 use chain::{explanation, Chain};
 use forecast::{Outlook, PoolPart};
 use rules::{Context, Signals};
@@ -78,6 +83,11 @@ pub fn decide(
     observations: &Observations,
     now: Timestamp,
 ) -> Decision {
+    let resolved = resolve_startup(target, state);
+    let (target, learned_startup) = match &resolved {
+        Some((t, learned)) => (t, Some(learned.clone())),
+        None => (target, None),
+    };
     let policy = &target.policy;
     let worker = &observations.worker;
     let previous = worker.desired;
@@ -161,12 +171,54 @@ pub fn decide(
     let (provisioned, owned) =
         rules::floor::keep_floor_warm(target, worker, state.provisioned, floor.as_ref());
     next.provisioned = owned;
+    let capacity = capacity::assess(
+        &mut next,
+        worker,
+        state.last_decided.is_some_and(|d| worker.desired < d.to),
+        chain.value,
+        matches!(&target.worker, WorkerConfig::Ecs(e) if e.spillover.is_some()),
+        startup_of(policy),
+        now,
+    );
+    notices.extend(capacity.notices);
     let pooled = signals.pooled.as_ref().map(|p| p.wanted);
     Decision {
         provisioned,
         notices,
+        capacity_shortfall: capacity.shortfall,
+        spillover: capacity.spillover,
+        startup: learned_startup,
         ..finish(target, observations, now, chain, assessed, pooled, next)
     }
+}
+
+/// The start-up a scale-out waits for: the SLO's (resolved, when learned),
+/// else its default (1m).
+fn startup_of(policy: &PolicyConfig) -> jiff::SignedDuration {
+    let startup = policy
+        .slo
+        .as_ref()
+        .map_or(StartupTime::DEFAULT, |slo| slo.startup.fixed_or_default());
+    jiff::SignedDuration::try_from(startup.0).unwrap_or(jiff::SignedDuration::MAX)
+}
+
+/// `slo.startup: learned` resolved from the state's pending-to-running
+/// times: the target with that start-up fixed for this decision, and what
+/// it was learnt from; none when the start-up is fixed.
+fn resolve_startup(
+    target: &TargetConfig,
+    state: &TargetState,
+) -> Option<(TargetConfig, LearnedStartup)> {
+    let slo = target.policy.slo.as_ref()?;
+    if slo.startup != StartupTime::Learned {
+        return None;
+    }
+    let learned = capacity::learned_startup(&state.startup_samples);
+    let mut resolved = target.clone();
+    if let Some(slo) = resolved.policy.slo.as_mut() {
+        slo.startup = StartupTime::Fixed(HumanDuration::secs(u64::from(learned.seconds)));
+    }
+    Some((resolved, learned))
 }
 
 /// The traffic on record (audit events carry it): only when every signal
@@ -325,6 +377,9 @@ fn finish(
         explanation,
         notices: Vec::new(),
         next_state: next,
+        capacity_shortfall: None,
+        spillover: None,
+        startup: None,
     }
 }
 

@@ -40,6 +40,10 @@ pub struct WorkerObservation {
     /// `respect_task_protection`); none when not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protected: Option<u32>,
+    /// The desired count of the worker's `spillover` sibling service; none
+    /// without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spillover: Option<u32>,
 }
 
 /// One signal's reading.

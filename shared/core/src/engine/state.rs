@@ -109,6 +109,16 @@ pub struct TargetState {
     /// status` (the audit stream has the full record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reconcile: Option<LastReconcile>,
+    /// The worker's pending tasks, oldest first (`engine::capacity`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_cohorts: Vec<PendingCohort>,
+    /// Since when tasks have been pending past start-up, while they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall_since: Option<Timestamp>,
+    /// The worker's last pending-to-running times, seconds, newest last
+    /// (`slo.startup: learned`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub startup_samples: Vec<u32>,
 }
 
 impl TargetState {
@@ -132,6 +142,16 @@ impl TargetState {
         state.schema_version = STATE_SCHEMA_VERSION;
         Ok(state)
     }
+}
+
+/// Tasks pending since `since` (`engine::capacity` follows them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingCohort {
+    /// When they were asked for (or first seen pending).
+    pub since: Timestamp,
+    /// How many are still pending.
+    pub count: u32,
 }
 
 /// A recommendation at a time.

@@ -46,7 +46,8 @@ pub(super) fn yield_reason(
 
 /// What a decision asks of the shell, read once before acting.
 pub(super) struct Triage {
-    /// The count, a partition count or provisioned concurrency would change.
+    /// The count, a partition count, provisioned concurrency or the
+    /// spillover sibling would change.
     pub(super) wants_change: bool,
     /// The outcome when nothing is acted on.
     pub(super) unchanged: Outcome,
@@ -61,7 +62,8 @@ impl Triage {
         let untrusted = decision.signals.iter().any(|s| !s.trusted);
         let wants_change = decision.direction != Direction::None
             || !decision.partition_requests.is_empty()
-            || decision.provisioned.is_some();
+            || decision.provisioned.is_some()
+            || decision.spillover.is_some();
         let unchanged = if untrusted {
             Outcome::Refused
         } else {

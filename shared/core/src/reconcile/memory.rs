@@ -273,6 +273,19 @@ impl super::ports::WorkerActuator for MemoryWorkers {
         Ok(())
     }
 
+    async fn set_spillover(
+        &self,
+        target: &crate::config::TargetConfig,
+        count: u32,
+    ) -> Result<(), PortError> {
+        if let Some(e) = self.failing.lock().unwrap().clone() {
+            return Err(e);
+        }
+        let mut workers = self.workers.lock().unwrap();
+        workers.entry(target.name.clone()).or_default().spillover = Some(count);
+        Ok(())
+    }
+
     async fn grow_partitions(
         &self,
         _target: &crate::config::TargetConfig,

@@ -394,6 +394,12 @@ where
             decision.next_state.unconfirmed_action = Some(now);
         }
     }
+    if let Some(count) = decision.spillover {
+        // A failed set is seen (the sibling's count observed) and set again.
+        if let Err(e) = ports.actuator.set_spillover(target, count).await {
+            errors.push(format!("setting the spillover service: {e}"));
+        }
+    }
     if let Some(ProvisionedChange::Set { count, .. }) = provisioned {
         // A failed set is seen (observed below the floor) and set again next tick.
         if let Err(e) = ports.actuator.set_provisioned(target, Some(count)).await {

@@ -73,6 +73,14 @@ pub trait WorkerActuator: Sync {
         target: &TargetConfig,
         count: Option<u32>,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Sets the desired count of the worker's `spillover` sibling service;
+    /// adapters without ECS refuse. No default, for the same reason.
+    fn set_spillover(
+        &self,
+        target: &TargetConfig,
+        count: u32,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 impl PortError {

@@ -160,6 +160,9 @@ struct Worker {
     /// kill throws away, and when it is redelivered).
     service: f64,
     arrived: u32,
+    /// Belongs to the spillover sibling service: outside the desired count,
+    /// and placed whatever the capacity ceiling (other capacity).
+    sibling: bool,
 }
 
 /// A message whose worker was killed, visible again from `at`.
@@ -201,6 +204,8 @@ pub struct World {
     /// most seconds skip the scan for workers that became ready.
     next_ready: u32,
     desired: u32,
+    /// The spillover sibling's desired count, once set.
+    spillover: Option<u32>,
     /// Starting workers past their start-up, held pending by a capacity
     /// ceiling (as of the last second's start-ups).
     held: u32,
@@ -282,6 +287,7 @@ impl World {
             workers: Vec::new(),
             next_ready: u32::MAX,
             desired: initial,
+            spillover: None,
             held: 0,
             provisioned: None,
             paused_until: 0,
@@ -311,6 +317,7 @@ impl World {
             failing: None,
             service: 0.0,
             arrived: 0,
+            sibling: false,
         });
     }
 
@@ -449,6 +456,9 @@ impl World {
                 if let Phase::Starting { ready_at } = w.phase {
                     if t < ready_at {
                         self.next_ready = self.next_ready.min(ready_at);
+                    } else if w.sibling {
+                        w.phase = Phase::Running;
+                        joined = true;
                     } else if ceiling.is_some_and(|c| running >= c) {
                         // Pending until capacity comes: look again next second.
                         self.next_ready = self.next_ready.min(t + 1);
@@ -767,7 +777,7 @@ impl World {
     fn running(&self) -> u32 {
         self.workers
             .iter()
-            .filter(|w| w.phase == Phase::Running)
+            .filter(|w| w.phase == Phase::Running && !w.sibling)
             .count() as u32
     }
 
@@ -779,7 +789,7 @@ impl World {
             pending: self
                 .workers
                 .iter()
-                .filter(|w| matches!(w.phase, Phase::Starting { .. }))
+                .filter(|w| matches!(w.phase, Phase::Starting { .. }) && !w.sibling)
                 .count() as u32,
             deployment_in_progress: false,
             provisioned: self.provisioned,
@@ -789,10 +799,13 @@ impl World {
                 self.workers
                     .iter()
                     .filter(|w| {
-                        matches!(w.phase, Phase::Running | Phase::Draining) && w.remaining > 0.0
+                        matches!(w.phase, Phase::Running | Phase::Draining)
+                            && w.remaining > 0.0
+                            && !w.sibling
                     })
                     .count() as u32
             }),
+            spillover: self.spillover,
         }
     }
 
@@ -824,6 +837,49 @@ impl World {
     /// ceiling (a task not placed is not billed; one starting is).
     pub fn paid_workers(&self) -> u32 {
         self.workers.len() as u32 - self.held
+    }
+
+    /// Sets the spillover sibling's desired count: its workers start as the
+    /// worker kind's do, outside any capacity ceiling; surplus ones go
+    /// starting first, then idle, then busy ones after their message (a
+    /// sibling's scale-in is modelled idle-first, a simplification).
+    pub fn set_spillover(&mut self, count: u32) {
+        self.spillover = Some(count);
+        let have = self
+            .workers
+            .iter()
+            .filter(|w| w.sibling && matches!(w.phase, Phase::Starting { .. } | Phase::Running))
+            .count() as u32;
+        for _ in have..count {
+            let ready_at = self.t + self.model.startup_s.round() as u32;
+            self.add_worker(Phase::Starting { ready_at });
+            self.workers.last_mut().expect("just added").sibling = true;
+        }
+        let mut surplus = have.saturating_sub(count);
+        for pass in 0..3 {
+            let mut i = self.workers.len();
+            while surplus > 0 && i > 0 {
+                i -= 1;
+                let w = &self.workers[i];
+                let pick = w.sibling
+                    && match pass {
+                        0 => matches!(w.phase, Phase::Starting { .. }),
+                        1 => w.phase == Phase::Running && w.remaining <= 0.0,
+                        _ => w.phase == Phase::Running,
+                    };
+                if !pick {
+                    continue;
+                }
+                surplus -= 1;
+                if pass < 2 {
+                    self.workers.remove(i);
+                } else {
+                    self.workers[i].phase = Phase::Draining;
+                    self.workers[i].assigned.clear();
+                }
+            }
+        }
+        self.rebalance();
     }
 
     /// Sets (or removes) provisioned concurrency.
@@ -879,11 +935,12 @@ impl World {
             while surplus > 0 && i > 0 {
                 i -= 1;
                 let w = &self.workers[i];
-                let pick = match pass {
-                    0 => matches!(w.phase, Phase::Starting { .. }),
-                    1 => w.phase == Phase::Running && w.remaining <= 0.0,
-                    _ => w.phase == Phase::Running,
-                };
+                let pick = !w.sibling
+                    && match pass {
+                        0 => matches!(w.phase, Phase::Starting { .. }),
+                        1 => w.phase == Phase::Running && w.remaining <= 0.0,
+                        _ => w.phase == Phase::Running,
+                    };
                 if !pick {
                     continue;
                 }
@@ -941,7 +998,7 @@ impl World {
                     break;
                 }
                 let w = &mut self.workers[i];
-                if w.phase == Phase::Running && !gone.contains(&i) {
+                if w.phase == Phase::Running && !w.sibling && !gone.contains(&i) {
                     surplus -= 1;
                     membership_changed = true;
                     w.phase = Phase::Draining;
@@ -968,8 +1025,9 @@ impl World {
 }
 
 impl Worker {
-    /// Counted in the fleet (not on its way out).
+    /// Counted in the desired count (not on its way out, not the
+    /// sibling's).
     fn staying(&self) -> bool {
-        matches!(self.phase, Phase::Starting { .. } | Phase::Running)
+        matches!(self.phase, Phase::Starting { .. } | Phase::Running) && !self.sibling
     }
 }

@@ -329,7 +329,10 @@ fn slo_and_forecast_defaults_are_the_documented_ones() {
     let p = &c.targets[0].policy;
     let slo = p.slo.as_ref().unwrap();
     assert_eq!(slo.percentile, 99.0);
-    assert_eq!(slo.startup, HumanDuration::secs(60));
+    assert_eq!(
+        slo.startup,
+        crate::config::StartupTime::Fixed(HumanDuration::secs(60))
+    );
     assert_eq!(p.forecast.mode, ForecastMode::Off);
     assert_eq!(p.forecast.lead, HumanDuration::secs(120));
     assert_eq!(p.target_utilization, Some(0.8));

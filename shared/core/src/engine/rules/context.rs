@@ -163,6 +163,7 @@ pub(in crate::engine) fn with_test_context<R>(
         deployment_in_progress: false,
         provisioned: None,
         protected: None,
+        spillover: None,
     };
     let signals = Signals::of(&[], policy, 0);
     f(&Context {

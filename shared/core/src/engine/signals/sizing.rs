@@ -85,7 +85,7 @@ pub(super) fn workers_needed(
 /// Small, noisy growth never counts: a fleet that clears the whole backlog
 /// within one wait keeps its count.
 fn backlog_when_started(load: &Load, previous: u32, s: f64, slo: &SloConfig) -> u64 {
-    let arriving = load.falling_behind.max(0.0) * slo.startup.as_secs_f64();
+    let arriving = load.falling_behind.max(0.0) * slo.startup.fixed_or_default().as_secs_f64();
     if !arriving.is_finite() || arriving < 1.0 {
         return 0;
     }

@@ -96,7 +96,7 @@ fn slo_policy(per_worker: f64) -> PolicyConfig {
         wait: HumanDuration::secs(60),
         percentile: 99.0,
         processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
-        startup: HumanDuration::secs(60),
+        startup: crate::config::StartupTime::Fixed(HumanDuration::secs(60)),
     });
     crate::testing::without_windows(p)
 }

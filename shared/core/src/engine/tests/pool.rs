@@ -12,7 +12,7 @@ fn slo_plain() -> PolicyConfig {
         wait: HumanDuration::secs(60),
         percentile: 99.0,
         processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
-        startup: HumanDuration::secs(60),
+        startup: crate::config::StartupTime::Fixed(HumanDuration::secs(60)),
     });
     p
 }

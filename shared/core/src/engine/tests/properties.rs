@@ -22,7 +22,7 @@ fn arb_policy() -> impl Strategy<Value = PolicyConfig> {
                 wait: HumanDuration::secs(wait),
                 percentile: percentile as f64 - 0.5,
                 processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
-                startup: HumanDuration::secs(60),
+                startup: crate::config::StartupTime::Fixed(HumanDuration::secs(60)),
             });
             p.scale_out.cooldown = HumanDuration::secs(out_cd);
             p.scale_in.cooldown = HumanDuration::secs(in_cd);

@@ -388,3 +388,93 @@ fn a_scale_in_stops_at_the_tasks_holding_scale_in_protection() {
     obs.worker.protected = None;
     assert_eq!(decide(&tg, &TargetState::default(), &obs, t(0)).desired, 0);
 }
+
+#[test]
+fn tasks_pending_past_start_up_are_a_shortfall_the_sibling_takes_and_gives_back() {
+    // 100 waiting at 10 per worker: 10 wanted and asked; only 2 run.
+    let mut tg = target(plain(0, 100, 10.0), vec![sqs_signal("q")]);
+    let WorkerConfig::Ecs(ecs) = &mut tg.worker else {
+        panic!("an ECS target")
+    };
+    ecs.spillover = Some(crate::config::EcsService {
+        cluster: "c".into(),
+        service: "on-demand".into(),
+    });
+    let tick = |state: &TargetState, at: i64, running: u32, sibling: u32| {
+        let mut obs = sqs_obs(10, t(at), visible(100));
+        (obs.worker.running, obs.worker.pending) = (running, 10 - running);
+        obs.worker.spillover = Some(sibling);
+        decide(&tg, state, &obs, t(at))
+    };
+    // Within start-up plus its margin (1m + 15 s): nothing yet.
+    let d = tick(&TargetState::default(), 0, 2, 0);
+    assert_eq!((d.capacity_shortfall.as_ref(), d.spillover), (None, None));
+    let d = tick(&d.next_state, 75, 2, 0);
+    assert_eq!(d.capacity_shortfall, None);
+    // Past it: 8 short, audited once, and the sibling asked for 8.
+    let d = tick(&d.next_state, 90, 2, 0);
+    let short = d.capacity_shortfall.clone().unwrap();
+    assert_eq!(
+        (short.tasks, short.pending_for_s, short.threshold_s),
+        (8, 90, 75)
+    );
+    assert_eq!(d.spillover, Some(8));
+    assert_eq!(
+        d.notices,
+        [
+            "capacity_shortfall: 8 task(s) pending for 90 s, past start-up plus margin (75 s); 2 running of 10 asked",
+            "spillover: 0 -> 8 (the tasks the worker cannot place)"
+        ]
+    );
+    assert_eq!(d.desired, 10, "the primary's count is not touched");
+    // Still short, the sibling at 8: nothing new to set or say.
+    let d = tick(&d.next_state, 120, 2, 8);
+    assert_eq!((d.spillover, d.notices.len()), (None, 0));
+    assert_eq!(d.capacity_shortfall.as_ref().unwrap().tasks, 8);
+    // 5 more placed: the sibling gives back as many.
+    let d = tick(&d.next_state, 150, 7, 8);
+    assert_eq!(d.spillover, Some(3));
+    // All placed: the shortfall is over and the sibling goes to 0.
+    let d = tick(&d.next_state, 180, 10, 3);
+    assert_eq!(
+        (d.capacity_shortfall.as_ref(), d.spillover),
+        (None, Some(0))
+    );
+    assert_eq!(
+        d.notices,
+        [
+            "capacity_shortfall over after 90 s: 10 running of 10 asked",
+            "spillover: 3 -> 0 (the worker's tasks run)"
+        ]
+    );
+    assert!(d.next_state.pending_cohorts.is_empty());
+}
+
+#[test]
+fn a_shortfall_is_reported_without_a_sibling_too_and_a_normal_start_up_is_none() {
+    let tg = target(plain(0, 100, 10.0), vec![sqs_signal("q")]);
+    // A scale-out 0 -> 10 at 0; all 10 start at 60 s: never short.
+    let mut state = TargetState::default();
+    for (at, running) in [(0, 0), (30, 0), (60, 10), (90, 10)] {
+        let mut obs = sqs_obs(if at == 0 { 0 } else { 10 }, t(at), visible(100));
+        (obs.worker.running, obs.worker.pending) =
+            (running, if at == 0 { 0 } else { 10 - running });
+        let d = decide(&tg, &state, &obs, t(at));
+        assert_eq!(d.capacity_shortfall, None, "at {at}");
+        assert_eq!(d.spillover, None);
+        state = d.next_state;
+    }
+    // Asked at 0 and still all pending at 80 s: short, without a sibling to call.
+    let mut state = TargetState::default();
+    for at in [0, 40, 80] {
+        let mut obs = sqs_obs(if at == 0 { 0 } else { 10 }, t(at), visible(100));
+        obs.worker.pending = if at == 0 { 0 } else { 10 };
+        let d = decide(&tg, &state, &obs, t(at));
+        if at == 80 {
+            assert_eq!(d.capacity_shortfall.as_ref().map(|s| s.tasks), Some(10));
+            assert_eq!(d.spillover, None);
+            assert!(d.notices[0].starts_with("capacity_shortfall: 10 task(s) pending for 80 s"));
+        }
+        state = d.next_state;
+    }
+}

@@ -12,7 +12,7 @@ fn slo_policy() -> PolicyConfig {
         wait: HumanDuration::secs(60),
         percentile: 99.0,
         processing_time: Some(HumanDuration(std::time::Duration::from_millis(200))),
-        startup: HumanDuration::secs(60),
+        startup: crate::config::StartupTime::Fixed(HumanDuration::secs(60)),
     });
     p
 }
@@ -69,7 +69,7 @@ fn a_burst_gets_its_whole_need_in_one_step() {
 fn a_growing_queue_counts_as_arrivals_the_fleet_does_not_serve() {
     let mut p = slo_policy();
     // Instant start-up: the growth during it is the next test's subject.
-    p.slo.as_mut().unwrap().startup = HumanDuration::secs(0);
+    p.slo.as_mut().unwrap().startup = crate::config::StartupTime::Fixed(HumanDuration::secs(0));
     for d in [&mut p.scale_out, &mut p.scale_in] {
         d.cooldown = HumanDuration::secs(0);
         d.stabilization = HumanDuration::secs(0);
@@ -150,7 +150,8 @@ fn a_fleet_falling_behind_is_sized_for_the_backlog_its_new_workers_will_find() {
     assert!((41 + 50..=43 + 50).contains(&d.desired), "{}", d.explain());
     // Sized for today's backlog only, it would be 10 short of the drain.
     let mut instant = slo_policy();
-    instant.slo.as_mut().unwrap().startup = HumanDuration::secs(0);
+    instant.slo.as_mut().unwrap().startup =
+        crate::config::StartupTime::Fixed(HumanDuration::secs(0));
     let without = after_growth(instant, 0, 0, 3_000);
     assert_eq!(d.desired - without.desired, 40, "{}", without.explain());
 }
@@ -287,5 +288,50 @@ fn a_known_quiet_stretch_lifts_the_scale_in_cooldown_after_a_burst() {
         d.bounded_by.contains(&Term::ScaleInCooldown),
         "{:?}",
         d.bounded_by
+    );
+}
+
+#[test]
+fn a_learned_start_up_comes_from_the_workers_own_pending_times() {
+    let mut p = slo_policy();
+    p.slo.as_mut().unwrap().startup = crate::config::StartupTime::Learned;
+    let tg = target(p, vec![sqs_signal("q")]);
+    // Three scale-outs whose tasks took 100, 110 and 120 s to run.
+    let mut state = TargetState::default();
+    let mut at = 0;
+    for took in [100, 110, 120] {
+        for (dt, pending) in [(0, 0), (took, 10)] {
+            let mut obs = sqs_obs(if dt == 0 { 0 } else { 10 }, t(at + dt), visible(0));
+            obs.worker.pending = pending;
+            // Ask 10 at the first tick (a backlog), then see them pending.
+            if dt == 0 {
+                obs.signals = sqs_obs(0, t(at), visible(3000)).signals;
+            }
+            state = decide(&tg, &state, &obs, t(at + dt)).next_state;
+        }
+        // All 10 running now: one start-up each scale-out.
+        let mut obs = sqs_obs(10, t(at + took + 1), visible(0));
+        obs.worker.running = 10;
+        state = decide(&tg, &state, &obs, t(at + took + 1)).next_state;
+        at += 1000;
+    }
+    assert_eq!(
+        state.startup_samples.len(),
+        3,
+        "{:?}",
+        state.startup_samples
+    );
+    let d = decide(&tg, &state, &sqs_obs(10, t(at), visible(0)), t(at));
+    let learned = d.startup.clone().unwrap();
+    assert_eq!(learned.samples, 3);
+    assert!((100..=121).contains(&learned.seconds), "{learned:?}");
+    assert!(d
+        .explain()
+        .contains(&format!("start-up: {} s, learned", learned.seconds)));
+    // A fixed start-up reports none.
+    let fixed = target(slo_policy(), vec![sqs_signal("q")]);
+    assert_eq!(
+        decide(&fixed, &state, &sqs_obs(10, t(at), visible(0)), t(at)).startup,
+        None
     );
 }

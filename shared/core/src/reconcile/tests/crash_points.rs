@@ -154,6 +154,12 @@ impl WorkerActuator for Invocation<'_> {
             .around(self.world.workers.set_provisioned(target, count))
             .await
     }
+
+    async fn set_spillover(&self, target: &TargetConfig, count: u32) -> Result<(), PortError> {
+        self.gate
+            .around(self.world.workers.set_spillover(target, count))
+            .await
+    }
 }
 
 impl StateStore for Invocation<'_> {
@@ -407,6 +413,7 @@ fn run_plan(plan: &[TickPlan]) -> (Vec<TickRecord>, World) {
             deployment_in_progress: false,
             provisioned: None,
             protected: None,
+            spillover: None,
         },
     );
     let target = target();
