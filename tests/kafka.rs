@@ -10,7 +10,7 @@ use qscale_core::config::{
     Config, KafkaClusterConfig, KafkaSignal, MissingOffsetPolicy, PartitionCapMode,
 };
 use qscale_core::engine::partition_history::PartitionStatus;
-use qscale_core::engine::Term;
+use qscale_core::engine::{PartitionOffsets, Term};
 use qscale_core::reconcile::{Outcome, ReconcileOptions};
 use qscale_integration::kafka::{
     bootstrap, commit, consume_and_commit, create_topic, partition_count, produce,
@@ -34,6 +34,21 @@ fn signal(topic: &str, group: &str, on_missing: MissingOffsetPolicy) -> KafkaSig
         max_partitions: None,
         max_lag: None,
     }
+}
+
+/// The partitions' lag summed, as the engine counts each.
+fn total_lag(partitions: &[PartitionOffsets], policy: MissingOffsetPolicy) -> u64 {
+    partitions
+        .iter()
+        .map(|p| {
+            qscale_core::engine::partition_lag(
+                p.low_watermark,
+                p.high_watermark,
+                p.committed_offset,
+                policy,
+            )
+        })
+        .sum()
 }
 
 fn source(bootstrap_servers: &str) -> KafkaLagSource {
@@ -87,20 +102,7 @@ async fn a_group_without_committed_offsets_follows_on_missing_offset() {
             .all(|p| p.committed_offset.is_none()),
         "{offsets:?}"
     );
-    let lag = |policy| -> u64 {
-        offsets
-            .partitions
-            .iter()
-            .map(|p| {
-                qscale_core::engine::partition_lag(
-                    p.low_watermark,
-                    p.high_watermark,
-                    p.committed_offset,
-                    policy,
-                )
-            })
-            .sum()
-    };
+    let lag = |policy| total_lag(&offsets.partitions, policy);
     // 1 per partition holding messages: a first consumer starts (KEDA: 1 each).
     assert_eq!(lag(MissingOffsetPolicy::Latest), 2);
     assert_eq!(lag(MissingOffsetPolicy::Earliest), 100);
@@ -524,18 +526,7 @@ async fn one_group_on_three_topics_sums_their_lag_and_caps_per_assignor() {
         .topics
         .iter()
         .map(|t| {
-            let lag = t
-                .partitions
-                .iter()
-                .map(|p| {
-                    qscale_core::engine::partition_lag(
-                        p.low_watermark,
-                        p.high_watermark,
-                        p.committed_offset,
-                        MissingOffsetPolicy::Latest,
-                    )
-                })
-                .sum();
+            let lag = total_lag(&t.partitions, MissingOffsetPolicy::Latest);
             (t.topic.clone(), t.partitions.len(), lag)
         })
         .collect();

@@ -221,13 +221,9 @@ impl TargetCheck<'_> {
             );
         };
         if let Some(arn) = found.service_arn() {
-            let arn = arn.to_string();
-            self.granted(
-                field,
-                "EcsServiceArns",
-                &arn,
-                "the functions cannot describe or scale it",
-            );
+            for (field, parameter, arn, why) in ecs_grants(worker, arn) {
+                self.granted(field, parameter, &arn, why);
+            }
         }
         let (cluster_name, service_name) = worker.names();
         let resource = format!("service/{cluster_name}/{service_name}");
@@ -424,9 +420,92 @@ fn mapping_arn(given: Option<&str>, function_arn: &str, uuid: &str) -> Option<St
     })
 }
 
+/// What the stack must grant for an ECS worker whose service ARN is
+/// `service_arn` (`arn:...:service/CLUSTER/NAME`): the service, its
+/// spillover sibling, and with `respect_task_protection` its cluster's task
+/// listing and tasks. Each as (field, stack parameter, ARN, why).
+fn ecs_grants(
+    worker: &EcsWorker,
+    service_arn: &str,
+) -> Vec<(&'static str, &'static str, String, &'static str)> {
+    let mut out = vec![(
+        "worker.ecs.service",
+        "EcsServiceArns",
+        service_arn.to_string(),
+        "the functions cannot describe or scale it",
+    )];
+    let Some((prefix, _)) = service_arn.split_once(":service/") else {
+        return out;
+    };
+    if let Some(sibling) = &worker.spillover {
+        let (cluster, service) = sibling.names();
+        out.push((
+            "worker.ecs.spillover",
+            "EcsServiceArns",
+            format!("{prefix}:service/{cluster}/{service}"),
+            "the functions cannot describe or scale the spillover service",
+        ));
+    }
+    if worker.respect_task_protection {
+        let (cluster, _) = worker.names();
+        out.push((
+            "worker.ecs.respect_task_protection",
+            "EcsProtectionClusterArns",
+            format!("{prefix}:cluster/{cluster}"),
+            "the functions cannot list its tasks",
+        ));
+        out.push((
+            "worker.ecs.respect_task_protection",
+            "EcsProtectedTaskArns",
+            format!("{prefix}:task/{cluster}/*"),
+            "the functions cannot read its tasks' protection",
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ecs_worker_needs_its_sibling_and_its_protection_reads_granted() {
+        let worker: EcsWorker = serde_json::from_str(
+            r#"{"cluster": "prod", "service": "spot", "respect_task_protection": true, "spillover": {"cluster": "prod", "service": "on-demand"}}"#,
+        )
+        .unwrap();
+        let arn = "arn:aws:ecs:us-east-1:123456789012:service/prod/spot";
+        let grants: Vec<(&str, String)> = ecs_grants(&worker, arn)
+            .into_iter()
+            .map(|(_, parameter, arn, _)| (parameter, arn))
+            .collect();
+        assert_eq!(
+            grants,
+            [
+                ("EcsServiceArns", arn.to_string()),
+                (
+                    "EcsServiceArns",
+                    "arn:aws:ecs:us-east-1:123456789012:service/prod/on-demand".into()
+                ),
+                (
+                    "EcsProtectionClusterArns",
+                    "arn:aws:ecs:us-east-1:123456789012:cluster/prod".into()
+                ),
+                (
+                    "EcsProtectedTaskArns",
+                    "arn:aws:ecs:us-east-1:123456789012:task/prod/*".into()
+                ),
+            ]
+        );
+        let stack = StackParameters::from_json(
+            r#"[{"ParameterKey": "EcsProtectedTaskArns", "ParameterValue": "arn:aws:ecs:us-east-1:123456789012:task/prod/*"}]"#,
+        )
+        .unwrap();
+        assert!(stack.grants("EcsProtectedTaskArns", &grants[3].1));
+        let plain: EcsWorker =
+            serde_json::from_str(r#"{"cluster": "prod", "service": "spot"}"#).unwrap();
+        assert_eq!(ecs_grants(&plain, arn).len(), 1);
+    }
 
     #[test]
     fn stack_parameters_read_as_describe_stacks_prints_them() {

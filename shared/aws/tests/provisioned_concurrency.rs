@@ -7,10 +7,11 @@
 //! qualifier, JSON body), and the recorded answer (shaped as Lambda's API
 //! reference gives it) is returned.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
 use jiff::Timestamp;
@@ -93,22 +94,10 @@ fn observed_with_8_ready() -> [ReplayEvent; 2] {
 }
 
 fn workers(replay: &StaticReplayClient) -> AwsWorkers {
-    let lambda = aws_sdk_lambda::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "replay"))
-        .http_client(replay.clone())
-        .build();
     // No ECS call is expected: an empty replay fails any that is made.
-    let ecs = aws_sdk_ecs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "replay"))
-        .http_client(StaticReplayClient::new(vec![]))
-        .build();
-    AwsWorkers::new(
-        aws_sdk_ecs::Client::from_conf(ecs),
-        aws_sdk_lambda::Client::from_conf(lambda),
+    common::replay_workers(
+        &StaticReplayClient::new(vec![]),
+        replay,
         Arc::new(ApiCalls::default()),
     )
 }

@@ -7,10 +7,11 @@
 //! reference gives it (JSON 1.1, `X-Amz-Target`, the body), and the answer,
 //! shaped the same way, is returned.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
 use jiff::Timestamp;
@@ -42,6 +43,11 @@ targets:
 }
 
 fn call(operation: &str, body: &str, answer: &str) -> ReplayEvent {
+    call_answered(operation, body, 200, answer)
+}
+
+/// One ECS call (JSON 1.1) and the answer it gets, with its HTTP status.
+fn call_answered(operation: &str, body: &str, status: u16, answer: &str) -> ReplayEvent {
     ReplayEvent::new(
         http::Request::builder()
             .method("POST")
@@ -54,7 +60,7 @@ fn call(operation: &str, body: &str, answer: &str) -> ReplayEvent {
             .body(SdkBody::from(body))
             .unwrap(),
         http::Response::builder()
-            .status(200)
+            .status(status)
             .header("content-type", "application/x-amz-json-1.1")
             .body(SdkBody::from(answer))
             .unwrap(),
@@ -71,6 +77,14 @@ fn describe_services(desired: u32) -> ReplayEvent {
     )
 }
 
+fn update_service(desired: u32) -> ReplayEvent {
+    call(
+        "UpdateService",
+        &format!(r#"{{"cluster":"c","service":"s","desiredCount":{desired}}}"#),
+        &format!(r#"{{"service":{{"serviceName":"s","desiredCount":{desired}}}}}"#),
+    )
+}
+
 fn task(i: usize) -> String {
     format!("arn:aws:ecs:us-east-1:123456789012:task/c/{i:032x}")
 }
@@ -84,24 +98,8 @@ fn quoted(tasks: &[String]) -> String {
 }
 
 fn workers(replay: &StaticReplayClient, calls: Arc<ApiCalls>) -> AwsWorkers {
-    let ecs = aws_sdk_ecs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "replay"))
-        .http_client(replay.clone())
-        .build();
     // No Lambda call is expected: an empty replay fails any that is made.
-    let lambda = aws_sdk_lambda::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "replay"))
-        .http_client(StaticReplayClient::new(vec![]))
-        .build();
-    AwsWorkers::new(
-        aws_sdk_ecs::Client::from_conf(ecs),
-        aws_sdk_lambda::Client::from_conf(lambda),
-        calls,
-    )
+    common::replay_workers(replay, &StaticReplayClient::new(vec![]), calls)
 }
 
 async fn tick(
@@ -187,11 +185,7 @@ async fn an_empty_queue_scales_in_only_to_the_tasks_holding_protection() {
             &format!(r#"{{"cluster":"c","tasks":[{}]}}"#, quoted(&tasks[100..])),
             &protection(&tasks[100..], 100),
         ),
-        call(
-            "UpdateService",
-            r#"{"cluster":"c","service":"s","desiredCount":61}"#,
-            r#"{"service":{"serviceName":"s","desiredCount":61}}"#,
-        ),
+        update_service(61),
     ]);
     let calls = Arc::new(ApiCalls::default());
     let actuator = workers(&replay, calls.clone());
@@ -224,26 +218,11 @@ async fn an_empty_queue_scales_in_only_to_the_tasks_holding_protection() {
 
 #[tokio::test]
 async fn protection_that_cannot_be_read_moves_nothing_and_names_the_service() {
-    let denied = ReplayEvent::new(
-        http::Request::builder()
-            .method("POST")
-            .uri(ECS)
-            .header(
-                "x-amz-target",
-                "AmazonEC2ContainerServiceV20141113.GetTaskProtection",
-            )
-            .body(SdkBody::from(format!(
-                r#"{{"cluster":"c","tasks":[{}]}}"#,
-                quoted(&[task(0)])
-            )))
-            .unwrap(),
-        http::Response::builder()
-            .status(400)
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(SdkBody::from(
-                r#"{"__type":"AccessDeniedException","message":"User is not authorized to perform: ecs:GetTaskProtection"}"#,
-            ))
-            .unwrap(),
+    let denied = call_answered(
+        "GetTaskProtection",
+        &format!(r#"{{"cluster":"c","tasks":[{}]}}"#, quoted(&[task(0)])),
+        400,
+        r#"{"__type":"AccessDeniedException","message":"User is not authorized to perform: ecs:GetTaskProtection"}"#,
     );
     let replay = StaticReplayClient::new(vec![
         describe_services(5),
@@ -269,14 +248,7 @@ async fn protection_that_cannot_be_read_moves_nothing_and_names_the_service() {
 
 #[tokio::test]
 async fn without_respect_task_protection_nothing_more_is_read() {
-    let replay = StaticReplayClient::new(vec![
-        describe_services(5),
-        call(
-            "UpdateService",
-            r#"{"cluster":"c","service":"s","desiredCount":0}"#,
-            r#"{"service":{"serviceName":"s","desiredCount":0}}"#,
-        ),
-    ]);
+    let replay = StaticReplayClient::new(vec![describe_services(5), update_service(0)]);
     let calls = Arc::new(ApiCalls::default());
     let actuator = workers(&replay, calls.clone());
     let r = tick(&target(false), &actuator, &MemoryAuditSink::default()).await;

@@ -855,30 +855,7 @@ impl World {
             self.add_worker(Phase::Starting { ready_at });
             self.workers.last_mut().expect("just added").sibling = true;
         }
-        let mut surplus = have.saturating_sub(count);
-        for pass in 0..3 {
-            let mut i = self.workers.len();
-            while surplus > 0 && i > 0 {
-                i -= 1;
-                let w = &self.workers[i];
-                let pick = w.sibling
-                    && match pass {
-                        0 => matches!(w.phase, Phase::Starting { .. }),
-                        1 => w.phase == Phase::Running && w.remaining <= 0.0,
-                        _ => w.phase == Phase::Running,
-                    };
-                if !pick {
-                    continue;
-                }
-                surplus -= 1;
-                if pass < 2 {
-                    self.workers.remove(i);
-                } else {
-                    self.workers[i].phase = Phase::Draining;
-                    self.workers[i].assigned.clear();
-                }
-            }
-        }
+        self.stop_idle_first(have.saturating_sub(count) as usize, true);
         self.rebalance();
     }
 
@@ -917,7 +894,7 @@ impl World {
         }
         let surplus = (active - desired) as usize;
         let membership_changed = match victims {
-            VictimOrder::IdleFirst => self.stop_idle_first(surplus),
+            VictimOrder::IdleFirst => self.stop_idle_first(surplus, false),
             VictimOrder::Placement => self.stop_at_random(surplus, false),
             VictimOrder::Protected => self.stop_at_random(surplus, true),
         };
@@ -927,15 +904,16 @@ impl World {
     }
 
     /// Starting workers first (newest first), then idle, then busy ones,
-    /// which drain. Returns whether a running worker left.
-    fn stop_idle_first(&mut self, mut surplus: usize) -> bool {
+    /// which drain: of the primary fleet, or of the `sibling` one. Returns
+    /// whether a running worker left.
+    fn stop_idle_first(&mut self, mut surplus: usize, sibling: bool) -> bool {
         let mut membership_changed = false;
         for pass in 0..3 {
             let mut i = self.workers.len();
             while surplus > 0 && i > 0 {
                 i -= 1;
                 let w = &self.workers[i];
-                let pick = !w.sibling
+                let pick = w.sibling == sibling
                     && match pass {
                         0 => matches!(w.phase, Phase::Starting { .. }),
                         1 => w.phase == Phase::Running && w.remaining <= 0.0,
