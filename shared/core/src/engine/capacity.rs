@@ -131,14 +131,12 @@ pub(super) fn shortfall(
     startup: SignedDuration,
 ) -> Option<CapacityShortfall> {
     let limit = threshold(startup);
-    let late: Vec<&PendingCohort> = cohorts
-        .iter()
-        .filter(|c| now.duration_since(c.since) > limit)
-        .collect();
-    let tasks: u32 = late.iter().map(|c| c.count).sum();
+    let late = |c: &&PendingCohort| now.duration_since(c.since) > limit;
+    let first = cohorts.iter().find(late)?;
+    let tasks: u32 = cohorts.iter().filter(late).map(|c| c.count).sum();
     (tasks > 0).then(|| CapacityShortfall {
         tasks,
-        pending_for_s: now.duration_since(late[0].since).as_secs(),
+        pending_for_s: now.duration_since(first.since).as_secs(),
         threshold_s: limit.as_secs(),
     })
 }

@@ -839,8 +839,9 @@ impl World {
         self.workers.len() as u32 - self.held
     }
 
-    /// Sets the spillover sibling's desired count: its workers start as the
-    /// worker kind's do, outside any capacity ceiling; surplus ones go
+    /// Sets the spillover sibling's desired count: its workers start after
+    /// the kind's mean start-up (no jitter: drawing it would shift the main
+    /// random stream), outside any capacity ceiling; surplus ones go
     /// starting first, then idle, then busy ones after their message (a
     /// sibling's scale-in is modelled idle-first, a simplification).
     pub fn set_spillover(&mut self, count: u32) {
@@ -953,12 +954,12 @@ impl World {
             let j = self.victim_rng.random_range(k..candidates.len());
             candidates.swap(k, j);
         }
-        let victims = candidates[..picks].to_vec();
+        candidates.truncate(picks);
         surplus -= picks;
         let mut membership_changed = false;
         let kill_at = self.t + self.model.stop_timeout_s;
         let mut gone = Vec::new();
-        for &i in &victims {
+        for &i in &candidates {
             let w = &mut self.workers[i];
             membership_changed |= w.phase == Phase::Running;
             if w.phase == Phase::Running && w.remaining > 0.0 {

@@ -13,8 +13,9 @@ use crate::engine::decision::Term;
 /// its step says why.
 pub(in crate::engine) fn apply(ctx: &Context, chain: &mut Chain) -> Option<String> {
     let protected = ctx.worker.protected?;
+    // Never above the current count, so only a scale-in is ever held.
     let floor = protected.min(ctx.previous);
-    if chain.value >= ctx.previous || chain.value >= floor {
+    if chain.value >= floor {
         return None;
     }
     let detail = format!(
